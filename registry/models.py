@@ -1,0 +1,229 @@
+"""The domain vocabulary: functions, their per-component records, history entries.
+
+Plain dataclasses that round-trip through JSON-safe dicts (``to_dict`` / ``from_dict``),
+because the store keeps raw dicts (fast at 100k records) and converts on demand.
+Nothing here imports Textual or a cloud SDK (tests/test_layering.py holds that line).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+#: Every component the product knows, in display order.
+COMPONENTS: tuple[str, ...] = ("docker", "gcp", "aws")
+
+#: Ownership mark: the key of the label/tag every resource we create carries, its value the
+#: function's name. Each provider's legal spelling (GCP label keys allow only [a-z0-9_-]).
+MARK_KEYS: dict[str, str] = {
+    "docker": "functions-tui.function",
+    "gcp": "functions-tui_function",
+    "aws": "functions-tui.function",
+}
+
+#: Label/tag key carrying the code digest of the deployed source, so observing needs no
+#: download of code (same spelling rules as MARK_KEYS).
+DIGEST_KEYS: dict[str, str] = {
+    "docker": "functions-tui.digest",
+    "gcp": "functions-tui_digest",
+    "aws": "functions-tui.digest",
+}
+
+#: Desired run state per component when a spec does not say.
+DEFAULT_STATE: dict[str, str] = {"docker": "running", "gcp": "active", "aws": "active"}
+
+DEFAULT_MEMORY_MB = 256
+DEFAULT_TIMEOUT_S = 60
+
+
+def utc_now() -> str:
+    """ISO-8601 UTC timestamp, second precision: what history and bases record."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def is_managed_label(key: str) -> bool:
+    """True for labels the tool itself sets (marks, digests): never part of user drift."""
+    return key in MARK_KEYS.values() or key in DIGEST_KEYS.values()
+
+
+@dataclass
+class FunctionSpec:
+    """What the registry says a function should be: the user's declaration.
+
+    ``targets`` maps a component name to its settings, e.g.
+    ``{"docker": {"port": 8080, "state": "running"}, "gcp": {"project": "p", "region":
+    "europe-west1", "trigger": "http"}, "aws": {"region": "eu-west-1", "role": "arn:..."}}``;
+    a component absent from ``targets`` is not a place this function is deployed to.
+    ``ignore`` lists fingerprint fields (or ``env.NAME`` / ``labels.NAME``) whose
+    differences are never drift, like Argo CD's ignoreDifferences.
+    """
+
+    name: str
+    runtime: str
+    entry_point: str = "main"
+    source: str = ""
+    memory: int = DEFAULT_MEMORY_MB
+    timeout: int = DEFAULT_TIMEOUT_S
+    env: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    after: list[str] = field(default_factory=list)
+    targets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ignore: list[str] = field(default_factory=list)
+    code_digest: str = ""
+    declared_in: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "runtime": self.runtime,
+            "entry_point": self.entry_point,
+            "source": self.source,
+            "memory": self.memory,
+            "timeout": self.timeout,
+            "env": dict(self.env),
+            "labels": dict(self.labels),
+            "after": list(self.after),
+            "targets": {k: dict(v) for k, v in self.targets.items()},
+            "ignore": list(self.ignore),
+            "code_digest": self.code_digest,
+            "declared_in": self.declared_in,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "FunctionSpec":
+        return cls(
+            name=data["name"],
+            runtime=data["runtime"],
+            entry_point=data.get("entry_point", "main"),
+            source=data.get("source", ""),
+            memory=int(data.get("memory", DEFAULT_MEMORY_MB)),
+            timeout=int(data.get("timeout", DEFAULT_TIMEOUT_S)),
+            env=dict(data.get("env") or {}),
+            labels=dict(data.get("labels") or {}),
+            after=list(data.get("after") or []),
+            targets={k: dict(v or {}) for k, v in (data.get("targets") or {}).items()},
+            ignore=list(data.get("ignore") or []),
+            code_digest=data.get("code_digest", ""),
+            declared_in=data.get("declared_in", ""),
+        )
+
+    def desired_state(self, component: str) -> str:
+        return str(self.targets.get(component, {}).get("state", DEFAULT_STATE.get(component, "active")))
+
+
+@dataclass
+class ComponentRecord:
+    """The registry's memory of one function on one component.
+
+    ``base`` is the normalized fingerprint (see registry.fingerprint) the component had at
+    the last successful sync: the B of the three-way comparison. ``None`` means this
+    function was never seen there (so a missing resource is "not deployed", not a ghost).
+    """
+
+    component: str
+    base: dict[str, Any] | None = None
+    resource_id: str = ""
+    last_sync: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "component": self.component,
+            "base": self.base,
+            "resource_id": self.resource_id,
+            "last_sync": self.last_sync,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ComponentRecord":
+        return cls(
+            component=data["component"],
+            base=data.get("base"),
+            resource_id=data.get("resource_id", ""),
+            last_sync=data.get("last_sync", ""),
+        )
+
+
+@dataclass
+class FunctionRecord:
+    """One registry entry: the spec and, per component, the record with its base."""
+
+    spec: FunctionSpec
+    components: dict[str, ComponentRecord] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.spec.name,
+            "spec": self.spec.to_dict(),
+            "components": {k: v.to_dict() for k, v in self.components.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "FunctionRecord":
+        return cls(
+            spec=FunctionSpec.from_dict(data["spec"]),
+            components={k: ComponentRecord.from_dict(v) for k, v in (data.get("components") or {}).items()},
+        )
+
+
+#: Where a change came from, recorded in history.
+HISTORY_SOURCES = ("sync", "user", "import")
+
+
+@dataclass
+class HistoryEntry:
+    """One change to the registry: what, before/after, who (source + pid/user), when."""
+
+    function: str
+    action: str
+    source: str
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    component: str = ""
+    at: str = field(default_factory=utc_now)
+    actor: str = field(default_factory=lambda: f"{os.environ.get('USER', 'unknown')}@pid{os.getpid()}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "function": self.function,
+            "action": self.action,
+            "source": self.source,
+            "before": self.before,
+            "after": self.after,
+            "component": self.component,
+            "at": self.at,
+            "actor": self.actor,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "HistoryEntry":
+        return cls(**{k: data.get(k) for k in ("function", "action", "source", "before", "after")},
+                   component=data.get("component", ""), at=data.get("at", ""), actor=data.get("actor", ""))
+
+
+def digest_source(path: str | Path) -> str:
+    """A stable sha256 over a source folder (relative names + contents, sorted).
+
+    Used as the function's code digest: the same tree gives the same digest on every
+    machine, so a rebuilt-but-unchanged function is not drift.
+    """
+    root = Path(path)
+    h = hashlib.sha256()
+    if root.is_file():
+        h.update(root.name.encode() + b"\0" + root.read_bytes())
+        return "sha256:" + h.hexdigest()
+    for file in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = file.relative_to(root).as_posix()
+        if rel.startswith((".git/", "__pycache__/")) or "/__pycache__/" in rel:
+            continue
+        h.update(rel.encode() + b"\0")
+        h.update(file.read_bytes())
+        h.update(b"\0")
+    return "sha256:" + h.hexdigest()

@@ -1,0 +1,114 @@
+"""Types the engine produces and everyone renders: states, field diffs, actions, plans.
+
+(CONTRACT — the sync engine work, issue 3, fills in classify/plan/apply around these.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class State(str, Enum):
+    IN_SYNC = "in_sync"
+    DRIFTED = "drifted"        # R = B, C != B
+    PENDING = "pending"        # R != B, C = B
+    CONFLICT = "conflict"      # R != B, C != B, R != C
+    MISSING = "missing"        # in R, absent in C (detail: "ghost" or "not_deployed")
+    UNMANAGED = "unmanaged"    # marked in C, absent in R
+    UNKNOWN = "unknown"        # component unavailable / listing failed or partial
+
+
+class Policy(str, Enum):
+    COMPONENT_WINS = "component-wins"
+    REGISTRY_WINS = "registry-wins"
+    ASK = "ask"
+
+
+class Direction(str, Enum):
+    PULL = "pull"
+    PUSH = "push"
+    TWO_WAY = "two-way"
+
+
+class ActionKind(str, Enum):
+    PULL = "pull"          # registry takes the component's values (spec + base)
+    CREATE = "create"      # deploy to the component (push, not there yet)
+    UPDATE = "update"      # push the registry's spec to an existing resource
+    PRUNE = "prune"        # drop a ghost's component record from the registry
+    DELETE = "delete"      # remove a marked resource from the component (destructive)
+    ADOPT = "adopt"        # take an unmanaged marked resource into the registry
+    REBASE = "rebase"      # R = C but B is stale: only record the new base
+    ASK = "ask"            # a person must decide (conflict / ask policy); never applied headless
+
+
+DESTRUCTIVE = frozenset({ActionKind.DELETE, ActionKind.PRUNE})
+
+
+@dataclass
+class FieldDiff:
+    """One differing field. Values are display-safe: secrets already masked."""
+
+    field: str
+    base: Any = None
+    registry: Any = None
+    component: Any = None
+    secret: bool = False
+
+
+@dataclass
+class PairStatus:
+    """The classification of one (function, component) pair."""
+
+    function: str
+    component: str
+    state: State
+    detail: str = ""            # "ghost" / "not_deployed" / reason for unknown
+    diffs: list[FieldDiff] = field(default_factory=list)
+
+
+@dataclass
+class Action:
+    function: str
+    component: str
+    kind: ActionKind
+    reason: str
+    diffs: list[FieldDiff] = field(default_factory=list)
+    fields: list[str] = field(default_factory=list)   # for UPDATE/PULL: which fields
+    depends_on: list[str] = field(default_factory=list)  # function names that must succeed first
+
+    @property
+    def destructive(self) -> bool:
+        return self.kind in DESTRUCTIVE
+
+
+@dataclass
+class Plan:
+    statuses: list[PairStatus] = field(default_factory=list)
+    actions: list[Action] = field(default_factory=list)       # in apply order, deletions last
+    unknown: dict[str, str] = field(default_factory=dict)     # component -> reason
+    warnings: list[str] = field(default_factory=list)
+    registry_serial: int | None = None                        # the read the plan was built on
+
+    @property
+    def decisions(self) -> list[Action]:
+        """Actions left for a person (conflicts, ask policy)."""
+        return [a for a in self.actions if a.kind is ActionKind.ASK]
+
+
+@dataclass
+class ActionResult:
+    action: Action
+    ok: bool
+    error: str = ""
+    skipped: bool = False   # not run because something it depends on failed
+
+
+@dataclass
+class ApplyResult:
+    results: list[ActionResult] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[ActionResult]:
+        return [r for r in self.results if not r.ok and not r.skipped]

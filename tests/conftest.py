@@ -1,0 +1,18 @@
+"""Shared test setup. Each backend's fixtures live in tests/fixtures/<backend>.py and start
+the real thing (dockerd, moto server, the project's GCP emulator) once per session."""
+
+import pytest
+
+pytest_plugins = [
+    "tests.fixtures.docker_backend",
+    "tests.fixtures.aws_backend",
+    "tests.fixtures.gcp_backend",
+]
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """An isolated config dir (FUNCTIONS_TUI_HOME) so no test touches the user's registry."""
+    h = tmp_path / "home"
+    monkeypatch.setenv("FUNCTIONS_TUI_HOME", str(h))
+    return h
