@@ -1,20 +1,26 @@
-"""SyncService: the one place the CLI and the TUI go through.  (CONTRACT SKELETON)
+"""SyncService: the one place the CLI and the TUI go through.
 
 Ties the config, the registry store and the component adapters to the sync engine.
-Implemented by the CLI work (issue 5); the TUI (issue 6) uses exactly this API from worker
-threads, so every method is safe to call from a thread and never touches Textual.
-Import cloud SDKs lazily (adapters are built on first use) so `--help` stays fast.
+The TUI (issue 6) calls exactly this API from worker threads, so every method is safe to
+call from a thread and never touches Textual. Cloud SDKs are imported lazily (adapters
+are built on first use) so ``--help`` stays fast. Mutations go through ``_check_writable``,
+the one central place ``read_only`` is enforced.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
-from registry.component import Detection, Observation
-from registry.models import FunctionRecord, HistoryEntry
-from registry.plan_types import ApplyResult, Plan, PairStatus
+from app import detection_cache, paths
+from app.config import Config, load_config
+from registry.component import ApplyError, Detection, Observation
+from registry.models import COMPONENTS, FunctionRecord, FunctionSpec, HistoryEntry, utc_now
+from registry.plan_types import (Action, ActionKind, ActionResult, ApplyResult, Plan, PairStatus,
+                                 State)
 
 
 @dataclass
@@ -31,30 +37,352 @@ class Decision:
     fields: dict[str, str] | None = None
 
 
-class SyncService:
-    def __init__(self, home: Path | None = None, *, read_only: bool = False) -> None:
-        """``home``: config dir (default: FUNCTIONS_TUI_HOME / platformdirs). ``read_only``:
-        every mutating method raises ReadOnlyError (the one central place that enforces it)."""
-        raise NotImplementedError
+CHOICES = ("registry", "component", "merge", "skip")
 
-    read_only: bool
+
+class ServiceError(Exception):
+    """A failure the user can act on; the message is one line saying what and how to fix it."""
+
+
+class ReadOnlyError(ServiceError):
+    """A mutating call on a read-only service."""
+
+
+class ComponentUnavailableError(ServiceError):
+    """A command needs a component that is not available here (message has reason and fix)."""
+
+
+class UnknownFunctionError(ServiceError):
+    pass
+
+
+class SyncService:
+    def __init__(self, home: Path | None = None, *, read_only: bool = False,
+                 config: Config | None = None, components: dict[str, Any] | None = None) -> None:
+        """``home``: config dir (default: FUNCTIONS_TUI_HOME / platformdirs). ``read_only``:
+        every mutating method raises ReadOnlyError (the one central place that enforces it).
+        ``config`` / ``components`` (name -> adapter) may be injected, e.g. by tests."""
+        from registry.store import RegistryStore
+
+        self.home = paths.config_dir(home)
+        self.read_only = read_only
+        self._config = config
+        self.store = RegistryStore(self.home / paths.REGISTRY_FILE)
+        self._adapters: dict[str, Any] = dict(components or {})
+        self._injected = set(self._adapters)
+        self._detections: dict[str, Detection] | None = None
+        self._last: dict[str, Observation] = {}
+        self._lock = threading.RLock()
+
+    # --- plumbing -------------------------------------------------------------
+    @property
+    def config(self) -> Config:
+        with self._lock:
+            if self._config is None:
+                self._config = load_config(self.home)
+            return self._config
+
+    def _check_writable(self, what: str) -> None:
+        if self.read_only:
+            raise ReadOnlyError(f"read-only mode: {what} is disabled (start without --read-only to change things)")
+
+    def adapter(self, name: str):
+        """The adapter for ``name``, built (and its SDK imported) on first use."""
+        with self._lock:
+            if name not in self._adapters:
+                if name not in COMPONENTS:
+                    raise ServiceError(f"unknown component {name!r} (known: {', '.join(COMPONENTS)})")
+                from app.adapters import build_component
+
+                self._adapters[name] = build_component(name, self.config)
+            return self._adapters[name]
 
     # --- reading -------------------------------------------------------------
-    def component_names(self) -> list[str]: ...
-    def detections(self, refresh: bool = False) -> dict[str, Detection]: ...
-    def records(self) -> dict[str, FunctionRecord]: ...
-    def history(self, name: str | None = None, limit: int | None = None) -> list[HistoryEntry]: ...
-    def observe(self, components: Iterable[str] | None = None) -> dict[str, Observation]: ...
+    def component_names(self) -> list[str]:
+        extra = [n for n in self._adapters if n not in COMPONENTS]
+        return list(COMPONENTS) + extra
+
+    def detections(self, refresh: bool = False) -> dict[str, Detection]:
+        """Availability per component: memory, then components.json, then detecting (cached)."""
+        with self._lock:
+            if self._detections is not None and not refresh:
+                return dict(self._detections)
+            cached = None if (refresh or self._injected) else detection_cache.load(self.home)
+            if cached is None or set(cached) != set(self.component_names()):
+                cached = detection_cache.detect_all(self.component_names(), self.adapter)
+                if not self._injected:
+                    try:
+                        detection_cache.save(cached, self.home)
+                    except OSError:  # an unwritable config dir must not stop a read
+                        pass
+            self._detections = cached
+            return dict(cached)
+
+    def require(self, name: str) -> None:
+        """Raise ComponentUnavailableError (reason + fix) unless ``name`` is usable here."""
+        det = self.detections().get(name)
+        if det is None:
+            raise ServiceError(f"unknown component {name!r} (known: {', '.join(self.component_names())})")
+        if not det.available:
+            fix = f"; fix: {det.fix}" if det.fix else ""
+            raise ComponentUnavailableError(f"{name} is unavailable: {det.reason or 'not detected'}{fix}")
+
+    def records(self) -> dict[str, FunctionRecord]:
+        if not self.store.exists():
+            return {}
+        return dict(self.store.load().functions)
+
+    def record(self, name: str) -> FunctionRecord:
+        rec = self.records().get(name)
+        if rec is None:
+            raise UnknownFunctionError(f"no function named {name!r} in the registry {self.store.path}")
+        return rec
+
+    def history(self, name: str | None = None, limit: int | None = None) -> list[HistoryEntry]:
+        if not self.store.exists():
+            return []
+        return self.store.history(name, limit)
+
+    def observe(self, components: Iterable[str] | None = None) -> dict[str, Observation]:
+        """Observe the components in parallel; an unavailable or failing one gives a failed
+        (incomplete) observation with the reason, never an empty one."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        names = list(components) if components is not None else self.component_names()
+        detections = self.detections()
+
+        def one(name: str) -> Observation:
+            det = detections.get(name)
+            if det is not None and not det.available:
+                fix = f"; fix: {det.fix}" if det.fix else ""
+                return Observation.failed(name, f"unavailable: {det.reason or 'not detected'}{fix}")
+            started = time.perf_counter()
+            try:
+                obs = self.adapter(name).observe()
+            except Exception as exc:  # an adapter bug or outage is an unknown component, not a crash
+                obs = Observation.failed(name, f"listing failed: {type(exc).__name__}: {exc}")
+            obs.observed_at = obs.observed_at or utc_now()
+            obs.duration_s = obs.duration_s or time.perf_counter() - started
+            return obs
+
+        if not names:
+            return {}
+        with ThreadPoolExecutor(max_workers=len(names)) as pool:
+            result = dict(zip(names, pool.map(one, names)))
+        with self._lock:
+            self._last.update(result)
+        return result
+
     def last_observations(self) -> dict[str, Observation]:
         """The most recent observation per component (cached in memory, no network)."""
-    def status(self, components: Iterable[str] | None = None, *, observe: bool = True) -> list[PairStatus]: ...
+        with self._lock:
+            return dict(self._last)
+
+    def status(self, components: Iterable[str] | None = None, *, observe: bool = True) -> list[PairStatus]:
+        names = list(components) if components is not None else self.component_names()
+        observations = self.observe(names) if observe else {
+            n: o for n, o in self.last_observations().items() if n in names}
+        from app import engine as eb
+
+        return eb.classify_all(self.records(), observations, names, allow_empty=False)
 
     # --- planning and applying ----------------------------------------------
+    def resolve_sync(self, components: Iterable[str] | None, sync: str | None,
+                     direction: str | None, policy: str | None) -> tuple[list[str], str, dict[str, str]]:
+        """Components, direction and per-component policy of one run."""
+        cfg = self.config
+        named = cfg.sync(sync) if sync else None
+        if sync and named is None:
+            raise ServiceError(f"no sync named {sync!r} in {cfg.path} (known: {', '.join(s.name for s in cfg.syncs)})")
+        names = list(components) if components is not None else (
+            list(named.components) if named else self.component_names())
+        for n in names:
+            if n not in self.component_names():
+                raise ServiceError(f"unknown component {n!r} (known: {', '.join(self.component_names())})")
+        run_direction = direction or (named.direction if named else "two-way")
+        policies = {n: policy or cfg.policy_for(n, sync) for n in names}
+        return names, run_direction, policies
+
     def plan(self, components: Iterable[str] | None = None, *, sync: str | None = None,
              direction: str | None = None, policy: str | None = None,
-             allow_empty: bool = False) -> Plan:
-        """Observe (unless fresh observations are given/cached) and build a plan; changes nothing."""
+             allow_empty: bool = False, observations: dict[str, Observation] | None = None) -> Plan:
+        """Observe (unless fresh observations are given) and build a plan; changes nothing."""
+        names, run_direction, policies = self.resolve_sync(components, sync, direction, policy)
+        serial = None
+        records: dict[str, FunctionRecord] = {}
+        if self.store.exists():
+            snap = self.store.load()
+            serial, records = snap.serial, snap.functions
+        if observations is None:
+            observations = self.observe(names)
+        from app import engine as eb
+
+        plan = eb.build_plan(records, {n: observations[n] for n in names if n in observations}, names,
+                             direction=run_direction, policies=policies, allow_empty=allow_empty,
+                             max_deletions=self.config.max_deletions)
+        plan.registry_serial = serial
+        return plan
+
     def apply(self, plan: Plan, decisions: Iterable[Decision] = ()) -> ApplyResult:
         """Apply the plan's non-ASK actions plus the given decisions; one registry write."""
+        self._check_writable("applying a plan")
+        decisions = list(decisions)
+        for d in decisions:
+            if d.choice not in CHOICES:
+                raise ServiceError(f"decision for {d.function} on {d.component}: unknown choice {d.choice!r}")
+        actions = [a for a in plan.actions if a.kind is not ActionKind.ASK]
+        asked = {(a.function, a.component): a for a in plan.decisions}
+        for d in decisions:
+            ask = asked.get((d.function, d.component))
+            if ask is None:
+                raise ServiceError(f"no open decision for {d.function} on {d.component} in this plan")
+            actions.extend(decision_actions(d, ask))
+        from app import engine as eb
+
+        components = {n: self.adapter(n) for n in {a.component for a in actions}}
+        result = eb.apply_actions(self.store, plan, actions, components, expected_serial=plan.registry_serial)
+        with self._lock:  # what we just changed is no longer what was last seen
+            for n in components:
+                self._last.pop(n, None)
+        return result
+
     def resolve(self, decision: Decision) -> ApplyResult:
         """Resolve one conflict now (writes registry, pushes/pulls as the choice needs)."""
+        self._check_writable("resolving a conflict")
+        observations = self.last_observations()
+        obs = {decision.component: observations[decision.component]} if decision.component in observations else None
+        plan = self.plan([decision.component], observations=obs)
+        if not any(a.function == decision.function for a in plan.decisions):
+            raise ServiceError(f"{decision.function} on {decision.component} has nothing left to decide")
+        plan.actions = [a for a in plan.actions if a.kind is ActionKind.ASK and a.function == decision.function]
+        return self.apply(plan, [decision])
+
+    # --- everyday commands (CLI) ---------------------------------------------------
+    def add(self, path: str | Path) -> list[FunctionSpec]:
+        """Register (or update) the functions declared under ``path``; one registry write."""
+        self._check_writable("adding functions")
+        from app.declarations import check_after, load_declarations
+
+        specs = load_declarations(Path(path))
+        existing = self.records()
+        check_after(specs, known=set(existing))
+        paths.ensure_config_dir(self.home)
+        with self.store.transaction("import") as txn:
+            for spec in specs:
+                old = txn.get(spec.name)
+                record = FunctionRecord(spec=spec, components=dict(old.components) if old else {})
+                txn.put(record, action="update" if old else "add")
+        return specs
+
+    def deploy(self, name: str, to: Iterable[str] | None = None) -> ApplyResult:
+        """Push the registry's spec of ``name`` to its targets (or ``to``), creating or updating."""
+        self._check_writable("deploying")
+        record = self.record(name)
+        targets = list(to) if to else [c for c in self.component_names() if c in record.spec.targets] or ["docker"]
+        for c in targets:
+            self.require(c)
+        observations = self.observe(targets)
+        for c, obs in observations.items():
+            if not obs.complete and name not in obs.items:
+                raise ServiceError(f"{c}: cannot see what is deployed ({'; '.join(obs.errors) or 'listing incomplete'})")
+        actions = []
+        for c in targets:
+            seen = observations[c].items.get(name)
+            fields = []
+            if seen is not None:
+                from registry.fingerprint import spec_fingerprint
+
+                want, have = spec_fingerprint(record.spec, c), seen.fingerprint()
+                fields = [f for f in want if want[f] != have.get(f)]
+                if not fields:
+                    continue
+            kind = ActionKind.UPDATE if seen is not None else ActionKind.CREATE
+            actions.append(Action(name, c, kind, reason="deploy requested", fields=fields))
+        from app import engine as eb
+
+        plan = Plan(actions=actions, registry_serial=self.store.load().serial)
+        return eb.apply_actions(self.store, plan, actions, {c: self.adapter(c) for c in targets},
+                                expected_serial=plan.registry_serial)
+
+    def set_run_state(self, name: str, state: str) -> ApplyResult:
+        """``run`` / ``stop``: the local Docker container of ``name`` (desired state in the spec)."""
+        self._check_writable("starting or stopping a container")
+        self.require("docker")
+        self.record(name)  # a clear error for an unknown name, before taking the lock
+        with self.store.transaction("user") as txn:
+            rec = txn.get(name)
+            rec.spec.targets.setdefault("docker", {})["state"] = state
+            txn.put(rec, action=f"docker {state}", component="docker")
+        return self.deploy(name, ["docker"])
+
+    def gc_plan(self, allow_empty: bool = False) -> Plan:
+        """What gc would remove: dangling marked resources (delete) and ghosts (prune)."""
+        plan = self.plan(direction="two-way", policy="registry-wins", allow_empty=allow_empty)
+        plan.actions = [a for a in plan.actions if a.kind in (ActionKind.DELETE, ActionKind.PRUNE)]
+        return plan
+
+    def delete(self, name: str, *, force: bool = False) -> ApplyResult:
+        """Remove ``name`` from every component it is deployed to, then from the registry.
+        Without ``force`` a component that cannot be seen stops the delete (nothing lost)."""
+        self._check_writable("deleting a function")
+        record = self.record(name)
+        deployed = [c for c in record.components if c in self.component_names()]
+        observations = self.observe(deployed) if deployed else {}
+        actions: list[Action] = []
+        for c in deployed:
+            obs = observations[c]
+            seen = obs.items.get(name)
+            if seen is None and not obs.complete and not force:
+                raise ServiceError(f"{c}: cannot see whether {name} is deployed "
+                                   f"({'; '.join(obs.errors) or 'listing incomplete'}); use --force to drop it from the registry anyway")
+            if seen is not None:
+                if not seen.marked:
+                    raise ServiceError(f"{c}: {name} does not carry the functions-tui mark; not deleting it")
+                actions.append(Action(name, c, ActionKind.DELETE, reason="delete requested"))
+        from app import engine as eb
+
+        plan = Plan(actions=actions, registry_serial=self.store.load().serial)
+        result = eb.apply_actions(self.store, plan, actions, {c: self.adapter(c) for c in deployed},
+                                  expected_serial=plan.registry_serial) if actions else ApplyResult()
+        if result.failed and not force:
+            return result
+        with self.store.transaction("user") as txn:
+            if txn.get(name) is not None:
+                txn.remove(name, action="delete")
+        return result
+
+    def restore(self) -> Path:
+        self._check_writable("restoring the registry")
+        return self.store.restore()
+
+    def interrupted(self) -> list[dict[str, Any]]:
+        """Cloud operations journaled but never cleared (an earlier run was interrupted)."""
+        from app import engine as eb
+
+        return eb.interrupted_operations(self.store)
+
+
+def decision_actions(decision: Decision, ask: Action) -> list[Action]:
+    """The concrete actions a person's answer to one ASK turns into."""
+    fields = [d.field for d in ask.diffs] or list(ask.fields)
+    missing_here = ask.reason.startswith("missing") or "not deployed" in ask.reason or "ghost" in ask.reason
+    base = dict(function=decision.function, component=decision.component, depends_on=list(ask.depends_on))
+    if decision.choice == "skip":
+        return []
+    if decision.choice == "registry":
+        kind = ActionKind.CREATE if missing_here else ActionKind.UPDATE
+        return [Action(kind=kind, reason="person chose the registry", diffs=ask.diffs, fields=fields, **base)]
+    if decision.choice == "component":
+        kind = ActionKind.PRUNE if missing_here else ActionKind.PULL
+        return [Action(kind=kind, reason="person chose the component", diffs=ask.diffs, fields=fields, **base)]
+    chosen = decision.fields or {}
+    take = [f for f in fields if chosen.get(f) == "component"]
+    keep = [f for f in fields if f not in take]
+    out = []
+    if take:
+        out.append(Action(kind=ActionKind.PULL, reason="merge: fields taken from the component",
+                          diffs=[d for d in ask.diffs if d.field in take], fields=take, **base))
+    if keep:
+        out.append(Action(kind=ActionKind.UPDATE, reason="merge: fields kept from the registry",
+                          diffs=[d for d in ask.diffs if d.field in keep], fields=keep, **base))
+    return out

@@ -1,0 +1,258 @@
+"""config.yaml in the config dir: policies, named syncs, per-component settings.
+
+Read strictly (unknown keys, wrong types and bad choices are errors naming file, line and
+field, see app.yaml_nodes); a missing file means the defaults. ``functions-tui config
+--reset`` writes DEFAULT_TEXT, ``--show`` prints the effective settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app import paths
+from app.yaml_nodes import Reader, SchemaError, compose
+
+COMPONENT_NAMES = ("docker", "gcp", "aws")
+POLICIES = ("component-wins", "registry-wins", "ask")
+DIRECTIONS = ("pull", "push", "two-way")
+
+#: Docker's local copies are often mid-edit, so a person decides; clouds are the truth.
+DEFAULT_POLICIES: dict[str, str] = {"docker": "ask", "gcp": "component-wins", "aws": "component-wins"}
+DEFAULT_INTERVAL_S = 300
+DEFAULT_MAX_DELETIONS = 10
+
+DEFAULT_TEXT = """\
+# functions-tui configuration. `functions-tui config --show` prints the effective values,
+# `functions-tui config --reset` puts this file back.
+
+# What wins when a component and the registry disagree: component-wins, registry-wins, ask.
+policies:
+  docker: ask
+  gcp: component-wins
+  aws: component-wins
+
+# Named syncs: which components, which direction (pull, push, two-way), an optional policy
+# overriding the one above, how often the app runs it (seconds), and syncs that must succeed first.
+syncs:
+  - name: docker
+    components: [docker]
+    direction: two-way
+    interval: 300
+  - name: gcp
+    components: [gcp]
+    direction: two-way
+    interval: 300
+  - name: aws
+    components: [aws]
+    direction: two-way
+    interval: 300
+
+# A plan never deletes more than this many things at once.
+max_deletions: 10
+
+gcp:
+  endpoint: null      # or FUNCTIONS_TUI_GCP_ENDPOINT; null = the real Google API
+  project: null       # or GOOGLE_CLOUD_PROJECT
+
+aws:
+  region: null        # or AWS_REGION / AWS_DEFAULT_REGION
+  profile: null       # or AWS_PROFILE
+  role: null          # default execution role ARN for new functions
+
+docker:
+  base_images: {}     # runtime -> local image to build from, e.g. python3.11: my-python:3.11
+"""
+
+
+@dataclass
+class SyncConfig:
+    name: str
+    components: list[str]
+    direction: str = "two-way"
+    policy: str | None = None
+    interval: int = DEFAULT_INTERVAL_S
+    after: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "components": list(self.components), "direction": self.direction,
+                "policy": self.policy, "interval": self.interval, "after": list(self.after)}
+
+
+@dataclass
+class Config:
+    path: Path | None = None
+    policies: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_POLICIES))
+    syncs: list[SyncConfig] = field(default_factory=list)
+    max_deletions: int = DEFAULT_MAX_DELETIONS
+    gcp_endpoint: str | None = None
+    gcp_project: str | None = None
+    aws_region: str | None = None
+    aws_profile: str | None = None
+    aws_role: str | None = None
+    docker_base_images: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.syncs:
+            self.syncs = default_syncs()
+
+    def policy_for(self, component: str, sync: str | None = None) -> str:
+        if sync:
+            named = self.sync(sync)
+            if named and named.policy:
+                return named.policy
+        return self.policies.get(component, DEFAULT_POLICIES.get(component, "ask"))
+
+    def sync(self, name: str) -> SyncConfig | None:
+        return next((s for s in self.syncs if s.name == name), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "policies": dict(self.policies),
+            "syncs": [s.to_dict() for s in self.syncs],
+            "max_deletions": self.max_deletions,
+            "gcp": {"endpoint": self.gcp_endpoint, "project": self.gcp_project},
+            "aws": {"region": self.aws_region, "profile": self.aws_profile, "role": self.aws_role},
+            "docker": {"base_images": dict(self.docker_base_images)},
+        }
+
+
+def default_syncs() -> list[SyncConfig]:
+    return [SyncConfig(name=c, components=[c]) for c in COMPONENT_NAMES]
+
+
+def load_config(home: str | Path | None = None) -> Config:
+    """The effective config: defaults, overlaid by config.yaml when it exists."""
+    path = paths.config_path(home)
+    if not path.exists():
+        return Config(path=path)
+    return parse_config(path)
+
+
+def parse_config(path: Path, text: str | None = None) -> Config:
+    root = compose(path, text)
+    r = Reader(path)
+    config = Config(path=path)
+    if root is None:
+        return config
+
+    def policies(node, name):
+        return {k: r.choice(v, f"{name}.{k}", POLICIES)
+                for k, v in r.mapping(node, name, allowed={c: 1 for c in COMPONENT_NAMES}).items()}
+
+    def components(node, name):
+        items = r.string_list(node, name)
+        for i, c in enumerate(items):
+            if c not in COMPONENT_NAMES:
+                raise r.error(r.sequence(node, name)[i], f"{name}[{i}]",
+                              f"unknown component {c!r} (known: {', '.join(COMPONENT_NAMES)})")
+        if not items:
+            raise r.error(node, name, "a sync needs at least one component")
+        return items
+
+    sync_fields = {
+        "name": r.string,
+        "components": components,
+        "direction": lambda n, f: r.choice(n, f, DIRECTIONS),
+        "policy": lambda n, f: r.choice(n, f, POLICIES),
+        "interval": lambda n, f: r.integer(n, f, minimum=1),
+        "after": r.string_list,
+    }
+
+    def syncs(node, name):
+        out: list[SyncConfig] = []
+        seen: dict[str, Any] = {}
+        for i, item in enumerate(r.sequence(node, name)):
+            values = r.fields(item, f"{name}[{i}]", sync_fields, required=("name", "components"))
+            if values["name"] in seen:
+                raise r.error(item, f"{name}[{i}].name", f"sync {values['name']!r} is defined twice")
+            seen[values["name"]] = item
+            out.append(SyncConfig(**values))
+        for s in out:
+            for dep in s.after:
+                if dep not in seen:
+                    raise r.error(seen[s.name], f"syncs.{s.name}.after", f"no sync named {dep!r}")
+        cycle = _find_cycle({s.name: s.after for s in out})
+        if cycle:
+            raise r.error(seen[cycle[0]], "syncs.after", "cycle: " + " -> ".join(cycle))
+        return out
+
+    def section(allowed):
+        return lambda node, name: r.fields(node, name, allowed)
+
+    readers = {
+        "policies": policies,
+        "syncs": syncs,
+        "max_deletions": lambda n, f: r.integer(n, f, minimum=0),
+        "gcp": section({"endpoint": r.optional_string, "project": r.optional_string}),
+        "aws": section({"region": r.optional_string, "profile": r.optional_string, "role": r.optional_string}),
+        "docker": section({"base_images": r.string_map}),
+    }
+    values = r.fields(root, "", readers)
+    if "policies" in values:
+        config.policies.update(values["policies"])
+    if "syncs" in values:
+        config.syncs = values["syncs"] or default_syncs()
+    if "max_deletions" in values:
+        config.max_deletions = values["max_deletions"]
+    gcp = values.get("gcp", {})
+    config.gcp_endpoint, config.gcp_project = gcp.get("endpoint"), gcp.get("project")
+    aws = values.get("aws", {})
+    config.aws_region, config.aws_profile, config.aws_role = aws.get("region"), aws.get("profile"), aws.get("role")
+    config.docker_base_images = dict(values.get("docker", {}).get("base_images") or {})
+    return config
+
+
+def _find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    """One cycle as [a, b, ..., a], or None (iterative DFS, colours)."""
+    colour: dict[str, int] = {}
+    for start in graph:
+        if colour.get(start):
+            continue
+        stack: list[tuple[str, int]] = [(start, 0)]
+        path: list[str] = []
+        while stack:
+            node, i = stack.pop()
+            if i == 0:
+                colour[node] = 1
+                path.append(node)
+            deps = graph.get(node, [])
+            if i < len(deps):
+                stack.append((node, i + 1))
+                nxt = deps[i]
+                if colour.get(nxt) == 1:
+                    return path[path.index(nxt):] + [nxt]
+                if not colour.get(nxt):
+                    stack.append((nxt, 0))
+            else:
+                colour[node] = 2
+                path.pop()
+    return None
+
+
+def reset_config(home: str | Path | None = None) -> Path:
+    """Write the default config.yaml (0600); the old one is kept as config.yaml.bak."""
+    paths.ensure_config_dir(home)
+    path = paths.config_path(home)
+    if path.exists():
+        backup = path.with_name(path.name + ".bak")
+        backup.write_bytes(path.read_bytes())
+        backup.chmod(0o600)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(DEFAULT_TEXT, encoding="utf-8")
+    tmp.chmod(0o600)
+    tmp.replace(path)
+    return path
+
+
+def show_config(config: Config) -> str:
+    """The effective config as YAML, headed by where it came from."""
+    import yaml
+
+    origin = f"# {config.path}" + ("" if config.path and config.path.exists() else " (not written yet: defaults)")
+    return origin + "\n" + yaml.safe_dump(config.to_dict(), sort_keys=False, default_flow_style=False)
+
+
+__all__ = ["Config", "SyncConfig", "SchemaError", "load_config", "parse_config", "reset_config", "show_config",
+           "DEFAULT_POLICIES", "COMPONENT_NAMES", "POLICIES", "DIRECTIONS"]
