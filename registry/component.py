@@ -52,9 +52,16 @@ class ObservedFunction:
     resource_id: str = ""
     marked: bool = True
     summary: str = ""  # one human line, e.g. "container abc123 running on :8080"
+    #: True when ``values["env"]`` already holds value hashes (registry.fingerprint.hash_value),
+    #: not plain values: a component whose cheap listing cannot show env (docker's image list)
+    #: reports hashes; a pull that needs plain values asks the adapter (e.g. DockerComponent.read_env).
+    env_hashed: bool = False
 
     def fingerprint(self) -> dict[str, Any]:
-        return normalize(self.values)
+        fingerprint = normalize(self.values)
+        if self.env_hashed:
+            fingerprint["env"] = {str(k): str(v) for k, v in sorted((self.values.get("env") or {}).items())}
+        return fingerprint
 
 
 @dataclass
