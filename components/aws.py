@@ -1,0 +1,435 @@
+"""AWS Lambda adapter: one region of one account, reached through boto3's own chains.
+
+Endpoint, credentials and region all come from boto3 (``AWS_ENDPOINT_URL`` /
+``AWS_ENDPOINT_URL_LAMBDA``, ``AWS_PROFILE``, env keys, SSO, instance roles...), so the same
+code runs against AWS, the sandbox and the tests; only the profile *name* is ever stored.
+
+Observing costs two paginated listings and never one request per function:
+``lambda:ListFunctions`` (the configurations) and the Resource Groups Tagging API's
+``GetResources`` filtered to ``lambda:function`` resources carrying our ownership tag (Lambda's
+listing has no tags). The two are joined by function name. moto implements that tagging
+filter for Lambda (``moto/resourcegroupstaggingapi/models.py``, "Lambda Instance"), so the
+tests exercise the real path.
+
+boto3 is imported inside methods: ``functions-tui --help`` must not pay for it.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from registry.component import ApplyError, Detection, Observation, ObservedFunction
+from registry.models import DIGEST_KEYS, MARK_KEYS, FunctionSpec, is_managed_label, utc_now
+
+NAME = "aws"
+MARK_KEY = MARK_KEYS[NAME]
+DIGEST_KEY = DIGEST_KEYS[NAME]
+
+#: Oldest botocore we trust: knows AWS_ENDPOINT_URL_<SERVICE>, standard retry mode and the
+#: Lambda waiters function_active_v2 / function_updated_v2 (compared as versions).
+MIN_BOTOCORE = "1.34.0"
+
+#: Config fields that update_function_configuration carries, with their Lambda parameter.
+CONFIG_FIELDS = ("runtime", "entry_point", "memory", "timeout", "env")
+
+#: Errors that mean "the credentials are not accepted", distinct from "not allowed".
+CREDENTIAL_ERRORS = frozenset({
+    "UnrecognizedClientException", "InvalidClientTokenId", "InvalidSignatureException",
+    "ExpiredToken", "ExpiredTokenException", "AuthFailure", "SignatureDoesNotMatch",
+})
+ACCESS_ERRORS = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
+
+
+def describe_error(exc: BaseException, action: str = "") -> str:
+    """One human line for a botocore/boto3 failure, with a hint where there is an obvious fix."""
+    from botocore.exceptions import (ClientError, EndpointConnectionError, NoCredentialsError,
+                                     NoRegionError, ParamValidationError, ReadTimeoutError,
+                                     ConnectTimeoutError, ProfileNotFound)
+
+    prefix = f"{action}: " if action else ""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code = error.get("Code", "Unknown")
+        message = error.get("Message", "") or str(exc)
+        attempts = exc.response.get("ResponseMetadata", {}).get("RetryAttempts")
+        text = f"{prefix}{code}: {message}"
+        if code in ("TooManyRequestsException", "ThrottlingException", "Throttling"):
+            text += f" (throttled; gave up after {attempts} retries)" if attempts else " (throttled)"
+        elif code in CREDENTIAL_ERRORS:
+            text += " (credentials rejected: run `aws configure` or `aws sso login`)"
+        elif code in ACCESS_ERRORS:
+            text += " (the credentials lack this permission)"
+        elif code == "ResourceConflictException":
+            text += " (another update is in progress; retry shortly)"
+        return text
+    if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError)):
+        return f"{prefix}cannot reach the endpoint: {exc}"
+    if isinstance(exc, ReadTimeoutError):
+        return f"{prefix}the endpoint did not answer in time: {exc}"
+    if isinstance(exc, NoCredentialsError):
+        return f"{prefix}no AWS credentials: run `aws configure` or set AWS_PROFILE"
+    if isinstance(exc, NoRegionError):
+        return f"{prefix}no AWS region: set AWS_DEFAULT_REGION or the aws region in config"
+    if isinstance(exc, ProfileNotFound):
+        return f"{prefix}{exc}"
+    if isinstance(exc, ParamValidationError):
+        return f"{prefix}invalid request: {exc}"
+    return f"{prefix}{type(exc).__name__}: {exc}"
+
+
+def function_name_from_arn(arn: str) -> str:
+    """``arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`` → ``NAME`` (a plain name stays)."""
+    parts = arn.split(":")
+    return parts[6] if len(parts) >= 7 and parts[5] == "function" else arn
+
+
+def tags_to_dict(tag_list: list[dict[str, str]]) -> dict[str, str]:
+    return {t["Key"]: t.get("Value", "") for t in tag_list}
+
+
+def lambda_values(config: dict[str, Any], tags: dict[str, str]) -> dict[str, Any]:
+    """Raw fingerprint values from a Lambda configuration (listing or get_function) and its tags.
+
+    ListFunctions on AWS omits ``State`` (only GetFunction has it), so a missing State reads
+    as "active": a listed function exists and serves.
+    """
+    return {
+        "runtime": config.get("Runtime") or "",
+        "entry_point": config.get("Handler") or "",
+        "memory": config.get("MemorySize"),
+        "timeout": config.get("Timeout"),
+        "env": dict((config.get("Environment") or {}).get("Variables") or {}),
+        "labels": {k: v for k, v in tags.items() if not is_managed_label(k)},
+        "code_digest": tags.get(DIGEST_KEY, ""),
+        "state": str(config.get("State") or "active").lower(),
+    }
+
+
+def observed(config: dict[str, Any], tags: dict[str, str]) -> ObservedFunction:
+    values = lambda_values(config, tags)
+    summary = f"lambda {config.get('FunctionName')} {values['runtime'] or config.get('PackageType', '')} {values['memory']} MB"
+    return ObservedFunction(name=config["FunctionName"], component=NAME, values=values,
+                            resource_id=config.get("FunctionArn", ""), marked=MARK_KEY in tags,
+                            summary=summary.strip())
+
+
+def placeholder_handler(runtime: str, handler: str) -> tuple[str, str]:
+    """A tiny file that makes a deployable package when the spec has no source yet."""
+    module, _, func = handler.rpartition(".")
+    module, func = (module or "main"), (func or "main")
+    if runtime.startswith("python"):
+        return f"{module}.py", f"def {func}(event, context):\n    return {{'statusCode': 200}}\n"
+    if runtime.startswith("nodejs"):
+        return f"{module}.js", f"exports.{func} = async () => ({{ statusCode: 200 }});\n"
+    return "README.txt", "placeholder package created by functions-tui: the spec has no source\n"
+
+
+def zip_source(spec: FunctionSpec) -> bytes:
+    """The deployment package in memory: the source folder (or file), else a placeholder."""
+    buffer = io.BytesIO()
+    source = Path(spec.source).expanduser() if spec.source else None
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        if source is not None and source.is_file():
+            archive.write(source, source.name)
+        elif source is not None and source.is_dir():
+            for path in sorted(p for p in source.rglob("*") if p.is_file()):
+                rel = path.relative_to(source).as_posix()
+                if rel.startswith(".git/") or "__pycache__" in rel.split("/"):
+                    continue
+                archive.write(path, rel)
+        else:
+            archive.writestr(*placeholder_handler(spec.runtime, spec.entry_point))
+    return buffer.getvalue()
+
+
+class AwsComponent:
+    """The ``aws`` component: Lambda functions in one region, marked by a tag."""
+
+    name = NAME
+
+    def __init__(self, region: str | None = None, profile: str | None = None,
+                 endpoint_url: str | None = None, role_arn: str | None = None, *,
+                 max_attempts: int = 5, connect_timeout: float = 5.0, read_timeout: float = 30.0,
+                 page_size: int = 50, wait_timeout_s: float = 300.0) -> None:
+        self.region = region
+        self.profile = profile
+        self.endpoint_url = endpoint_url
+        self.role_arn = role_arn
+        self.max_attempts = max_attempts
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.page_size = page_size  # ListFunctions MaxItems: 50 is the API's maximum
+        self.wait_timeout_s = wait_timeout_s
+        self._lock = threading.Lock()
+        self._session: Any = None
+        self._clients: dict[str, Any] = {}
+
+    # -- clients -------------------------------------------------------------------------
+
+    def _config(self, max_attempts: int | None = None) -> Any:
+        from botocore.config import Config
+
+        # Set explicitly: the legacy default mode retries less and differently across
+        # SDK versions; standard mode retries throttling and transient errors with backoff.
+        return Config(retries={"mode": "standard", "max_attempts": max_attempts or self.max_attempts},
+                      connect_timeout=self.connect_timeout, read_timeout=self.read_timeout)
+
+    def _new_session(self) -> Any:
+        import boto3
+
+        return boto3.session.Session(profile_name=self.profile, region_name=self.region)
+
+    def client(self, service: str) -> Any:
+        """A cached client (``lambda`` or ``resourcegroupstaggingapi``); tests stub these."""
+        with self._lock:  # boto3 sessions are not thread-safe; clients are
+            if service not in self._clients:
+                if self._session is None:
+                    self._session = self._new_session()
+                # endpoint_url=None lets boto3 apply AWS_ENDPOINT_URL(_<SERVICE>) itself.
+                self._clients[service] = self._session.client(
+                    service, endpoint_url=self.endpoint_url, config=self._config())
+            return self._clients[service]
+
+    @property
+    def lambda_client(self) -> Any:
+        return self.client("lambda")
+
+    @property
+    def tagging_client(self) -> Any:
+        return self.client("resourcegroupstaggingapi")
+
+    # -- detect --------------------------------------------------------------------------
+
+    def detect(self) -> Detection:
+        try:
+            import botocore
+            from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
+            from packaging.version import Version
+        except ImportError as exc:
+            return Detection(NAME, False, reason=f"boto3 is not installed ({exc})",
+                             fix="pip install 'boto3>=1.34'")
+        version = botocore.__version__
+        if Version(version) < Version(MIN_BOTOCORE):
+            return Detection(NAME, False, version=version,
+                             reason=f"botocore {version} is older than {MIN_BOTOCORE}",
+                             fix="pip install --upgrade boto3 botocore")
+        try:
+            session = self._new_session()
+        except ProfileNotFound:
+            return Detection(NAME, False, version=version, reason=f"AWS profile {self.profile!r} not found",
+                             fix=f"run `aws configure --profile {self.profile}` or pick another profile")
+        credentials = session.get_credentials()
+        details: dict[str, Any] = {"profile": self.profile or session.profile_name}
+        if credentials is None:
+            return Detection(NAME, False, version=version, details=details,
+                             reason="no AWS credentials", fix="run `aws configure` or set AWS_PROFILE")
+        details["credential_source"] = getattr(credentials, "method", "")  # e.g. "env"; never the keys
+        region = self.region or session.region_name
+        if not region:
+            return Detection(NAME, False, version=version, details=details, reason="no AWS region",
+                             fix="set AWS_DEFAULT_REGION or the aws region in config")
+        details["region"] = region
+        try:
+            # A probe with few retries: detection should answer in seconds, not minutes.
+            probe = session.client("lambda", region_name=region, endpoint_url=self.endpoint_url,
+                                   config=self._config(max_attempts=2))
+            details["endpoint"] = probe.meta.endpoint_url
+            probe.list_functions(MaxItems=1)
+            tagging = session.client("resourcegroupstaggingapi", region_name=region,
+                                     endpoint_url=self.endpoint_url, config=self._config(max_attempts=2))
+            tagging.get_resources(ResourceTypeFilters=["lambda:function"], ResourcesPerPage=1)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            fix = ("run `aws configure` / `aws sso login` to refresh the credentials" if code in CREDENTIAL_ERRORS
+                   else "grant lambda:ListFunctions and tag:GetResources" if code in ACCESS_ERRORS
+                   else "check the AWS account and region")
+            return Detection(NAME, False, version=version, details=details,
+                             reason=describe_error(exc, "probe"), fix=fix)
+        except BotoCoreError as exc:
+            return Detection(NAME, False, version=version, details=details,
+                             reason=describe_error(exc, "probe"),
+                             fix="check the network, or AWS_ENDPOINT_URL / the aws endpoint in config")
+        return Detection(NAME, True, version=version, details=details)
+
+    # -- observe -------------------------------------------------------------------------
+
+    def _list_functions(self) -> tuple[list[dict[str, Any]], str]:
+        """Every $LATEST configuration, page by page; on failure what came before and the error."""
+        functions: list[dict[str, Any]] = []
+        page_number = 0
+        try:
+            paginator = self.lambda_client.get_paginator("list_functions")
+            for page_number, page in enumerate(paginator.paginate(PaginationConfig={"PageSize": self.page_size}), 1):
+                functions.extend(page.get("Functions", []))
+        except Exception as exc:  # any failure makes the listing partial, never an empty account
+            return functions, describe_error(exc, f"ListFunctions page {page_number + 1}")
+        return functions, ""
+
+    def _marked_tags(self) -> tuple[dict[str, dict[str, str]], str]:
+        """Tags of every Lambda function carrying our mark, by function name."""
+        tags: dict[str, dict[str, str]] = {}
+        page_number = 0
+        try:
+            paginator = self.tagging_client.get_paginator("get_resources")
+            pages = paginator.paginate(ResourceTypeFilters=["lambda:function"],
+                                       TagFilters=[{"Key": MARK_KEY}], ResourcesPerPage=100)
+            for page_number, page in enumerate(pages, 1):
+                for mapping in page.get("ResourceTagMappingList", []):
+                    tags[function_name_from_arn(mapping["ResourceARN"])] = tags_to_dict(mapping.get("Tags", []))
+        except Exception as exc:
+            return tags, describe_error(exc, f"tag:GetResources page {page_number + 1}")
+        return tags, ""
+
+    def observe(self) -> Observation:
+        started = time.perf_counter()
+        observation = Observation(component=NAME, observed_at=utc_now())
+        try:
+            # The two listings are independent: run them side by side (clients are thread-safe).
+            self.client("lambda"), self.client("resourcegroupstaggingapi")  # build both before the threads
+            with ThreadPoolExecutor(max_workers=2, thread_name_prefix="aws-observe") as pool:
+                listing = pool.submit(self._list_functions)
+                marks = pool.submit(self._marked_tags)
+                (functions, list_error), (tags_by_name, tags_error) = listing.result(), marks.result()
+        except Exception as exc:  # client construction (no region, bad profile...)
+            failed = Observation.failed(NAME, describe_error(exc, "observe"))
+            failed.observed_at, failed.duration_s = observation.observed_at, time.perf_counter() - started
+            return failed
+        for error in (list_error, tags_error):
+            if error:
+                observation.complete = False
+                observation.errors.append(error)
+        for config in functions:
+            name = config["FunctionName"]
+            tags = tags_by_name.get(name)
+            if tags is not None:
+                observation.items[name] = observed(config, tags)
+            elif not tags_error:
+                # Only when the tag listing was whole do we know this one is not ours.
+                observation.unmarked.append(name)
+        # Tagged but not listed: the tagging index lags deletions on AWS; the listing decides
+        # what exists, so these are neither items nor unmarked.
+        observation.duration_s = time.perf_counter() - started
+        return observation
+
+    # -- apply ---------------------------------------------------------------------------
+
+    def _check_region(self, spec: FunctionSpec) -> None:
+        wanted = spec.targets.get(NAME, {}).get("region")
+        actual = self.lambda_client.meta.region_name
+        if wanted and wanted != actual:
+            raise ApplyError(f"{spec.name}: targets aws region {wanted} but the aws component works in "
+                             f"{actual}; set the aws region in config (or AWS_DEFAULT_REGION) to {wanted}")
+
+    def _tags_for(self, spec: FunctionSpec) -> dict[str, str]:
+        tags = {k: str(v) for k, v in spec.labels.items() if not is_managed_label(k)}
+        tags[MARK_KEY] = spec.name
+        if spec.code_digest:
+            tags[DIGEST_KEY] = spec.code_digest
+        return tags
+
+    def _call(self, action: str, method: Any, **kwargs: Any) -> Any:
+        """One Lambda call; any botocore failure becomes an ApplyError saying what failed."""
+        try:
+            return method(**kwargs)
+        except ApplyError:
+            raise
+        except Exception as exc:
+            raise ApplyError(describe_error(exc, action)) from exc
+
+    def _wait(self, name: str, waiter_name: str) -> None:
+        """Wait for State Active / LastUpdateStatus Successful (AWS refuses the next update until then)."""
+        delay = 2
+        self._call(f"wait for {name}", self.lambda_client.get_waiter(waiter_name).wait, FunctionName=name,
+                   WaiterConfig={"Delay": delay, "MaxAttempts": max(1, int(self.wait_timeout_s / delay))})
+
+    def _current(self, name: str) -> tuple[dict[str, Any], dict[str, str]]:
+        response = self._call(f"GetFunction {name}", self.lambda_client.get_function, FunctionName=name)
+        return response["Configuration"], dict(response.get("Tags") or {})
+
+    def _settle(self, name: str, config: dict[str, Any]) -> None:
+        if config.get("State") == "Pending":
+            self._wait(name, "function_active_v2")
+        if config.get("LastUpdateStatus") == "InProgress":
+            self._wait(name, "function_updated_v2")
+
+    def create(self, spec: FunctionSpec) -> ObservedFunction:
+        self._check_region(spec)
+        role = spec.targets.get(NAME, {}).get("role") or self.role_arn
+        if not role:
+            raise ApplyError(f"{spec.name}: no IAM role for Lambda: set targets.aws.role in function.yaml "
+                             f"or the aws role_arn in config")
+        config = self._call(
+            f"CreateFunction {spec.name}", self.lambda_client.create_function,
+            FunctionName=spec.name, Runtime=spec.runtime, Role=role, Handler=spec.entry_point,
+            Code={"ZipFile": zip_source(spec)}, MemorySize=int(spec.memory), Timeout=int(spec.timeout),
+            Environment={"Variables": {k: str(v) for k, v in spec.env.items()}},
+            Tags=self._tags_for(spec), Publish=False)
+        if config.get("State") == "Pending" or config.get("LastUpdateStatus") == "InProgress":
+            self._settle(spec.name, config)
+            config, _ = self._current(spec.name)
+        return observed(config, self._tags_for(spec))
+
+    def update(self, spec: FunctionSpec, fields: list[str]) -> ObservedFunction:
+        self._check_region(spec)
+        name = spec.name
+        config, tags = self._current(name)
+        if tags.get(MARK_KEY) is None:
+            raise ApplyError(f"{name}: the Lambda function has no {MARK_KEY} tag; functions-tui only "
+                             f"changes functions it created")
+        if "state" in fields and spec.desired_state(NAME) != "active":
+            raise ApplyError(f"{name}: Lambda functions have no stop/start; set targets.aws.state to active")
+        self._settle(name, config)
+        changes: dict[str, Any] = {}
+        if "runtime" in fields:
+            changes["Runtime"] = spec.runtime
+        if "entry_point" in fields:
+            changes["Handler"] = spec.entry_point
+        if "memory" in fields:
+            changes["MemorySize"] = int(spec.memory)
+        if "timeout" in fields:
+            changes["Timeout"] = int(spec.timeout)
+        if "env" in fields:
+            changes["Environment"] = {"Variables": {k: str(v) for k, v in spec.env.items()}}
+        if changes:
+            result = self._call(f"UpdateFunctionConfiguration {name}",
+                                self.lambda_client.update_function_configuration, FunctionName=name, **changes)
+            self._settle(name, result)
+        if "code_digest" in fields:
+            result = self._call(f"UpdateFunctionCode {name}", self.lambda_client.update_function_code,
+                                FunctionName=name, ZipFile=zip_source(spec))
+            self._settle(name, result)
+        if "labels" in fields or "code_digest" in fields:
+            self._retag(name, config["FunctionArn"], tags, self._tags_for(spec))
+        config, tags = self._current(name)
+        return observed(config, tags)
+
+    def _retag(self, name: str, arn: str, current: dict[str, str], wanted: dict[str, str]) -> None:
+        stale = sorted(k for k in current if k not in wanted and (k == DIGEST_KEY or not is_managed_label(k)))
+        if stale:
+            self._call(f"UntagResource {name}", self.lambda_client.untag_resource, Resource=arn, TagKeys=stale)
+        changed = {k: v for k, v in wanted.items() if current.get(k) != v}
+        if changed:
+            self._call(f"TagResource {name}", self.lambda_client.tag_resource, Resource=arn, Tags=changed)
+
+    def delete(self, name: str, resource_id: str = "") -> None:
+        from botocore.exceptions import ClientError
+
+        target = function_name_from_arn(resource_id) if resource_id else name
+        try:
+            response = self.lambda_client.get_function(FunctionName=target)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                return  # already gone: deleting is idempotent (an interrupted delete may be replayed)
+            raise ApplyError(describe_error(exc, f"GetFunction {target}")) from exc
+        except Exception as exc:
+            raise ApplyError(describe_error(exc, f"GetFunction {target}")) from exc
+        if MARK_KEY not in (response.get("Tags") or {}):
+            raise ApplyError(f"{target}: refusing to delete a Lambda function without the {MARK_KEY} tag "
+                             f"(functions-tui never deletes what it did not create)")
+        self._call(f"DeleteFunction {target}", self.lambda_client.delete_function, FunctionName=target)

@@ -1,0 +1,148 @@
+"""AwsComponent against moto's server over HTTP, reached by boto3 as a user's would be."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.aws import DIGEST_KEY, MARK_KEY, AwsComponent
+from registry.component import ApplyError, Component
+from registry.fingerprint import spec_fingerprint
+from registry.models import FunctionSpec
+
+
+def make_spec(name: str, tmp_path=None, **overrides) -> FunctionSpec:
+    source = ""
+    if tmp_path is not None:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "main.py").write_text("def main(event, context):\n    return 'hi'\n")
+        source = str(folder)
+    values = dict(name=name, runtime="python3.12", entry_point="main.main", source=source, memory=256,
+                  timeout=30, env={"GREETING": "hello"}, labels={"team": "core"},
+                  code_digest="sha256:" + "a" * 64)
+    values.update(overrides)
+    return FunctionSpec(**values)
+
+
+@pytest.fixture
+def aws(aws_clean):
+    """The adapter configured only through the environment (AWS_ENDPOINT_URL etc.) plus a role."""
+    return AwsComponent(role_arn=aws_clean.role_arn)
+
+
+def test_is_a_component():
+    assert isinstance(AwsComponent(), Component)
+
+
+def test_detect_available_against_moto(aws):
+    detection = aws.detect()
+    assert detection.available, detection.reason
+    assert detection.details["region"] == "us-east-1"
+    assert detection.details["endpoint"].startswith("http://127.0.0.1:")
+    assert detection.details["credential_source"] == "env"
+    assert "testing" not in str(detection.to_dict())  # never the keys themselves
+
+
+def test_create_then_observe_matches_the_spec(aws, tmp_path):
+    spec = make_spec("hello", tmp_path)
+    created = aws.create(spec)
+    assert created.marked and created.resource_id.endswith(":function:hello")
+    assert created.fingerprint() == spec_fingerprint(spec, "aws")
+
+    observation = aws.observe()
+    assert observation.complete, observation.errors
+    assert set(observation.items) == {"hello"}
+    seen = observation.items["hello"]
+    assert seen.values["env"] == {"GREETING": "hello"}
+    assert seen.values["labels"] == {"team": "core"}
+    assert seen.values["code_digest"] == spec.code_digest
+    assert seen.values["state"] == "active"
+    assert seen.fingerprint() == spec_fingerprint(spec, "aws")
+
+
+def test_create_without_source_uses_a_placeholder_package(aws):
+    created = aws.create(make_spec("nosource", source=""))
+    assert created.values["entry_point"] == "main.main"
+    assert "nosource" in aws.observe().items
+
+
+def test_out_of_band_change_is_seen(aws, aws_clean, tmp_path):
+    spec = make_spec("drifty", tmp_path)
+    aws.create(spec)
+    # Someone edits the function in the console (here: a plain boto3 client).
+    aws_clean.client("lambda").update_function_configuration(
+        FunctionName="drifty", MemorySize=1024, Environment={"Variables": {"GREETING": "bonjour", "NEW": "1"}})
+
+    seen = aws.observe().items["drifty"]
+    assert seen.values["memory"] == 1024
+    assert seen.values["env"] == {"GREETING": "bonjour", "NEW": "1"}
+    assert seen.fingerprint() != spec_fingerprint(spec, "aws")
+
+
+def test_update_brings_config_code_and_labels_back(aws, aws_clean, tmp_path):
+    spec = make_spec("fixme", tmp_path)
+    aws.create(spec)
+    lam = aws_clean.client("lambda")
+    lam.update_function_configuration(FunctionName="fixme", MemorySize=1024, Timeout=3)
+    arn = lam.get_function(FunctionName="fixme")["Configuration"]["FunctionArn"]
+    lam.tag_resource(Resource=arn, Tags={"stray": "x"})
+
+    new_spec = make_spec("fixme", code_digest="sha256:" + "b" * 64, labels={"team": "edge"})
+    result = aws.update(new_spec, ["memory", "timeout", "labels", "code_digest"])
+    assert result.fingerprint() == spec_fingerprint(new_spec, "aws")
+
+    tags = lam.list_tags(Resource=arn)["Tags"]
+    assert tags == {MARK_KEY: "fixme", DIGEST_KEY: "sha256:" + "b" * 64, "team": "edge"}
+    assert aws.observe().items["fixme"].fingerprint() == spec_fingerprint(new_spec, "aws")
+
+
+def test_unmarked_functions_are_listed_apart_and_never_touched(aws, aws_clean):
+    lam = aws_clean.client("lambda")
+    lam.create_function(FunctionName="theirs", Runtime="python3.12", Role=aws_clean.role_arn,
+                        Handler="main.main", Code={"ZipFile": b"PK\x05\x06" + b"\0" * 18},
+                        Tags={"owner": "someone-else"})
+    aws.create(make_spec("ours"))
+
+    observation = aws.observe()
+    assert observation.complete
+    assert set(observation.items) == {"ours"}
+    assert observation.unmarked == ["theirs"]
+
+    with pytest.raises(ApplyError, match="without the functions-tui.function tag"):
+        aws.delete("theirs")
+    with pytest.raises(ApplyError, match="only changes functions it created"):
+        aws.update(make_spec("theirs"), ["memory"])
+    assert lam.get_function(FunctionName="theirs")["Configuration"]["MemorySize"] == 128
+
+
+def test_delete_removes_a_marked_function(aws, tmp_path):
+    created = aws.create(make_spec("doomed", tmp_path))
+    aws.create(make_spec("keeper"))
+    aws.delete("doomed", created.resource_id)
+
+    observation = aws.observe()
+    assert observation.complete
+    assert set(observation.items) == {"keeper"}
+    aws.delete("doomed", created.resource_id)  # already gone: idempotent, no error
+
+
+def test_errors_become_apply_errors(aws):
+    with pytest.raises(ApplyError, match="CreateFunction dup"):
+        aws.create(make_spec("dup"))
+        aws.create(make_spec("dup"))
+    with pytest.raises(ApplyError, match="no IAM role"):
+        AwsComponent().create(make_spec("norole"))
+    with pytest.raises(ApplyError, match="targets aws region eu-west-1"):
+        aws.create(make_spec("elsewhere", targets={"aws": {"region": "eu-west-1"}}))
+
+
+def test_empty_account_is_a_complete_empty_observation(aws):
+    observation = aws.observe()
+    assert observation.complete and observation.items == {} and observation.errors == []
+
+
+def test_explicit_endpoint_wins_over_environment(aws_clean, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens there
+    component = AwsComponent(endpoint_url=aws_clean.endpoint, role_arn=aws_clean.role_arn)
+    component.create(make_spec("explicit"))
+    assert "explicit" in component.observe().items
