@@ -1,0 +1,485 @@
+"""The emulator's model of Cloud Functions v2: functions, long-running operations, uploads.
+
+Everything is kept as the JSON the REST API speaks (camelCase, enum names), so the HTTP
+layer (server.py) only routes and serialises. Operations settle lazily: whenever state is
+read, pending operations whose delay has passed are applied. That keeps the emulator free of
+timer threads and makes "never finishes" a plain flag.
+
+Fault injection (for tests and the sandbox): a listing page that fails with an HTTP status
+(optionally only a number of times), locations reported as ``unreachable``, operations that
+never finish. Reached in-process through the ``EmulatorState`` methods or over HTTP through
+``POST /_emulator/faults`` (see server.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import json
+import os
+import re
+import secrets
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+FUNCTION_TYPE = "type.googleapis.com/google.cloud.functions.v2.Function"
+METADATA_TYPE = "type.googleapis.com/google.cloud.functions.v2.OperationMetadata"
+EMPTY_TYPE = "type.googleapis.com/google.protobuf.Empty"
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+ALL_LOCATIONS = "-"
+
+# Cloud Run service ids (which v2 functions are) are lowercase letters, digits and hyphens;
+# we also accept underscores so a sandbox can use registry names as they are.
+_FUNCTION_ID = re.compile(r"^[a-z][-_a-z0-9]{0,62}$")
+_ENVIRONMENTS = {0: "ENVIRONMENT_UNSPECIFIED", 1: "GEN_1", 2: "GEN_2"}
+
+# google.rpc.Code numbers and the HTTP status each maps to.
+_STATUS = {
+    "INVALID_ARGUMENT": (3, 400),
+    "NOT_FOUND": (5, 404),
+    "ALREADY_EXISTS": (6, 409),
+    "FAILED_PRECONDITION": (9, 400),
+    "ABORTED": (10, 409),
+    "INTERNAL": (13, 500),
+    "UNAVAILABLE": (14, 503),
+    "UNIMPLEMENTED": (12, 501),
+}
+_HTTP_TO_STATUS = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 409: "ABORTED", 429: "RESOURCE_EXHAUSTED",
+                   500: "INTERNAL", 501: "UNIMPLEMENTED", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
+
+
+class EmulatorError(Exception):
+    """An API error, rendered as ``{"error": {"code": HTTP, "message": ..., "status": ...}}``."""
+
+    def __init__(self, status: str, message: str, http: int | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.http = http if http is not None else _STATUS.get(status, (2, 500))[1]
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"code": self.http, "message": self.message, "status": self.status}}
+
+
+def now_rfc3339() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _camel(path: str) -> str:
+    """``service_config.available_memory`` → ``serviceConfig.availableMemory`` (masks may use either)."""
+    return ".".join(re.sub(r"_([a-z])", lambda m: m.group(1).upper(), part) for part in path.split("."))
+
+
+def _split_name(name: str) -> tuple[str, str, str]:
+    """``projects/P/locations/L/functions/F`` → (P, L, F)."""
+    parts = name.split("/")
+    if len(parts) != 6 or parts[0] != "projects" or parts[2] != "locations" or parts[4] != "functions":
+        raise EmulatorError("INVALID_ARGUMENT", f"malformed function name {name!r}")
+    return parts[1], parts[3], parts[5]
+
+
+@dataclass
+class ListFault:
+    """Page ``page`` (1-based) of every listing fails with HTTP ``http``; ``times`` None = always."""
+
+    page: int
+    http: int = 500
+    times: int | None = None
+
+
+@dataclass
+class Faults:
+    failing_pages: dict[int, ListFault] = field(default_factory=dict)
+    unreachable: list[str] = field(default_factory=list)
+    stall_operations: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "failing_pages": {str(p): {"http": f.http, "times": f.times} for p, f in self.failing_pages.items()},
+            "unreachable": list(self.unreachable),
+            "stall_operations": self.stall_operations,
+        }
+
+
+@dataclass
+class _Pending:
+    """What a not-yet-done operation will do when it settles."""
+
+    verb: str  # create | update | delete
+    target: str
+    result: dict[str, Any] | None
+    ready_at: float  # wall-clock seconds; float("inf") = never
+    upload: str | None = None
+
+
+class EmulatorState:
+    """All emulated Cloud Functions state, thread-safe, optionally persisted to a JSON file."""
+
+    def __init__(self, operation_delay_s: float = 0.0, path: str | os.PathLike | None = None):
+        self._lock = threading.RLock()
+        self.operation_delay_s = float(operation_delay_s)
+        self.path = Path(path) if path else None
+        self.functions: dict[str, dict[str, Any]] = {}
+        self.operations: dict[str, dict[str, Any]] = {}
+        self.uploads: dict[str, dict[str, Any]] = {}  # object name -> {"size", "sha256", "data"?}
+        self._pending: dict[str, _Pending] = {}
+        self.faults = Faults()
+        self.requests = 0  # count of API calls served, so tests can check "one call per page"
+        if self.path and self.path.exists():
+            self.load(json.loads(self.path.read_text() or "{}"))
+
+    # ------------------------------------------------------------------ fault injection
+    def fail_list_page(self, page: int, http: int = 500, times: int | None = None) -> None:
+        """Make page ``page`` (1-based) of listings fail with ``http``; ``times`` None = forever."""
+        with self._lock:
+            self.faults.failing_pages[int(page)] = ListFault(int(page), int(http), times)
+
+    def set_unreachable(self, locations: list[str] | tuple[str, ...]) -> None:
+        with self._lock:
+            self.faults.unreachable = sorted(locations)
+
+    def stall_operations(self, stalled: bool = True) -> None:
+        """New operations never finish while set (the function stays DEPLOYING/DELETING)."""
+        with self._lock:
+            self.faults.stall_operations = bool(stalled)
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self.faults = Faults()
+
+    def set_faults(self, spec: dict[str, Any]) -> None:
+        """Apply a JSON fault description (the body of ``POST /_emulator/faults``)."""
+        with self._lock:
+            if spec.get("clear"):
+                self.faults = Faults()
+            for page, f in (spec.get("failing_pages") or {}).items():
+                f = f or {}
+                self.fail_list_page(int(page), int(f.get("http", 500)), f.get("times"))
+            if "unreachable" in spec:
+                self.set_unreachable(list(spec["unreachable"] or []))
+            if "stall_operations" in spec:
+                self.stall_operations(bool(spec["stall_operations"]))
+            if "operation_delay_s" in spec:
+                self.operation_delay_s = float(spec["operation_delay_s"])
+
+    def reset(self) -> None:
+        """Forget every function, operation, upload and fault (between tests)."""
+        with self._lock:
+            self.functions.clear()
+            self.operations.clear()
+            self.uploads.clear()
+            self._pending.clear()
+            self.faults = Faults()
+            self.requests = 0
+            self._save()
+
+    # ------------------------------------------------------------------ persistence
+    def to_dict(self) -> dict[str, Any]:
+        with self._lock:
+            self._settle()
+            return {
+                "functions": copy.deepcopy(self.functions),
+                "operations": {n: op for n, op in copy.deepcopy(self.operations).items() if op.get("done")},
+                "uploads": {k: {"size": v["size"], "sha256": v["sha256"]} for k, v in self.uploads.items()},
+            }
+
+    def load(self, data: dict[str, Any]) -> None:
+        """Replace functions/operations/uploads with ``data`` (the shape of ``to_dict``)."""
+        with self._lock:
+            self.functions = dict(data.get("functions") or {})
+            self.operations = dict(data.get("operations") or {})
+            self.uploads = {k: dict(v) for k, v in (data.get("uploads") or {}).items()}
+            self._pending.clear()
+            self._save()
+
+    def _save(self) -> None:
+        if not self.path:
+            return
+        data = {
+            "functions": self.functions,
+            "operations": {n: op for n, op in self.operations.items() if op.get("done")},
+            "uploads": {k: {"size": v["size"], "sha256": v["sha256"]} for k, v in self.uploads.items()},
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Write-then-rename so a crash never leaves a half-written state file.
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name, suffix=".tmp")
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh, indent=1, sort_keys=True)
+        os.replace(tmp, self.path)
+
+    # ------------------------------------------------------------------ out-of-band seeding
+    def put_function(self, name: str, function: dict[str, Any]) -> dict[str, Any]:
+        """Store a function directly, ACTIVE, no operation (seeding for benches and the sandbox)."""
+        _split_name(name)
+        with self._lock:
+            fn = self._complete_function(name, function, state="ACTIVE", created=None)
+            self.functions[name] = fn
+            self._save()
+            return copy.deepcopy(fn)
+
+    def put_functions(self, functions: dict[str, dict[str, Any]]) -> None:
+        """Bulk form of put_function (one save)."""
+        with self._lock:
+            for name, function in functions.items():
+                _split_name(name)
+                self.functions[name] = self._complete_function(name, function, state="ACTIVE", created=None)
+            self._save()
+
+    # ------------------------------------------------------------------ API: functions
+    def list_functions(self, project: str, location: str, page_size: int = 0,
+                       page_token: str = "") -> dict[str, Any]:
+        with self._lock:
+            self.requests += 1
+            self._settle()
+            size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+            offset = self._decode_token(page_token)
+            page_number = offset // size + 1
+            fault = self.faults.failing_pages.get(page_number)
+            if fault is not None and (fault.times is None or fault.times > 0):
+                if fault.times is not None:
+                    fault.times -= 1
+                status = _HTTP_TO_STATUS.get(fault.http, "INTERNAL")
+                raise EmulatorError(status, f"injected failure of list page {page_number}", fault.http)
+            unreachable = list(self.faults.unreachable)
+            if location != ALL_LOCATIONS and location in unreachable:
+                raise EmulatorError("UNAVAILABLE", f"location {location} is unreachable")
+            prefix = f"projects/{project}/locations/"
+            names = sorted(
+                n for n in self.functions
+                if n.startswith(prefix)
+                and (location == ALL_LOCATIONS or n.split("/")[3] == location)
+                and n.split("/")[3] not in unreachable
+            )
+            chunk = names[offset:offset + size]
+            body: dict[str, Any] = {"functions": [self.functions[n] for n in chunk]}
+            if offset + size < len(names):
+                body["nextPageToken"] = self._encode_token(offset + size)
+            if location == ALL_LOCATIONS and unreachable:
+                body["unreachable"] = unreachable
+            # Serialised by the caller while we still hold the lock? No: hand out a deep copy.
+            return copy.deepcopy(body)
+
+    def get_function(self, name: str) -> dict[str, Any]:
+        with self._lock:
+            self.requests += 1
+            self._settle()
+            _split_name(name)
+            if name not in self.functions:
+                raise EmulatorError("NOT_FOUND", f"Resource '{name}' was not found")
+            return copy.deepcopy(self.functions[name])
+
+    def create_function(self, parent: str, function_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self.requests += 1
+            self._settle()
+            if not function_id:
+                raise EmulatorError("INVALID_ARGUMENT", "functionId is required")
+            if not _FUNCTION_ID.match(function_id):
+                raise EmulatorError("INVALID_ARGUMENT", f"invalid function id {function_id!r}: "
+                                    "lowercase letters, digits, hyphens; start with a letter; at most 63")
+            name = f"{parent}/functions/{function_id}"
+            project, location, _ = _split_name(name)
+            if location == ALL_LOCATIONS:
+                raise EmulatorError("INVALID_ARGUMENT", "a function must be created in one location, not '-'")
+            if name in self.functions:
+                raise EmulatorError("ALREADY_EXISTS", f"Function {function_id} in region {location} "
+                                    f"in project {project} already exists")
+            upload = self._check_source(body)
+            fn = self._complete_function(name, body, state="DEPLOYING", created=now_rfc3339())
+            self.functions[name] = copy.deepcopy(fn)
+            fn["state"] = "ACTIVE"
+            op = self._start_operation(parent, "create", name, fn, upload)
+            self._save()
+            return op
+
+    def patch_function(self, name: str, body: dict[str, Any], update_mask: str = "") -> dict[str, Any]:
+        with self._lock:
+            self.requests += 1
+            self._settle()
+            _split_name(name)
+            current = self.functions.get(name)
+            if current is None:
+                raise EmulatorError("NOT_FOUND", f"Resource '{name}' was not found")
+            self._refuse_if_busy(name)
+            upload = self._check_source(body)
+            updated = copy.deepcopy(current)
+            paths = [_camel(p.strip()) for p in update_mask.split(",") if p.strip()]
+            if paths:
+                for path in paths:
+                    _copy_path(body, updated, path)
+            else:  # no mask: every field present in the body replaces the stored one
+                for key, value in body.items():
+                    if key not in ("name", "state", "updateTime", "createTime"):
+                        updated[key] = copy.deepcopy(value)
+            updated = self._complete_function(name, updated, state="ACTIVE", created=current.get("createTime"))
+            current["state"] = "DEPLOYING"
+            parent = name.rsplit("/functions/", 1)[0]
+            op = self._start_operation(parent, "update", name, updated, upload)
+            self._save()
+            return op
+
+    def delete_function(self, name: str) -> dict[str, Any]:
+        with self._lock:
+            self.requests += 1
+            self._settle()
+            _split_name(name)
+            current = self.functions.get(name)
+            if current is None:
+                raise EmulatorError("NOT_FOUND", f"Resource '{name}' was not found")
+            self._refuse_if_busy(name)
+            current["state"] = "DELETING"
+            parent = name.rsplit("/functions/", 1)[0]
+            op = self._start_operation(parent, "delete", name, None, None)
+            self._save()
+            return op
+
+    def generate_upload_url(self, parent: str, base_url: str) -> dict[str, Any]:
+        with self._lock:
+            self.requests += 1
+            project, location = parent.split("/")[1], parent.split("/")[3]
+            obj = f"{project}-{location}-{secrets.token_hex(8)}.zip"
+            self.uploads[obj] = {"size": 0, "sha256": "", "data": b"", "received": False}
+            return {
+                "uploadUrl": f"{base_url}/_emulator/uploads/{obj}",
+                "storageSource": {"bucket": f"gcf-v2-uploads-{project}", "object": obj},
+            }
+
+    def receive_upload(self, obj: str, data: bytes) -> None:
+        """The PUT of a zip to an upload URL."""
+        with self._lock:
+            if obj not in self.uploads:
+                raise EmulatorError("NOT_FOUND", f"no upload URL was issued for {obj}")
+            self.uploads[obj] = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+                                 "data": data, "received": True}
+            self._save()
+
+    # ------------------------------------------------------------------ API: operations
+    def get_operation(self, name: str) -> dict[str, Any]:
+        with self._lock:
+            self.requests += 1
+            self._settle()
+            if name not in self.operations:
+                raise EmulatorError("NOT_FOUND", f"Operation '{name}' was not found")
+            return copy.deepcopy(self.operations[name])
+
+    def list_operations(self, parent: str) -> dict[str, Any]:
+        with self._lock:
+            self.requests += 1
+            self._settle()
+            ops = [copy.deepcopy(op) for n, op in sorted(self.operations.items()) if n.startswith(parent + "/")]
+            return {"operations": ops}
+
+    # ------------------------------------------------------------------ internals
+    def _refuse_if_busy(self, name: str) -> None:
+        for pending in self._pending.values():
+            if pending.target == name:
+                raise EmulatorError("ABORTED", f"An operation on function {name} is already in progress. "
+                                    "Please try again later.")
+
+    def _check_source(self, body: dict[str, Any]) -> str | None:
+        storage = ((body.get("buildConfig") or {}).get("source") or {}).get("storageSource") or {}
+        obj = storage.get("object")
+        if obj and obj in self.uploads and not self.uploads[obj].get("received", True):
+            raise EmulatorError("FAILED_PRECONDITION", f"source object {obj} was never uploaded")
+        return obj or None
+
+    def _complete_function(self, name: str, body: dict[str, Any], state: str, created: str | None) -> dict[str, Any]:
+        """The stored form: body plus the output-only fields the real API sets."""
+        fn = copy.deepcopy(body)
+        project, location, function_id = _split_name(name)
+        stamp = now_rfc3339()
+        fn["name"] = name
+        fn["state"] = state
+        fn["updateTime"] = stamp
+        fn["createTime"] = created or fn.get("createTime") or stamp
+        env = fn.get("environment", "GEN_2")
+        fn["environment"] = _ENVIRONMENTS.get(env, env) if isinstance(env, int) else env
+        url = f"https://{location}-{project}.cloudfunctions.net/{function_id}"
+        fn["url"] = url
+        service = fn.setdefault("serviceConfig", {})
+        service.setdefault("availableMemory", "256M")
+        service.setdefault("timeoutSeconds", 60)
+        service["service"] = f"projects/{project}/locations/{location}/services/{function_id}"
+        service["uri"] = url
+        return fn
+
+    def _start_operation(self, parent: str, verb: str, target: str, result: dict[str, Any] | None,
+                         upload: str | None) -> dict[str, Any]:
+        name = f"{parent}/operations/operation-{int(time.time() * 1000)}-{secrets.token_hex(6)}"
+        op = {
+            "name": name,
+            "metadata": {"@type": METADATA_TYPE, "createTime": now_rfc3339(), "target": target,
+                         "verb": verb, "apiVersion": "v2"},
+            "done": False,
+        }
+        self.operations[name] = op
+        if self.faults.stall_operations:
+            ready_at = float("inf")
+        else:
+            ready_at = time.time() + self.operation_delay_s
+        self._pending[name] = _Pending(verb, target, result, ready_at, upload)
+        self._settle()
+        return copy.deepcopy(self.operations[name])
+
+    def _settle(self) -> None:
+        """Finish every pending operation whose time has come."""
+        if not self._pending:
+            return
+        now = time.time()
+        for name, pending in list(self._pending.items()):
+            if pending.ready_at > now:
+                continue
+            del self._pending[name]
+            op = self.operations[name]
+            op["done"] = True
+            op["metadata"]["endTime"] = now_rfc3339()
+            if pending.verb == "delete":
+                self.functions.pop(pending.target, None)
+                op["response"] = {"@type": EMPTY_TYPE}
+            else:
+                fn = pending.result or {}
+                fn["updateTime"] = now_rfc3339()
+                self.functions[pending.target] = fn
+                op["response"] = {"@type": FUNCTION_TYPE, **copy.deepcopy(fn)}
+        self._save()
+
+    @staticmethod
+    def _encode_token(offset: int) -> str:
+        return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode().rstrip("=")
+
+    @staticmethod
+    def _decode_token(token: str) -> int:
+        if not token:
+            return 0
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+            kind, _, value = raw.partition(":")
+            if kind != "offset":
+                raise ValueError(raw)
+            return max(0, int(value))
+        except Exception:
+            raise EmulatorError("INVALID_ARGUMENT", f"invalid page token {token!r}") from None
+
+
+def _copy_path(source: dict[str, Any], target: dict[str, Any], path: str) -> None:
+    """Copy the field at dotted ``path`` from source into target (absent in source = cleared)."""
+    keys = path.split(".")
+    src: Any = source
+    for key in keys[:-1]:
+        src = (src or {}).get(key) if isinstance(src, dict) else None
+    dst = target
+    for key in keys[:-1]:
+        dst = dst.setdefault(key, {})
+    last = keys[-1]
+    if isinstance(src, dict) and last in src:
+        dst[last] = copy.deepcopy(src[last])
+    else:
+        dst.pop(last, None)
