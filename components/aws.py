@@ -161,7 +161,7 @@ class AwsComponent:
         self.profile = profile
         self.endpoint_url = endpoint_url
         self.role_arn = role_arn
-        self.max_attempts = max_attempts
+        self.max_attempts = max_attempts  # botocore's meaning: retries after the first try
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.page_size = page_size  # ListFunctions MaxItems: 50 is the API's maximum
@@ -238,11 +238,11 @@ class AwsComponent:
         try:
             # A probe with few retries: detection should answer in seconds, not minutes.
             probe = session.client("lambda", region_name=region, endpoint_url=self.endpoint_url,
-                                   config=self._config(max_attempts=2))
+                                   config=self._config(max_attempts=1))
             details["endpoint"] = probe.meta.endpoint_url
             probe.list_functions(MaxItems=1)
             tagging = session.client("resourcegroupstaggingapi", region_name=region,
-                                     endpoint_url=self.endpoint_url, config=self._config(max_attempts=2))
+                                     endpoint_url=self.endpoint_url, config=self._config(max_attempts=1))
             tagging.get_resources(ResourceTypeFilters=["lambda:function"], ResourcesPerPage=1)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
