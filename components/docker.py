@@ -1,0 +1,638 @@
+"""The Docker component: functions as local images and containers.
+
+A function ``NAME`` deployed here is
+
+- an image tagged ``functions-tui/NAME:latest`` built from the function's source
+  (``FROM`` a base image per runtime), labelled with the ownership mark
+  (``functions-tui.function=NAME``), the code digest and ``functions-tui.spec``: compact
+  JSON of runtime, entry point, memory, timeout, labels and env *value hashes*;
+- optionally a container ``functions-tui-NAME`` from that image carrying the same labels:
+  running → state ``running``, present but not running → ``stopped``, no container →
+  ``built``.
+
+Why env hashes in a label: observing must be one image listing plus one container
+listing (no inspect per function: 1,000 inspects are ~17x the listing), and the listings
+show labels but not the image's ``Env``. Plain env values must not sit in labels (any
+``docker images`` user could read secrets there), and the fingerprint only compares
+hashes anyway. So ``observe()`` reports hashed env (``ObservedFunction.env_hashed``) and a
+pull that needs the plain values calls :meth:`DockerComponent.read_env` (one inspect for
+one function). The plain values live where Docker keeps them: the image config ``Env``
+and the container's env.
+
+The docker SDK is imported lazily (``functions-tui --help`` never pays for it) and
+``DOCKER_HOST`` (with ``DOCKER_TLS_VERIFY`` / ``DOCKER_CERT_PATH``) is honoured.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import json
+import os
+import re
+import socket
+import tarfile
+import time
+from pathlib import Path
+from typing import Any
+
+from packaging.version import InvalidVersion, Version
+
+from registry.component import ApplyError, Detection, Observation, ObservedFunction
+from registry.fingerprint import hash_value
+from registry.models import DIGEST_KEYS, MARK_KEYS, FunctionSpec, digest_source, utc_now
+
+COMPONENT = "docker"
+MARK = MARK_KEYS[COMPONENT]
+DIGEST = DIGEST_KEYS[COMPONENT]
+SPEC_LABEL = "functions-tui.spec"
+RESERVED_LABELS = frozenset({MARK, DIGEST, SPEC_LABEL})
+
+#: Function images live in this repository namespace; containers carry this name prefix.
+IMAGE_REPO = "functions-tui"
+CONTAINER_PREFIX = "functions-tui-"
+
+DEFAULT_SOCKET = "/var/run/docker.sock"
+DEFAULT_PORT = 8080
+#: Oldest engine we support (API 1.40 = Docker 19.03: init, labels on build, filters we use).
+MIN_ENGINE_VERSION = Version("19.03")
+MIN_API_VERSION = Version("1.40")
+
+#: Desired run states a spec may ask of Docker (targets.docker.state).
+STATES = ("running", "stopped", "built")
+
+#: Command per runtime family for base images that are real runtimes (python:3.12-slim...).
+#: Our local busybox base images bring their own command (serve /app over HTTP).
+RUNTIME_COMMANDS: dict[str, list[str]] = {
+    "python": ["python", "/app/main.py"],
+    "nodejs": ["node", "/app/index.js"],
+    "node": ["node", "/app/index.js"],
+}
+
+FIX_START = "start Docker: `sudo systemctl start docker` or `dockerd &`"
+FIX_GROUP = "add your user to the docker group: `sudo usermod -aG docker $USER`, then log in again"
+
+
+# --------------------------------------------------------------------------- naming
+
+def safe_name(name: str) -> str:
+    """A function name in the spelling Docker repository and container names allow."""
+    cleaned = re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("._-")
+    if cleaned != name.lower() or not cleaned:
+        # Keep distinct names distinct after cleaning ("My_Fn" vs "my-fn").
+        cleaned = f"{cleaned or 'fn'}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"
+    return cleaned
+
+
+def image_ref(name: str) -> str:
+    return f"{IMAGE_REPO}/{safe_name(name)}:latest"
+
+
+def container_name(name: str) -> str:
+    return f"{CONTAINER_PREFIX}{safe_name(name)}"
+
+
+def runtime_family(runtime: str) -> str:
+    """``python3.12`` / ``python312`` → ``python``; ``nodejs20`` → ``nodejs``."""
+    match = re.match(r"[a-zA-Z]+", runtime or "")
+    return match.group(0).lower() if match else "generic"
+
+
+def spec_label(spec: FunctionSpec) -> str:
+    """The ``functions-tui.spec`` label: compact JSON, env as value hashes (never plain)."""
+    return json.dumps({
+        "runtime": spec.runtime,
+        "entry_point": spec.entry_point,
+        "memory": spec.memory,
+        "timeout": spec.timeout,
+        "labels": dict(sorted(spec.labels.items())),
+        "env": {k: hash_value(v) for k, v in sorted(spec.env.items())},
+    }, separators=(",", ":"), sort_keys=True)
+
+
+def _version_of(text: str) -> Version | None:
+    """``20.10.24+dfsg1`` → 20.10.24; ``28.2.2-ce`` → 28.2.2 (compare versions, not strings)."""
+    match = re.match(r"\d+(\.\d+)*", text or "")
+    if not match:
+        return None
+    try:
+        return Version(match.group(0))
+    except InvalidVersion:
+        return None
+
+
+# --------------------------------------------------------------------------- reachability
+
+def _probe_host(base_url: str) -> tuple[str, str] | None:
+    """Why the engine at ``base_url`` cannot be reached, as (reason, fix); None if it can.
+
+    A raw connect tells the cases apart precisely (the SDK buries them in wrapped
+    exceptions): no socket / refused → the daemon is not running; EACCES → permission.
+    """
+    if base_url.startswith("unix://"):
+        path = base_url[len("unix://"):]
+        try:
+            os.stat(path)
+        except FileNotFoundError:
+            return f"Docker daemon is not running (no socket at {path})", FIX_START
+        except PermissionError:
+            return f"permission denied on the Docker socket {path}", FIX_GROUP
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(5)
+        try:
+            sock.connect(path)
+        except PermissionError:
+            return f"permission denied on the Docker socket {path}", FIX_GROUP
+        except ConnectionRefusedError:
+            return f"Docker daemon is not running ({path} exists but nothing listens on it)", FIX_START
+        except FileNotFoundError:
+            return f"Docker daemon is not running (no socket at {path})", FIX_START
+        except OSError as exc:
+            if exc.errno in (errno.EACCES, errno.EPERM):
+                return f"permission denied on the Docker socket {path}", FIX_GROUP
+            return f"cannot connect to the Docker socket {path}: {exc.strerror or exc}", FIX_START
+        finally:
+            sock.close()
+        return None
+    if base_url.startswith(("tcp://", "http://", "https://")):
+        hostport = base_url.split("://", 1)[1].split("/", 1)[0]
+        host, _, port = hostport.rpartition(":")
+        try:
+            socket.create_connection((host or "localhost", int(port or 2375)), timeout=5).close()
+        except ConnectionRefusedError:
+            return f"Docker daemon is not running at {base_url} (connection refused)", \
+                f"{FIX_START}, or point DOCKER_HOST at a running engine"
+        except (OSError, ValueError) as exc:
+            return f"cannot reach the Docker engine at {base_url}: {exc}", \
+                "check DOCKER_HOST and that the engine is reachable"
+    return None
+
+
+def _describe(exc: BaseException) -> str:
+    """One line for an SDK error, with the innermost OS error when there is one."""
+    seen: set[int] = set()
+    stack: list[BaseException] = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, PermissionError):
+            return f"permission denied ({current})"
+        if isinstance(current, (ConnectionRefusedError, FileNotFoundError)):
+            return f"daemon not running ({current})"
+        stack.extend(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))
+        for linked in (current.__cause__, current.__context__):
+            if linked is not None:
+                stack.append(linked)
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"{type(exc).__name__}: {text}"
+
+
+# --------------------------------------------------------------------------- the adapter
+
+class DockerComponent:
+    """The ``docker`` component (see the module docstring for the resource layout)."""
+
+    name = COMPONENT
+
+    def __init__(self, base_url: str | None = None, base_images: dict[str, str] | None = None,
+                 timeout: int = 120) -> None:
+        self._explicit_url = base_url
+        self.base_url = base_url or os.environ.get("DOCKER_HOST") or f"unix://{DEFAULT_SOCKET}"
+        #: runtime (``python3.12``) or runtime family (``python``) → base image reference.
+        self.base_images = dict(base_images or {})
+        self.timeout = timeout
+        self._api: Any = None
+        self._has_bridge: bool | None = None
+        self._memory_limits: bool | None = None
+
+    # -- client ------------------------------------------------------------------
+
+    @property
+    def api(self) -> Any:
+        """The low-level ``docker.APIClient`` (created on first use, then reused)."""
+        if self._api is None:
+            import docker
+            from docker.utils import kwargs_from_env
+
+            kwargs: dict[str, Any] = {} if self._explicit_url else kwargs_from_env()
+            kwargs["base_url"] = self.base_url
+            self._api = docker.APIClient(version="auto", timeout=self.timeout, **kwargs)
+        return self._api
+
+    def close(self) -> None:
+        if self._api is not None:
+            self._api.close()
+            self._api = None
+
+    # -- detect ------------------------------------------------------------------
+
+    def detect(self) -> Detection:
+        details: dict[str, Any] = {"host": self.base_url}
+        try:
+            import docker  # noqa: F401
+        except ImportError:
+            return Detection(COMPONENT, False, reason="the docker Python SDK is not installed",
+                             fix="pip install docker", details=details)
+        problem = _probe_host(self.base_url)
+        if problem is not None:
+            return Detection(COMPONENT, False, reason=problem[0], fix=problem[1], details=details)
+        try:
+            info = self.api.version()
+        except Exception as exc:  # the SDK raises several unrelated types; all mean "unusable"
+            self._api = None
+            text = _describe(exc)
+            fix = FIX_GROUP if text.startswith("permission denied") else FIX_START
+            return Detection(COMPONENT, False, reason=f"Docker engine at {self.base_url} does not answer: {text}",
+                             fix=fix, details=details)
+        engine_text = str(info.get("Version", ""))
+        api_text = str(info.get("ApiVersion", ""))
+        details.update({"api_version": api_text, "os": info.get("Os", ""), "arch": info.get("Arch", "")})
+        engine, api = _version_of(engine_text), _version_of(api_text)
+        if api is not None and api < MIN_API_VERSION or api is None and engine is not None and engine < MIN_ENGINE_VERSION:
+            return Detection(COMPONENT, False, version=engine_text,
+                             reason=f"Docker Engine {engine_text} (API {api_text}) is older than the "
+                                    f"{MIN_ENGINE_VERSION} (API {MIN_API_VERSION}) this tool needs",
+                             fix="upgrade Docker Engine (Debian: `apt-get install docker.io` from a newer release)",
+                             details=details)
+        return Detection(COMPONENT, True, version=engine_text, details=details)
+
+    # -- observe -----------------------------------------------------------------
+
+    def observe(self) -> Observation:
+        """One image listing + one container listing; never raises."""
+        started = time.perf_counter()
+        try:
+            api = self.api
+            # Filtering by our namespace (not by the mark) returns the marked ones *and*
+            # the unmarked images/containers squatting on our names, in one call each.
+            images = api.images(filters={"reference": f"{IMAGE_REPO}/*"})
+            containers = api.containers(all=True, filters={"name": f"^/?{CONTAINER_PREFIX}"})
+        except Exception as exc:
+            self._api = None if not _is_api_error(exc) else self._api
+            return Observation.failed(COMPONENT, f"docker listing failed: {_describe(exc)}")
+        try:
+            observation = self._assemble(images, containers)
+        except Exception as exc:  # a malformed listing is a failed observation, not a crash
+            return Observation.failed(COMPONENT, f"docker listing could not be read: {_describe(exc)}")
+        observation.observed_at = utc_now()
+        observation.duration_s = time.perf_counter() - started
+        return observation
+
+    def _assemble(self, images: list[dict], containers: list[dict],
+                  only: str | None = None) -> Observation:
+        observation = Observation(COMPONENT)
+        image_by_name: dict[str, dict] = {}
+        for image in images:
+            labels = image.get("Labels") or {}
+            tags = [t for t in (image.get("RepoTags") or []) if t.startswith(IMAGE_REPO + "/")]
+            name = labels.get(MARK)
+            if name is None:
+                observation.unmarked.extend(f"image {t}" for t in tags)
+                continue
+            if only is not None and name != only:
+                continue
+            # Prefer the image carrying the function's own tag over old (dangling) builds.
+            if name not in image_by_name or image_ref(name) in tags:
+                image_by_name[name] = image
+        container_by_name: dict[str, dict] = {}
+        for container in containers:
+            labels = container.get("Labels") or {}
+            names = [n.lstrip("/") for n in (container.get("Names") or [])]
+            name = labels.get(MARK)
+            if name is None:
+                observation.unmarked.extend(f"container {n}" for n in names)
+                continue
+            if only is not None and name != only:
+                continue
+            if name not in container_by_name or container_name(name) in names:
+                container_by_name[name] = container
+        for name in sorted(set(image_by_name) | set(container_by_name)):
+            observation.items[name] = _observed(name, image_by_name.get(name), container_by_name.get(name))
+        return observation
+
+    def observe_one(self, name: str) -> ObservedFunction | None:
+        """One function as Docker shows it now (label-filtered listings), or None."""
+        api = self.api
+        images = api.images(filters={"label": f"{MARK}={name}"})
+        containers = api.containers(all=True, filters={"label": f"{MARK}={name}"})
+        return self._assemble(images, containers, only=name).items.get(name)
+
+    def read_env(self, name: str) -> dict[str, str]:
+        """The plain env values of a deployed function (one inspect): for a pull.
+
+        The container's env wins (that is what runs); only the keys the function declared
+        (those in its spec label) are returned, not the base image's PATH and the like.
+        """
+        import docker.errors
+
+        api = self.api
+        try:
+            config = api.inspect_container(container_name(name))
+        except docker.errors.NotFound:
+            try:
+                config = api.inspect_image(image_ref(name))
+            except docker.errors.ImageNotFound as exc:
+                raise ApplyError(f"docker: {name} is not deployed here") from exc
+        labels = (config.get("Config") or {}).get("Labels") or {}
+        if labels.get(MARK) != name:
+            raise ApplyError(f"docker: {name} is not marked as ours; not reading it")
+        declared = _spec_of(labels).get("env") or {}
+        env = dict(item.split("=", 1) for item in (config.get("Config") or {}).get("Env") or [] if "=" in item)
+        return {k: env[k] for k in declared if k in env}
+
+    # -- apply -------------------------------------------------------------------
+
+    def create(self, spec: FunctionSpec) -> ObservedFunction:
+        """Build the image and, unless the desired state is ``built``, the container."""
+        return self._deploy(spec, rebuild=True)
+
+    def update(self, spec: FunctionSpec, fields: list[str]) -> ObservedFunction:
+        """Rebuild when anything but the run state differs; then bring the container to state."""
+        rebuild = bool(set(fields) - {"state"}) or not fields
+        return self._deploy(spec, rebuild=rebuild)
+
+    def delete(self, name: str, resource_id: str = "") -> None:
+        """Remove the function's containers and images; refuse if its names hold unmarked ones."""
+        import docker.errors
+
+        api = self._api_or_apply_error()
+        self._refuse_unmarked(api, name, "delete")
+        try:
+            for container in api.containers(all=True, filters={"label": f"{MARK}={name}"}):
+                api.remove_container(container["Id"], force=True)
+            for image in api.images(filters={"label": f"{MARK}={name}"}):
+                ours = [t for t in image.get("RepoTags") or [] if t == image_ref(name)]
+                try:
+                    # Remove our tag only: a tag someone added by hand (myrepo/x) keeps the image.
+                    api.remove_image(ours[0] if ours else image["Id"])
+                except docker.errors.NotFound:
+                    pass
+        except docker.errors.APIError as exc:
+            raise ApplyError(f"docker: cannot delete {name}: {_describe(exc)}") from exc
+
+    # -- apply helpers -------------------------------------------------------------
+
+    def _api_or_apply_error(self) -> Any:
+        try:
+            return self.api
+        except Exception as exc:
+            raise ApplyError(f"docker: engine at {self.base_url} unavailable: {_describe(exc)}") from exc
+
+    def _refuse_unmarked(self, api: Any, name: str, verb: str) -> None:
+        """Our names taken by resources without our mark: never overwrite or remove those."""
+        import docker.errors
+
+        for kind, inspect, ref in (("image", api.inspect_image, image_ref(name)),
+                                   ("container", api.inspect_container, container_name(name))):
+            try:
+                found = inspect(ref)
+            except docker.errors.NotFound:
+                continue
+            except docker.errors.APIError as exc:
+                raise ApplyError(f"docker: cannot inspect {kind} {ref}: {_describe(exc)}") from exc
+            labels = (found.get("Config") or {}).get("Labels") or {}
+            if labels.get(MARK) != name:
+                raise ApplyError(f"docker: refusing to {verb} {name}: {kind} {ref} exists without the "
+                                 f"{MARK}={name} mark (not created by functions-tui)")
+
+    def _deploy(self, spec: FunctionSpec, rebuild: bool) -> ObservedFunction:
+        import docker.errors
+
+        state = spec.desired_state(COMPONENT)
+        if state not in STATES:
+            raise ApplyError(f"docker: unknown desired state {state!r} for {spec.name} (use {', '.join(STATES)})")
+        api = self._api_or_apply_error()
+        self._refuse_unmarked(api, spec.name, "deploy")
+        try:
+            previous = _image_id(api, image_ref(spec.name))
+            if rebuild or previous is None:
+                image_id = self._build(api, spec)
+            else:
+                image_id = previous
+            self._converge_container(api, spec, image_id, state)
+            if previous is not None and previous != image_id:
+                _remove_quietly(api, previous)  # the old build, now untagged and unused
+            observed = self.observe_one(spec.name)
+        except docker.errors.APIError as exc:
+            raise ApplyError(f"docker: cannot deploy {spec.name}: {_describe(exc)}") from exc
+        if observed is None:
+            raise ApplyError(f"docker: {spec.name} was deployed but does not show in the listing")
+        return observed
+
+    def base_image_for(self, runtime: str) -> str:
+        """The base image of a runtime: configured (exact runtime, then family) or our local one."""
+        from components.local_backends.base_image import local_base_ref
+
+        family = runtime_family(runtime)
+        return self.base_images.get(runtime) or self.base_images.get(family) or local_base_ref(family)
+
+    def _labels(self, spec: FunctionSpec, digest: str) -> dict[str, str]:
+        labels = {k: str(v) for k, v in spec.labels.items() if k not in RESERVED_LABELS}
+        labels.update({MARK: spec.name, DIGEST: digest, SPEC_LABEL: spec_label(spec)})
+        return labels
+
+    @staticmethod
+    def _digest(spec: FunctionSpec) -> str:
+        if spec.code_digest:
+            return spec.code_digest
+        return digest_source(spec.source) if spec.source else ""
+
+    def _build(self, api: Any, spec: FunctionSpec) -> str:
+        from components.local_backends.base_image import BaseImageError, ensure_base_image, is_local_base_ref
+
+        base = self.base_image_for(spec.runtime)
+        if is_local_base_ref(base):
+            try:
+                ensure_base_image(api, base)
+            except BaseImageError as exc:
+                raise ApplyError(f"docker: {exc}") from exc
+        command = None if is_local_base_ref(base) else RUNTIME_COMMANDS.get(runtime_family(spec.runtime))
+        context = build_context(spec, base, command)
+        ref = image_ref(spec.name)
+        errors: list[str] = []
+        for chunk in api.build(fileobj=context, custom_context=True, tag=ref, rm=True, forcerm=True,
+                               labels=self._labels(spec, self._digest(spec)), decode=True):
+            if "error" in chunk:
+                errors.append(str(chunk.get("error")).strip())
+        if errors:
+            raise ApplyError(f"docker: building {ref} from {base} failed: {errors[-1]}")
+        image_id = _image_id(api, ref)
+        if image_id is None:
+            raise ApplyError(f"docker: build of {ref} finished but the image is missing")
+        return image_id
+
+    def _converge_container(self, api: Any, spec: FunctionSpec, image_id: str, state: str) -> None:
+        import docker.errors
+
+        cname = container_name(spec.name)
+        try:
+            existing = api.inspect_container(cname)
+        except docker.errors.NotFound:
+            existing = None
+        if existing is not None and (state == "built" or existing.get("Image") != image_id):
+            api.remove_container(existing["Id"], force=True)
+            existing = None
+        if state == "built":
+            return
+        if existing is None:
+            existing = {"Id": self._create_container(api, spec, cname), "State": {"Running": False}}
+        running = bool((existing.get("State") or {}).get("Running"))
+        if state == "running" and not running:
+            api.start(existing["Id"])
+        elif state == "stopped" and running:
+            api.stop(existing["Id"], timeout=5)
+
+    def _create_container(self, api: Any, spec: FunctionSpec, cname: str) -> str:
+        port = int((spec.targets.get(COMPONENT) or {}).get("port") or 0)
+        env = dict(spec.env)
+        env["PORT"] = str(port or DEFAULT_PORT)
+        host_config: dict[str, Any] = {"init": True}  # tini as PID 1: stops promptly on SIGTERM
+        ports = None
+        if port and self._bridge_available(api):
+            ports = [port]
+            host_config["port_bindings"] = {port: port}
+        elif not self._bridge_available(api):
+            # An engine without the default bridge (e.g. dockerd --bridge=none) can run
+            # containers only without a network; nothing to publish then.
+            host_config["network_mode"] = "none"
+        if spec.memory and self._supports_memory_limits(api):
+            host_config["mem_limit"] = f"{int(spec.memory)}m"
+        created = api.create_container(
+            image_ref(spec.name), name=cname, environment=env, ports=ports,
+            labels=self._labels(spec, self._digest(spec)), host_config=api.create_host_config(**host_config),
+            stop_timeout=5)
+        return created["Id"]
+
+    def _bridge_available(self, api: Any) -> bool:
+        if self._has_bridge is None:
+            self._has_bridge = any(n.get("Name") == "bridge" for n in api.networks(names=["bridge"]))
+        return self._has_bridge
+
+    def _supports_memory_limits(self, api: Any) -> bool:
+        if self._memory_limits is None:
+            self._memory_limits = bool(api.info().get("MemoryLimit", False))
+        return self._memory_limits
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _is_api_error(exc: BaseException) -> bool:
+    """An error the engine answered with (keep the client) vs a transport failure (drop it)."""
+    try:
+        import docker.errors
+    except ImportError:
+        return False
+    return isinstance(exc, docker.errors.APIError)
+
+
+def _spec_of(labels: dict[str, str]) -> dict[str, Any]:
+    try:
+        spec = json.loads(labels.get(SPEC_LABEL) or "{}")
+    except ValueError:
+        return {}
+    return spec if isinstance(spec, dict) else {}
+
+
+def _observed(name: str, image: dict | None, container: dict | None) -> ObservedFunction:
+    """Raw values from labels: the container's when there is one (that is what is deployed)."""
+    source = container if container is not None else image
+    assert source is not None
+    labels = source.get("Labels") or {}
+    spec = _spec_of(labels)
+    if container is None:
+        state = "built"
+    else:
+        state = "running" if container.get("State") == "running" else "stopped"
+    values = {
+        "runtime": spec.get("runtime"),
+        "entry_point": spec.get("entry_point"),
+        "memory": spec.get("memory"),
+        "timeout": spec.get("timeout"),
+        "env": dict(spec.get("env") or {}),
+        "labels": dict(spec.get("labels") or {}),
+        "code_digest": labels.get(DIGEST) or None,
+        "state": state,
+    }
+    image_id = (image or {}).get("Id") or (container or {}).get("ImageID") or ""
+    resource_id = image_id or (container or {}).get("Id", "")
+    return ObservedFunction(name=name, component=COMPONENT, values=values, resource_id=resource_id,
+                            marked=True, summary=_summary(image, container), env_hashed=True)
+
+
+def _summary(image: dict | None, container: dict | None) -> str:
+    image_part = f"image {_short(image['Id'])}" if image else "image missing"
+    if container is None:
+        return f"{image_part} built, no container"
+    ports = [f":{p['PublicPort']}" for p in container.get("Ports") or [] if p.get("PublicPort")]
+    where = f" on {', '.join(ports)}" if ports else ""
+    stale = " (older build)" if image and container.get("ImageID") not in (None, image["Id"]) else ""
+    return f"container {_short(container['Id'])} {container.get('Status') or container.get('State')}{where}; {image_part}{stale}"
+
+
+def _short(identifier: str) -> str:
+    return identifier.split(":", 1)[-1][:12]
+
+
+def _image_id(api: Any, ref: str) -> str | None:
+    import docker.errors
+
+    try:
+        return api.inspect_image(ref)["Id"]
+    except docker.errors.ImageNotFound:
+        return None
+
+
+def _remove_quietly(api: Any, image_id: str) -> None:
+    import docker.errors
+
+    try:
+        api.remove_image(image_id)
+    except docker.errors.APIError:
+        pass  # still used by a container someone kept, or already gone: not ours to force
+
+
+def build_context(spec: FunctionSpec, base: str, command: list[str] | None) -> io.BytesIO:
+    """The build context as an in-memory tar: a generated Dockerfile and the source as ``src/``.
+
+    Labels are passed to the build API (not as LABEL lines), which saves a build step and
+    any quoting trouble.
+    """
+    lines = [f"FROM {base}", "COPY src/ /app/", "WORKDIR /app"]
+    env = {k: v for k, v in spec.env.items() if "\n" not in str(v)}
+    env.update({"FUNCTION_NAME": spec.name, "FUNCTION_TARGET": spec.entry_point,
+                "FUNCTION_TIMEOUT": str(spec.timeout)})
+    lines.append("ENV " + " ".join(f"{k}={_dockerfile_quote(str(v))}" for k, v in env.items()))
+    if command:
+        lines.append("CMD " + json.dumps(command))
+    dockerfile = ("\n".join(lines) + "\n").encode()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("Dockerfile")
+        info.size = len(dockerfile)
+        tar.addfile(info, io.BytesIO(dockerfile))
+        src = tarfile.TarInfo("src")
+        src.type = tarfile.DIRTYPE
+        src.mode = 0o755
+        tar.addfile(src)
+        if spec.source:
+            root = Path(spec.source)
+            if not root.exists():
+                raise ApplyError(f"docker: source {spec.source} of {spec.name} does not exist")
+            if root.is_file():
+                tar.add(str(root), arcname=f"src/{root.name}")
+            else:
+                for path in sorted(root.rglob("*")):
+                    rel = path.relative_to(root).as_posix()
+                    if rel.split("/", 1)[0] in (".git", "__pycache__") or "/__pycache__" in rel:
+                        continue
+                    tar.add(str(path), arcname=f"src/{rel}", recursive=False)
+    buf.seek(0)
+    return buf
+
+
+def _dockerfile_quote(value: str) -> str:
+    """A double-quoted Dockerfile word: escape backslash, quote and ``$`` (no substitution)."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
