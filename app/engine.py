@@ -12,19 +12,24 @@ from registry.plan_types import Action, ApplyResult, PairStatus, Plan
 
 
 def classify_all(records: dict[str, FunctionRecord], observations: dict[str, Observation],
-                 components: Iterable[str], *, allow_empty: bool = False) -> list[PairStatus]:
-    from registry.classify import classify_all as engine_classify
-
-    return engine_classify(records, observations, list(components), allow_empty=allow_empty)
+                 components: Iterable[str], *, unavailable: dict[str, str] | None = None,
+                 allow_empty: bool = False) -> list[PairStatus]:
+    """Every pair's state: the statuses of a plan under the ``ask`` policy (plans nothing
+    that could be applied by accident, and classifies exactly as a sync would)."""
+    names = list(components)
+    return build_plan(records, observations, names, direction="two-way", policies={n: "ask" for n in names},
+                      allow_empty=allow_empty, max_deletions=0, unavailable=unavailable).statuses
 
 
 def build_plan(records: dict[str, FunctionRecord], observations: dict[str, Observation],
                components: list[str], *, direction: str, policies: dict[str, str],
-               allow_empty: bool, max_deletions: int) -> Plan:
+               allow_empty: bool, max_deletions: int, unavailable: dict[str, str] | None = None,
+               registry_serial: int | None = None) -> Plan:
     from registry.plan import build_plan as engine_plan
 
     return engine_plan(records, observations, components, direction=direction, policies=policies,
-                       allow_empty=allow_empty, max_deletions=max_deletions)
+                       allow_empty=allow_empty, max_deletions=max_deletions, unavailable=unavailable or {},
+                       registry_serial=registry_serial)
 
 
 def apply_actions(store, plan: Plan, actions: list[Action], components: dict[str, Any], *,

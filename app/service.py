@@ -184,7 +184,17 @@ class SyncService:
             n: o for n, o in self.last_observations().items() if n in names}
         from app import engine as eb
 
-        return eb.classify_all(self.records(), observations, names, allow_empty=False)
+        return eb.classify_all(self.records(), observations, names, unavailable=self._unavailable(names))
+
+    def _unavailable(self, names: Iterable[str]) -> dict[str, str]:
+        """Components the detections say cannot be used, with the reason and the fix."""
+        detections = self.detections()
+        out = {}
+        for n in names:
+            det = detections.get(n)
+            if det is not None and not det.available:
+                out[n] = f"{n} is unavailable: {det.reason or 'not detected'}" + (f"; fix: {det.fix}" if det.fix else "")
+        return out
 
     # --- planning and applying ----------------------------------------------
     def resolve_sync(self, components: Iterable[str] | None, sync: str | None,
@@ -219,8 +229,8 @@ class SyncService:
 
         plan = eb.build_plan(records, {n: observations[n] for n in names if n in observations}, names,
                              direction=run_direction, policies=policies, allow_empty=allow_empty,
-                             max_deletions=self.config.max_deletions)
-        plan.registry_serial = serial
+                             max_deletions=self.config.max_deletions, unavailable=self._unavailable(names),
+                             registry_serial=serial)
         return plan
 
     def apply(self, plan: Plan, decisions: Iterable[Decision] = ()) -> ApplyResult:

@@ -1,0 +1,165 @@
+"""The ``functions-tui`` command: argparse only at import time, so ``--help`` is fast.
+
+No arguments opens the full-screen app; ``--sync`` runs the same engine headless; the
+subcommands are the everyday ones (status, sync, components, config, add, info, history,
+deploy, run, stop, gc, delete, restore, emulator). Every failure is one line on stderr
+naming what and where, with exit code 1; 2 means drift or decisions left for a person.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+EXIT_OK, EXIT_ERROR, EXIT_DRIFT = 0, 1, 2
+COMPONENT_CHOICES = ("docker", "gcp", "aws")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on bad usage, but 2 means drift here: usage errors are errors (1)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="functions-tui", description=(
+        "Keep serverless functions honest across local Docker, Google Cloud Functions and AWS Lambda. "
+        "Without arguments: the full-screen app."),
+        epilog="exit codes: 0 in sync, 1 error, 2 drift or decisions left for a person")
+    p.add_argument("--sync", nargs="*", metavar="COMPONENT", default=None,
+                   help="sync without the UI (all available components when none are named)")
+    p.add_argument("--dry-run", action="store_true", help="with --sync/sync: plan only, change nothing")
+    p.add_argument("--json", action="store_true", help="machine-readable output (see docs/json-schema.md)")
+    p.add_argument("--allow-empty", action="store_true",
+                   help="trust an empty listing even when the registry expects functions there")
+    p.add_argument("--read-only", action="store_true", help="never change anything (the app's keys show dim)")
+    p.add_argument("--sandbox", action="store_true",
+                   help="start local backends (moto, the GCP emulator, Docker) with seeded functions and drift")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    s = sub.add_parser("status", help="every function x component, like git status")
+    s.add_argument("component", nargs="*", metavar="COMPONENT")
+    s.add_argument("--json", action="store_true", dest="sub_json")
+
+    s = sub.add_parser("sync", help="sync one component")
+    s.add_argument("component", metavar="COMPONENT")
+    g = s.add_mutually_exclusive_group()
+    g.add_argument("--pull", action="store_const", const="pull", dest="direction", help="component -> registry only")
+    g.add_argument("--push", action="store_const", const="push", dest="direction", help="registry -> component only")
+    s.add_argument("--dry-run", action="store_true", dest="sub_dry_run")
+    s.add_argument("--json", action="store_true", dest="sub_json")
+    s.add_argument("--allow-empty", action="store_true", dest="sub_allow_empty")
+
+    s = sub.add_parser("components", help="availability, versions, and how to fix what is missing")
+    s.add_argument("--refresh", action="store_true", help="detect again instead of using the cache")
+    s.add_argument("--json", action="store_true", dest="sub_json")
+
+    s = sub.add_parser("config", help="show or reset config.yaml")
+    g = s.add_mutually_exclusive_group(required=True)
+    g.add_argument("--show", action="store_true")
+    g.add_argument("--reset", action="store_true")
+
+    s = sub.add_parser("add", help="register functions from function.yaml / functions.yaml (recursive)")
+    s.add_argument("path")
+    s = sub.add_parser("info", help="one function: spec, state per component, history")
+    s.add_argument("name")
+    s = sub.add_parser("history", help="changes to the registry")
+    s.add_argument("name", nargs="?")
+    s.add_argument("--limit", type=int, default=50)
+    s = sub.add_parser("deploy", help="push a function's spec to its components")
+    s.add_argument("name")
+    s.add_argument("--to", action="append", choices=COMPONENT_CHOICES, metavar="COMPONENT")
+    s = sub.add_parser("run", help="start the function's local Docker container")
+    s.add_argument("name")
+    s = sub.add_parser("stop", help="stop the function's local Docker container")
+    s.add_argument("name")
+    s = sub.add_parser("gc", help="remove dangling marked resources and drop ghosts")
+    s.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    s = sub.add_parser("delete", help="remove a function from its components and the registry")
+    s.add_argument("name")
+    s.add_argument("--force", action="store_true", help="drop it from the registry even if a component cannot be reached")
+    sub.add_parser("restore", help="put the registry back from its last good backup")
+    s = sub.add_parser("emulator", help="run a local emulator (gcp: the Cloud Functions v2 API)")
+    s.add_argument("which", choices=("gcp",))
+    s.add_argument("--port", type=int, default=0)
+    s.add_argument("--state", default=None, help="file to keep the emulator's state in")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser().parse_args(argv)
+    try:
+        code = _dispatch(args)
+    except KeyboardInterrupt:
+        print("functions-tui: interrupted", file=sys.stderr)
+        code = 130
+    except Exception as exc:  # one line, never a traceback (FUNCTIONS_TUI_DEBUG=1 shows it)
+        if os.environ.get("FUNCTIONS_TUI_DEBUG"):
+            raise
+        code = _report_error(exc, json_out=bool(getattr(args, "json", False) or getattr(args, "sub_json", False)))
+    return code
+
+
+def _report_error(exc: Exception, json_out: bool) -> int:
+    from app.errors import describe
+
+    line = describe(exc)
+    print(f"functions-tui: error: {line}", file=sys.stderr)
+    if json_out:
+        from app.headless import error_document, print_json
+
+        print_json(error_document(line))
+    return EXIT_ERROR
+
+
+def _dispatch(args) -> int:
+    if args.sandbox:
+        from app.sandbox import Sandbox
+
+        with Sandbox() as sandbox:
+            sandbox.export_env()
+            args.sandbox = False
+            return _dispatch(args)
+
+    if args.command is None and args.sync is None:
+        if args.dry_run or args.json or args.allow_empty:
+            print("functions-tui: error: --dry-run, --json and --allow-empty go with --sync or a command",
+                  file=sys.stderr)
+            return EXIT_ERROR
+        from app.first_run import ensure_first_run
+
+        ensure_first_run()
+        from app.tui import main as tui_main  # lazy: the headless path never imports textual
+
+        return tui_main(read_only=args.read_only) or 0
+
+    if args.command == "emulator":
+        from components.gcp_emulator.__main__ import main as emulator_main
+
+        forward = ["--port", str(args.port)] + (["--state", args.state] if args.state else [])
+        return emulator_main(forward) or 0
+    if args.command == "config":
+        from app import commands
+
+        return commands.config(args)
+
+    from app import commands
+    from app.first_run import ensure_first_run
+
+    ensure_first_run()
+    if args.sync is not None:
+        return commands.headless_sync(args, args.sync, direction=None, dry_run=args.dry_run,
+                                      as_json=args.json, allow_empty=args.allow_empty)
+    if args.command == "sync":
+        return commands.headless_sync(args, [args.component], direction=args.direction,
+                                      dry_run=args.sub_dry_run or args.dry_run, as_json=args.sub_json or args.json,
+                                      allow_empty=args.sub_allow_empty or args.allow_empty)
+    return getattr(commands, args.command)(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,252 @@
+"""The everyday subcommands, one function each (``status``, ``components``, ``info`` ...).
+
+Each takes the parsed arguments and returns the exit code; failures raise, and app.cli
+turns them into one line on stderr with exit code 1.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from app.headless import EXIT_DRIFT, EXIT_ERROR, EXIT_OK, STATE_STYLES, diff_text, print_json, stdout_console
+
+
+def _service(args):
+    from app.service import SyncService
+
+    return SyncService(read_only=bool(getattr(args, "read_only", False)))
+
+
+def headless_sync(args, components, *, direction, dry_run, as_json, allow_empty) -> int:
+    from app.headless import run_sync
+
+    return run_sync(_service(args), components, direction=direction, dry_run=dry_run,
+                    as_json=as_json, allow_empty=allow_empty)
+
+
+def config(args) -> int:
+    from app.config import load_config, reset_config, show_config
+
+    if args.reset:
+        path = reset_config()
+        print(f"config reset: {path} (the old one, if any, is {path.name}.bak)")
+        return EXIT_OK
+    sys.stdout.write(show_config(load_config()))
+    return EXIT_OK
+
+
+def status(args) -> int:
+    """Every function x component, like ``git status``: a grid, then what is not in sync."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from registry.plan_types import State
+
+    service = _service(args)
+    detections = service.detections()
+    names = args.component or [n for n in service.component_names() if detections[n].available]
+    for n in args.component or []:
+        service.require(n)
+    statuses = service.status(names) if names else []
+    unknown = {s.component: s.detail for s in statuses if s.state is State.UNKNOWN}
+    if args.sub_json or args.json:
+        print_json({"schema": "functions-tui/status", "version": 1,
+                    "components": {n: ({"status": "unknown", "reason": unknown[n]} if n in unknown else
+                                       {"status": "ok", "reason": ""}) for n in names},
+                    "statuses": [{"function": s.function, "component": s.component, "state": s.state.value,
+                                  "detail": s.detail} for s in statuses]})
+        return EXIT_OK
+    grid: dict[str, dict[str, object]] = {}
+    for s in statuses:
+        grid.setdefault(s.function, {})[s.component] = s
+    console = stdout_console()
+    records = service.records()
+    for name in records:
+        grid.setdefault(name, {})
+    table = Table(title=f"{len(records)} functions in {service.store.path}", title_justify="left")
+    table.add_column("function")
+    for n in names:
+        table.add_column(n)
+    for function in sorted(grid):
+        cells = []
+        for n in names:
+            s = grid[function].get(n)
+            if s is None or (s.state is State.IN_SYNC and s.detail == "absent"):
+                cells.append("[dim]-[/]")
+            else:
+                cells.append(f"[{STATE_STYLES.get(s.state.value, '')}]{s.state.value.replace('_', ' ')}[/]"
+                             + (f" ({escape(s.detail)})" if s.detail and s.state is not State.UNKNOWN else ""))
+        table.add_row(escape(function), *cells)
+    if len(grid) > 2000:  # a 10k grid is unreadable in a terminal; show what needs attention
+        table.rows.clear() if hasattr(table.rows, "clear") else None
+        console.print(f"{len(grid)} functions; showing those not in sync")
+        bad = sorted({s.function for s in statuses if s.state is not State.IN_SYNC})
+        table = Table(title_justify="left")
+        table.add_column("function")
+        for n in names:
+            table.add_column(n)
+        for function in bad:
+            table.add_row(escape(function), *[
+                (grid[function][n].state.value if n in grid[function] else "-") for n in names])
+    console.print(table)
+    for n, reason in unknown.items():
+        console.print(f"[dim]{n}: unknown ({escape(reason)})[/]")
+    for n, det in detections.items():
+        if n not in names:
+            console.print(f"[dim]{n}: unavailable ({escape(det.reason)})[/]")
+    return EXIT_OK
+
+
+def components(args) -> int:
+    from rich.markup import escape
+    from rich.table import Table
+
+    service = _service(args)
+    detections = service.detections(refresh=args.refresh)
+    if args.sub_json or args.json:
+        print_json({"schema": "functions-tui/components", "version": 1,
+                    "components": {n: d.to_dict() for n, d in detections.items()}})
+        return EXIT_OK
+    table = Table(title="Components" + (" (detected now)" if args.refresh else " (cached; --refresh to detect again)"),
+                  title_justify="left")
+    for col in ("component", "available", "version", "details", "reason / how to fix"):
+        table.add_column(col)
+    for n, d in detections.items():
+        details = ", ".join(f"{k}={v}" for k, v in d.details.items())
+        why = "" if d.available else d.reason + (f" — fix: {d.fix}" if d.fix else "")
+        table.add_row(n, "[green]yes[/]" if d.available else "[red]no[/]", d.version, escape(details), escape(why))
+    stdout_console().print(table)
+    return EXIT_OK
+
+
+def add(args) -> int:
+    specs = _service(args).add(args.path)
+    print(f"registered {len(specs)} function(s): {', '.join(s.name for s in specs)}")
+    return EXIT_OK
+
+
+def info(args) -> int:
+    from rich.markup import escape
+    from rich.table import Table
+
+    service = _service(args)
+    record = service.record(args.name)
+    spec = record.spec
+    console = stdout_console()
+    table = Table(title=f"{spec.name}", show_header=False, title_justify="left")
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    for field in ("runtime", "entry_point", "source", "memory", "timeout", "code_digest", "declared_in"):
+        table.add_row(field, escape(str(getattr(spec, field))))
+    table.add_row("env", escape(", ".join(f"{k}=•••" for k in sorted(spec.env)) or "-"))  # values are secrets
+    table.add_row("labels", escape(", ".join(f"{k}={v}" for k, v in sorted(spec.labels.items())) or "-"))
+    table.add_row("after", escape(", ".join(spec.after) or "-"))
+    table.add_row("targets", escape("; ".join(f"{c}: {t}" for c, t in spec.targets.items()) or "-"))
+    console.print(table)
+    detections = service.detections()
+    targets = [c for c in service.component_names() if (c in spec.targets or c in record.components)]
+    usable = [c for c in targets if detections.get(c) and detections[c].available]
+    states = {s.component: s for s in service.status(usable) if s.function == spec.name} if usable else {}
+    comp = Table(title="Components", title_justify="left")
+    for col in ("component", "state", "last sync", "resource", "differences"):
+        comp.add_column(col)
+    for c in targets:
+        s = states.get(c)
+        rec = record.components.get(c)
+        state = (f"[{STATE_STYLES.get(s.state.value, '')}]{s.state.value}[/]" + (f" ({escape(s.detail)})" if s.detail else "")
+                 if s else f"[dim]unavailable: {escape(detections[c].reason)}[/]")
+        comp.add_row(c, state, rec.last_sync if rec else "-", escape(rec.resource_id if rec else "-"),
+                     escape(diff_text(s.diffs) if s else ""))
+    console.print(comp)
+    _history_table(service.history(spec.name, limit=10), console, title="Recent history")
+    return EXIT_OK
+
+
+def _history_table(entries, console, title: str) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for col in ("when", "function", "action", "component", "source", "who"):
+        table.add_column(col)
+    for e in entries:
+        table.add_row(e.at, escape(e.function), escape(e.action), e.component or "-", e.source, escape(e.actor))
+    console.print(table)
+
+
+def history(args) -> int:
+    service = _service(args)
+    if args.name:
+        service.record(args.name) if args.name in service.records() else None
+    _history_table(service.history(args.name, limit=args.limit), stdout_console(),
+                   title=f"History{' of ' + args.name if args.name else ''}")
+    return EXIT_OK
+
+
+def _report(result, what: str) -> int:
+    for r in result.results:
+        a = r.action
+        mark = "ok" if r.ok else "skipped" if r.skipped else f"FAILED: {r.error}"
+        print(f"{a.component}: {a.kind.value} {a.function}: {mark}")
+    if result.failed:
+        for r in result.failed:
+            print(f"functions-tui: error: {r.action.component}: {r.action.kind.value} {r.action.function}: {r.error}",
+                  file=sys.stderr)
+        return EXIT_ERROR
+    if not result.results:
+        print(f"{what}: nothing to do, already as the registry says")
+    return EXIT_OK
+
+
+def deploy(args) -> int:
+    return _report(_service(args).deploy(args.name, args.to), f"deploy {args.name}")
+
+
+def run(args) -> int:
+    return _report(_service(args).set_run_state(args.name, "running"), f"run {args.name}")
+
+
+def stop(args) -> int:
+    return _report(_service(args).set_run_state(args.name, "stopped"), f"stop {args.name}")
+
+
+def gc(args) -> int:
+    service = _service(args)
+    plan = service.gc_plan(allow_empty=args.allow_empty)
+    if plan.unknown:
+        from app.service import ServiceError
+
+        raise ServiceError("gc: " + "; ".join(f"{c}: {r}" for c, r in plan.unknown.items())
+                           + " — nothing is removed while a component cannot be read")
+    if not plan.actions:
+        print("gc: nothing to collect")
+        return EXIT_OK
+    for a in plan.actions:
+        what = "remove from component" if a.kind.value == "delete" else "drop ghost from registry"
+        print(f"{a.component}: {what}: {a.function} ({a.reason})")
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print("gc: run again with --yes to do this", file=sys.stderr)
+            return EXIT_DRIFT
+        answer = input(f"apply these {len(plan.actions)} removals? [y/N] ").strip().lower()
+        if answer not in ("y", "yes"):
+            print("gc: nothing removed")
+            return EXIT_DRIFT
+    return _report(service.apply(plan), "gc")
+
+
+def delete(args) -> int:
+    result = _service(args).delete(args.name, force=args.force)
+    code = _report(result, f"delete {args.name}")
+    if code == EXIT_OK:
+        print(f"{args.name}: removed from the registry")
+    return code
+
+
+def restore(args) -> int:
+    path = _service(args).restore()
+    print(f"registry restored from {path}")
+    return EXIT_OK
+
+
+__all__ = ["EXIT_ERROR"]

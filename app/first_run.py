@@ -1,0 +1,36 @@
+"""First run: create the config dir (0700) with a default config.yaml, detect components.
+
+Detection talks to daemons and credential chains, so it can take a few seconds; we say so
+on stderr instead of looking hung. Later runs read the cached result (components.json).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from app import paths
+
+FIRST_RUN_MESSAGE = "first run: detecting components, this takes a moment"
+
+
+def is_first_run(home: str | Path | None = None) -> bool:
+    return not paths.detections_path(home).exists()
+
+
+def ensure_first_run(home: str | Path | None = None, service=None) -> bool:
+    """Set up the config dir when it is new; True when this was the first run."""
+    if not is_first_run(home):
+        return False
+    paths.ensure_config_dir(home)
+    if not paths.config_path(home).exists():
+        from app.config import reset_config
+
+        reset_config(home)
+    print(FIRST_RUN_MESSAGE, file=sys.stderr, flush=True)
+    if service is None:
+        from app.service import SyncService
+
+        service = SyncService(home)
+    service.detections(refresh=True)
+    return True

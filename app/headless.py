@@ -1,0 +1,301 @@
+"""Headless sync: plan, apply what the policies decide, report the rest.
+
+stdout carries the result (rich tables, or one JSON document with ``--json``, see
+app/result_schema.json); progress goes to stderr and only when stderr is a terminal, so
+cron mails and CI logs stay clean. Exit codes as Terraform's ``-detailed-exitcode``:
+0 in sync, 1 error, 2 drift or decisions left for a person. Decisions (conflicts, the
+``ask`` policy) are listed, never guessed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import nullcontext
+from typing import Any, Iterable
+
+from registry.models import utc_now
+from registry.plan_types import Action, ActionKind, ApplyResult, PairStatus, Plan, State
+
+SCHEMA_NAME = "functions-tui/sync-result"
+SCHEMA_VERSION = 1
+EXIT_OK, EXIT_ERROR, EXIT_DRIFT = 0, 1, 2
+
+STATE_STYLES = {
+    "in_sync": "green", "drifted": "yellow", "pending": "cyan", "conflict": "bold red",
+    "missing": "magenta", "unmanaged": "blue", "unknown": "dim",
+}
+
+
+# --- the run ---------------------------------------------------------------------------
+def run_sync(service, requested: Iterable[str] | None, *, direction: str | None = None,
+             dry_run: bool = False, as_json: bool = False, allow_empty: bool = False) -> int:
+    requested = list(requested or [])
+    if service.read_only and not dry_run:
+        _err("read-only: planning only, nothing is applied")
+        dry_run = True
+    names, skipped = _components_to_sync(service, requested)
+    interrupted = _safe_interrupted(service)
+    for op in interrupted:
+        _err(f"warning: an earlier run was interrupted during {_describe_op(op)}; check that component")
+
+    with _progress(f"observing {', '.join(names)}"):
+        plan = service.plan(names, direction=direction, allow_empty=allow_empty) if names else Plan()
+
+    result: ApplyResult | None = None
+    errors = [f"{c}: {reason}" for c, reason in sorted(plan.unknown.items())]
+    if not errors and not dry_run and any(a.kind is not ActionKind.ASK for a in plan.actions):
+        with _progress(f"applying {sum(a.kind is not ActionKind.ASK for a in plan.actions)} actions"):
+            result = service.apply(plan)
+    errors += [f"{r.action.component}: {r.action.kind.value} {r.action.function} failed: {r.error}"
+               for r in (result.failed if result else [])]
+    code = exit_code(plan, result, errors, dry_run)
+
+    if as_json:
+        print_json(result_document(plan, result, names=names, skipped=skipped, errors=errors,
+                                   dry_run=dry_run, interrupted=interrupted, code=code))
+    else:
+        render(plan, result, skipped=skipped, dry_run=dry_run, code=code)
+    for line in errors:
+        _err(f"functions-tui: error: {line}")
+    if errors and plan.unknown and not as_json:
+        _err("nothing was applied: a component that cannot be read is never treated as empty")
+    return code
+
+
+def _components_to_sync(service, requested: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Requested components must be available (else an error with the fix); with none
+    requested, every available one, and the others reported as skipped with the reason."""
+    from app.service import ServiceError
+
+    known = service.component_names()
+    for name in requested:
+        if name not in known:
+            raise ServiceError(f"unknown component {name!r} (known: {', '.join(known)})")
+    if requested:
+        for name in requested:
+            service.require(name)
+        return list(dict.fromkeys(requested)), {}
+    detections = service.detections()
+    names = [n for n in known if detections.get(n) and detections[n].available]
+    skipped = {n: _why(d) for n, d in detections.items() if not d.available}
+    if not names:
+        raise ServiceError("no component is available here ("
+                           + "; ".join(f"{n}: {r}" for n, r in skipped.items())
+                           + "); run `functions-tui components --refresh` after fixing one")
+    return names, skipped
+
+
+def _why(det) -> str:
+    return (det.reason or "not detected") + (f" (fix: {det.fix})" if det.fix else "")
+
+
+def exit_code(plan: Plan, result: ApplyResult | None, errors: list[str], dry_run: bool) -> int:
+    if errors:
+        return EXIT_ERROR
+    if plan.decisions:
+        return EXIT_DRIFT
+    if dry_run:
+        acted = set()
+    else:
+        acted = {(r.action.function, r.action.component) for r in (result.results if result else []) if r.ok}
+    for status in plan.statuses:
+        if status.state is State.IN_SYNC:
+            continue
+        if status.state is State.UNMANAGED and status.detail == "unmarked":
+            continue  # not ours: shown, never counted
+        if (status.function, status.component) not in acted:
+            return EXIT_DRIFT
+    if dry_run and any(a.kind is not ActionKind.REBASE for a in plan.actions):
+        return EXIT_DRIFT
+    return EXIT_OK
+
+
+# --- JSON ----------------------------------------------------------------------------------
+def _value(v: Any) -> Any:
+    if isinstance(v, (str, int, float, bool)) or v is None:
+        return v
+    if isinstance(v, dict):
+        return {str(k): _value(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple, set)):
+        return [_value(x) for x in v]
+    return str(v)
+
+
+def _diffs(diffs) -> list[dict[str, Any]]:
+    return [{"field": d.field, "base": _value(d.base), "registry": _value(d.registry),
+             "component": _value(d.component), "secret": bool(d.secret)} for d in diffs]
+
+
+def _action_dict(a: Action, outcome: str, error: str = "") -> dict[str, Any]:
+    return {"function": a.function, "component": a.component, "kind": a.kind.value, "reason": a.reason,
+            "fields": list(a.fields), "destructive": a.destructive, "depends_on": list(a.depends_on),
+            "outcome": outcome, "error": error, "diffs": _diffs(a.diffs)}
+
+
+def result_document(plan: Plan, result: ApplyResult | None, *, names: list[str], skipped: dict[str, str],
+                    errors: list[str], dry_run: bool, interrupted: list[dict], code: int) -> dict[str, Any]:
+    outcomes: dict[int, tuple[str, str]] = {}
+    for r in (result.results if result else []):
+        outcomes[id(r.action)] = ("applied" if r.ok else "skipped" if r.skipped else "failed", r.error)
+    actions = []
+    for a in plan.actions:
+        if a.kind is ActionKind.ASK:
+            continue
+        outcome, error = outcomes.get(id(a), ("planned" if dry_run or result is None else "not_run", ""))
+        actions.append(_action_dict(a, outcome, error))
+    counts: dict[str, int] = {s.value: 0 for s in State}
+    for s in plan.statuses:
+        counts[s.state.value] += 1
+    components = {}
+    for n in names:
+        components[n] = ({"status": "unknown", "reason": plan.unknown[n]} if n in plan.unknown
+                         else {"status": "ok", "reason": ""})
+    for n, reason in skipped.items():
+        components[n] = {"status": "skipped", "reason": reason}
+    return {
+        "schema": SCHEMA_NAME,
+        "version": SCHEMA_VERSION,
+        "generated_at": utc_now(),
+        "mode": "dry-run" if dry_run else "apply",
+        "exit_code": code,
+        "components": components,
+        "statuses": [{"function": s.function, "component": s.component, "state": s.state.value,
+                      "detail": s.detail, "diffs": _diffs(s.diffs)} for s in plan.statuses],
+        "actions": actions,
+        "decisions": [{"function": a.function, "component": a.component, "reason": a.reason,
+                       "diffs": _diffs(a.diffs)} for a in plan.decisions],
+        "summary": {"states": counts,
+                    "applied": sum(1 for a in actions if a["outcome"] == "applied"),
+                    "failed": sum(1 for a in actions if a["outcome"] == "failed"),
+                    "planned": sum(1 for a in actions if a["outcome"] == "planned"),
+                    "decisions": len(plan.decisions)},
+        "warnings": list(plan.warnings),
+        "interrupted": [_value(op) for op in interrupted],
+        "errors": list(errors),
+    }
+
+
+def error_document(message: str) -> dict[str, Any]:
+    """The JSON printed when the run failed before producing a plan (exit 1)."""
+    return {"schema": SCHEMA_NAME, "version": SCHEMA_VERSION, "generated_at": utc_now(), "mode": "error",
+            "exit_code": EXIT_ERROR, "components": {}, "statuses": [], "actions": [], "decisions": [],
+            "summary": {"states": {s.value: 0 for s in State}, "applied": 0, "failed": 0, "planned": 0,
+                        "decisions": 0},
+            "warnings": [], "interrupted": [], "errors": [message]}
+
+
+def print_json(doc: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(doc, indent=2, sort_keys=False) + "\n")
+    sys.stdout.flush()
+
+
+# --- tables ----------------------------------------------------------------------------------
+def stdout_console():
+    from rich.console import Console
+
+    return Console(file=sys.stdout, highlight=False, soft_wrap=False)
+
+
+def diff_text(diffs, limit: int = 3) -> str:
+    parts = []
+    for d in diffs[:limit]:
+        parts.append(f"{d.field}: {_short(d.registry)} (registry) vs {_short(d.component)} (component)")
+    if len(diffs) > limit:
+        parts.append(f"+{len(diffs) - limit} more")
+    return "; ".join(parts)
+
+
+def _short(v: Any) -> str:
+    text = "unset" if v is None else str(v)
+    return text if len(text) <= 24 else text[:21] + "..."
+
+
+def render(plan: Plan, result: ApplyResult | None, *, skipped: dict[str, str], dry_run: bool, code: int) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = stdout_console()
+    outcomes = {id(r.action): r for r in (result.results if result else [])}
+    counts: dict[str, int] = {}
+    for s in plan.statuses:
+        counts[s.state.value] = counts.get(s.state.value, 0) + 1
+    not_in_sync = [s for s in plan.statuses if s.state is not State.IN_SYNC]
+    if not_in_sync:
+        table = Table(title="Status (everything not in sync)", title_justify="left")
+        for col in ("function", "component", "state", "detail"):
+            table.add_column(col)
+        for s in not_in_sync:
+            style = STATE_STYLES.get(s.state.value, "")
+            detail = s.detail if not s.diffs else (f"{s.detail}: " if s.detail else "") + diff_text(s.diffs)
+            table.add_row(escape(s.function), s.component, f"[{style}]{s.state.value}[/]", escape(detail))
+        console.print(table)
+    actions = [a for a in plan.actions if a.kind is not ActionKind.ASK]
+    if actions:
+        title = "Plan (dry run: nothing applied)" if dry_run else "Actions"
+        table = Table(title=title, title_justify="left")
+        for col in ("#", "function", "component", "action", "reason", "result"):
+            table.add_column(col)
+        for i, a in enumerate(actions, 1):
+            r = outcomes.get(id(a))
+            outcome = ("planned" if r is None else "[green]done[/]" if r.ok else
+                       "[dim]skipped[/]" if r.skipped else f"[red]failed[/]: {escape(r.error)}")
+            kind = f"[bold red]{a.kind.value}[/]" if a.destructive else a.kind.value
+            table.add_row(str(i), escape(a.function), a.component, kind, escape(a.reason), outcome)
+        console.print(table)
+    if plan.decisions:
+        table = Table(title=f"Decisions left for you ({len(plan.decisions)}): not applied", title_justify="left")
+        for col in ("function", "component", "why", "differences"):
+            table.add_column(col)
+        for a in plan.decisions:
+            table.add_row(escape(a.function), a.component, escape(a.reason), escape(diff_text(a.diffs, limit=5)))
+        console.print(table)
+        console.print("Resolve them in the app (`functions-tui`), or choose a side with "
+                      "`functions-tui sync COMPONENT --pull` (take the component) or `--push` (keep the registry).")
+    for warning in plan.warnings:
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
+    for name, reason in skipped.items():
+        console.print(f"[dim]skipped {name}: {escape(reason)}[/]")
+    summary = ", ".join(f"{n} {state.replace('_', ' ')}" for state, n in sorted(counts.items())) or "no functions"
+    verdict = {EXIT_OK: "[green]in sync[/]", EXIT_DRIFT: "[yellow]drift or decisions left[/]",
+               EXIT_ERROR: "[red]error[/]"}.get(code, str(code))
+    console.print(f"{summary}. Result: {verdict}.")
+
+
+# --- stderr ------------------------------------------------------------------------------------
+_stderr_console = None
+
+
+def _err_console():
+    global _stderr_console
+    if _stderr_console is None:
+        from rich.console import Console
+
+        _stderr_console = Console(stderr=True, highlight=False)
+    return _stderr_console
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _progress(message: str):
+    """A spinner on stderr when it is a terminal; nothing at all otherwise."""
+    if not sys.stderr.isatty():
+        return nullcontext()
+    return _err_console().status(message)
+
+
+def _safe_interrupted(service) -> list[dict]:
+    try:
+        return list(service.interrupted())
+    except Exception:  # the journal is advisory here; a broken one must not stop a sync
+        return []
+
+
+def _describe_op(op: dict) -> str:
+    if isinstance(op, dict):
+        parts = [str(op.get(k)) for k in ("kind", "action", "function", "component") if op.get(k)]
+        if parts:
+            return " ".join(parts)
+    return str(op)
