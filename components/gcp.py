@@ -172,7 +172,9 @@ class GcpComponent:
 
         transient: tuple[type[BaseException], ...] = (exceptions.ServiceUnavailable, exceptions.TooManyRequests)
         if idempotent:
-            transient += (exceptions.DeadlineExceeded, requests.exceptions.ConnectionError)
+            transient += (exceptions.DeadlineExceeded,)
+            if not self.uses_emulator:  # a refused local emulator is down, not flaky: fail fast
+                transient += (requests.exceptions.ConnectionError,)
         return retry.Retry(predicate=retry.if_exception_type(*transient), initial=0.2, maximum=5.0,
                            multiplier=2.0, timeout=self.retry_deadline_s)
 
