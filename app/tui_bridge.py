@@ -1,0 +1,322 @@
+"""The TUI's side of the SyncService: what it calls from worker threads, and the view model.
+
+Everything here runs in a thread worker (never on the event loop), calls only the public
+SyncService API, and returns plain data the widgets render. The UI never computes drift:
+states come from the engine's PairStatus; this module only groups and counts them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable
+
+from registry.models import COMPONENTS, FunctionRecord, HistoryEntry
+from registry.plan_types import Action, ActionKind, FieldDiff, PairStatus, Plan, State
+from screens.function_list import Row
+from screens.states import GLYPHS, worst
+
+Clock = Callable[[], datetime]
+
+#: Short forms of the engine's details, for narrow panels.
+DETAIL_LABELS = {"not_deployed": "not deployed", "ghost": "ghost"}
+
+#: Default seconds between two background syncs of one component when no named sync says.
+DEFAULT_INTERVAL_S = 60.0
+
+
+def system_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def clock_text(moment: datetime | str | None) -> str:
+    """HH:MM:SS of a datetime or an ISO timestamp ('' when unknown)."""
+    if not moment:
+        return ""
+    if isinstance(moment, str):
+        try:
+            moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+        except ValueError:
+            return moment
+    return moment.strftime("%H:%M:%S")
+
+
+# --- named syncs ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SyncJob:
+    """One background sync: which components, how often, and the service's sync name."""
+
+    name: str
+    components: tuple[str, ...]
+    interval: float = DEFAULT_INTERVAL_S
+    sync: str | None = None   # the named sync passed to service.plan(sync=...), if any
+
+
+def sync_jobs(service: Any) -> list[SyncJob]:
+    """The named syncs the service knows, else one job per component.
+
+    The service may expose ``syncs()`` returning objects or dicts with name / components /
+    interval; anything it cannot describe falls back to one job per component.
+    """
+    jobs: list[SyncJob] = []
+    getter = getattr(service, "syncs", None)
+    if callable(getter):
+        try:
+            for item in getter() or ():
+                get = item.get if isinstance(item, dict) else (lambda k, d=None, o=item: getattr(o, k, d))
+                comps = tuple(get("components", ()) or ())
+                name = str(get("name", ""))
+                if not name or not comps:
+                    continue
+                interval = float(get("interval", None) or get("interval_s", None) or DEFAULT_INTERVAL_S)
+                jobs.append(SyncJob(name=name, components=comps, interval=interval, sync=name))
+        except Exception:  # a broken sync config must not stop the dashboard
+            jobs = []
+    if jobs:
+        return jobs
+    return [SyncJob(name=c, components=(c,)) for c in component_names(service)]
+
+
+def component_names(service: Any) -> list[str]:
+    try:
+        names = list(service.component_names())
+    except Exception:
+        names = []
+    return names or list(COMPONENTS)
+
+
+# --- the view model ------------------------------------------------------------------------
+@dataclass
+class DashboardData:
+    """What the dashboard shows: registry, availability, the latest state of every pair."""
+
+    components: list[str]
+    records: dict[str, FunctionRecord] = field(default_factory=dict)
+    detections: dict[str, Any] = field(default_factory=dict)
+    statuses: dict[tuple[str, str], PairStatus] = field(default_factory=dict)
+    last_sync: dict[str, str] = field(default_factory=dict)       # component -> ISO time
+    unknown: dict[str, str] = field(default_factory=dict)         # component -> reason
+    plans: dict[str, Plan] = field(default_factory=dict)          # sync job -> latest plan
+
+    # -- merging results in ------------------------------------------------------------
+    def merge_plan(self, components: Iterable[str], plan: Plan, when: str) -> None:
+        """Replace the states of ``components`` with those of a fresh plan."""
+        comps = set(components)
+        self.statuses = {k: v for k, v in self.statuses.items() if k[1] not in comps}
+        for status in plan.statuses:
+            self.statuses[(status.function, status.component)] = status
+        for comp in comps:
+            if comp in plan.unknown:
+                self.unknown[comp] = plan.unknown[comp]
+            else:
+                self.unknown.pop(comp, None)
+            self.last_sync[comp] = when
+
+    # -- rows ------------------------------------------------------------------------
+    def state_of(self, function: str, component: str) -> tuple[str, str]:
+        status = self.statuses.get((function, component))
+        if status is not None:
+            return _state_value(status.state), status.detail
+        record = self.records.get(function)
+        if record is not None and component not in record.spec.targets and component not in record.components:
+            return "none", ""
+        if component in self.unknown:
+            return "unknown", self.unknown[component]
+        return "unknown", "not synced yet"
+
+    def component_functions(self, component: str) -> list[str]:
+        names = {name for name, rec in self.records.items()
+                 if component in rec.spec.targets or component in rec.components}
+        names.update(f for (f, c) in self.statuses if c == component)
+        return sorted(names)
+
+    def component_rows(self, component: str) -> list[Row]:
+        rows = []
+        for name in self.component_functions(component):
+            state, detail = self.state_of(name, component)
+            if state == "none":
+                continue
+            label = GLYPHS[state] + " " + name
+            # the glyph and colour say the state; a badge only where there is more to say
+            if state in ("missing", "unknown") and detail:
+                badge = DETAIL_LABELS.get(detail, detail)
+            else:
+                badge = "" if state == "in_sync" else state
+            rows.append(Row(key=name, label=label, state=state,
+                            badges=((badge.replace("_", " "), state),) if badge else (),
+                            search=f"{name} {state} {detail}".lower()))
+        return rows
+
+    def registry_rows(self) -> list[Row]:
+        rows = []
+        for name in sorted(self.records):
+            states = [self.state_of(name, c)[0] for c in self.components]
+            # each badge is as wide as its component's name, under the panel's column header
+            badges = tuple((f"{GLYPHS[s]:^{len(c)}}", s) for s, c in zip(states, self.components))
+            rec = self.records[name]
+            rows.append(Row(key=name, label=name, state=worst([s for s in states if s != "none"]),
+                            badges=badges,
+                            search=f"{name} {rec.spec.runtime} {' '.join(states)}".lower()))
+        return rows
+
+    def counts(self, component: str) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for name in self.component_functions(component):
+            state, _ = self.state_of(name, component)
+            if state != "none":
+                counts[state] = counts.get(state, 0) + 1
+        return counts
+
+    # -- conflicts -----------------------------------------------------------------
+    def conflicts(self) -> list["ConflictItem"]:
+        """Pairs a person must decide: ASK actions of the latest plans, else CONFLICT states."""
+        items: dict[tuple[str, str], ConflictItem] = {}
+        for plan in self.plans.values():
+            for action in plan.actions:
+                if action.kind is ActionKind.ASK:
+                    items[(action.function, action.component)] = ConflictItem(
+                        action.function, action.component, list(action.diffs), action.reason)
+        for key, status in self.statuses.items():
+            if _state_value(status.state) == "conflict" and key not in items:
+                items[key] = ConflictItem(status.function, status.component, list(status.diffs),
+                                          status.detail or "changed on both sides")
+        return [items[k] for k in sorted(items)]
+
+
+def _state_value(state: Any) -> str:
+    return state.value if isinstance(state, State) else str(state)
+
+
+@dataclass
+class ConflictItem:
+    function: str
+    component: str
+    diffs: list[FieldDiff]
+    reason: str = ""
+
+
+# --- calls made from worker threads --------------------------------------------------------
+def load_dashboard(service: Any, clock: Clock = system_clock) -> DashboardData:
+    """The first, network-free read: registry, cached detections, last known states."""
+    data = DashboardData(components=component_names(service))
+    data.records = dict(service.records())
+    try:
+        data.detections = dict(service.detections(refresh=False))
+    except Exception as exc:
+        data.detections = {}
+        data.unknown = {c: f"detection failed: {exc}" for c in data.components}
+    for comp, det in data.detections.items():
+        if not getattr(det, "available", True):
+            data.unknown[comp] = getattr(det, "reason", "") or "unavailable"
+    try:
+        for status in service.status(observe=False):
+            data.statuses[(status.function, status.component)] = status
+    except Exception:
+        pass  # nothing observed yet: every pair shows "not synced yet" until the first sync
+    try:
+        for comp, obs in (service.last_observations() or {}).items():
+            if getattr(obs, "observed_at", ""):
+                data.last_sync[comp] = obs.observed_at
+    except Exception:
+        pass
+    return data
+
+
+@dataclass
+class SyncOutcome:
+    job: SyncJob
+    plan: Plan
+    records: dict[str, FunctionRecord]
+    detections: dict[str, Any]
+    finished_at: str
+    duration_s: float
+
+
+def run_sync(service: Any, job: SyncJob, clock: Clock = system_clock) -> SyncOutcome:
+    """Observe the job's components and plan (changes nothing): the background sync."""
+    started = time.perf_counter()
+    if job.sync is not None:
+        plan = service.plan(list(job.components), sync=job.sync)
+    else:
+        plan = service.plan(list(job.components))
+    records = dict(service.records())
+    try:
+        detections = dict(service.detections(refresh=False))
+    except Exception:
+        detections = {}
+    finished = clock().replace(microsecond=0).isoformat()
+    return SyncOutcome(job, plan, records, detections, finished, time.perf_counter() - started)
+
+
+def compute_plan(service: Any, components: list[str] | None) -> Plan:
+    return service.plan(components) if components else service.plan()
+
+
+def apply_plan(service: Any, plan: Plan) -> Any:
+    return service.apply(plan)
+
+
+def function_detail(service: Any, name: str, limit: int = 50) -> tuple[FunctionRecord | None, list[HistoryEntry]]:
+    record = dict(service.records()).get(name)
+    try:
+        history = list(service.history(name, limit=limit))
+    except Exception:
+        history = []
+    return record, history
+
+
+def resolve_all(service: Any, decisions: list[Any]) -> list[tuple[Any, str]]:
+    """Resolve each decision; returns (decision, error text or '') for each."""
+    outcomes = []
+    for decision in decisions:
+        try:
+            result = service.resolve(decision)
+            failed = getattr(result, "failed", [])
+            outcomes.append((decision, "; ".join(r.error for r in failed) if failed else ""))
+        except Exception as exc:
+            outcomes.append((decision, f"{type(exc).__name__}: {exc}"))
+    return outcomes
+
+
+def action_summary(action: Action) -> str:
+    kind = action.kind.value if isinstance(action.kind, ActionKind) else str(action.kind)
+    return f"{kind} {action.function} on {action.component}"
+
+
+@dataclass
+class DashboardView:
+    """Rows and counts for every panel, built off the event loop (10k rows take a while)."""
+
+    rows: dict[str, list[Row]]          # "registry" or component -> rows
+    counts: dict[str, dict[str, int]]
+
+
+def build_view(data: DashboardData) -> DashboardView:
+    rows = {"registry": data.registry_rows()}
+    counts = {"registry": _count(rows["registry"])}
+    for comp in data.components:
+        rows[comp] = data.component_rows(comp)
+        counts[comp] = _count(rows[comp])
+    return DashboardView(rows, counts)
+
+
+def _count(rows: list[Row]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.state] = counts.get(row.state, 0) + 1
+    counts.pop("none", None)
+    return counts
+
+
+def merged_copy(data: DashboardData, outcome: "SyncOutcome") -> DashboardData:
+    """A new DashboardData with one sync's results in (the old one stays valid for readers)."""
+    new = DashboardData(components=list(data.components), records=dict(outcome.records),
+                        detections={**data.detections, **outcome.detections},
+                        statuses=dict(data.statuses), last_sync=dict(data.last_sync),
+                        unknown=dict(data.unknown), plans={**data.plans, outcome.job.name: outcome.plan})
+    new.merge_plan(outcome.job.components, outcome.plan, outcome.finished_at)
+    for comp, det in new.detections.items():
+        if not getattr(det, "available", True):
+            new.unknown[comp] = getattr(det, "reason", "") or "unavailable"
+    return new

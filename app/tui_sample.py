@@ -1,0 +1,220 @@
+"""A deterministic in-memory stand-in for SyncService, for screenshots, snapshots and the bench.
+
+Same public API as app.service.SyncService, fixed data and fixed timestamps, no disk and no
+network, so an SVG of the dashboard is identical on every run. Flow tests use the real
+service against real backends instead; this is only for pictures and timings.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from registry.component import Detection, Observation
+from registry.models import COMPONENTS, ComponentRecord, FunctionRecord, FunctionSpec, HistoryEntry
+from registry.plan_types import (Action, ActionKind, ActionResult, ApplyResult, FieldDiff, PairStatus,
+                                 Plan, State)
+
+FIXED_TIME = "2026-01-15T09:30:00+00:00"
+
+
+class SampleReadOnlyError(RuntimeError):
+    pass
+
+
+@dataclass
+class SampleService:
+    """Holds records, states and plans in memory; ``observe_delay`` makes syncs take time."""
+
+    records_by_name: dict[str, FunctionRecord] = field(default_factory=dict)
+    states: dict[tuple[str, str], PairStatus] = field(default_factory=dict)
+    detection_map: dict[str, Detection] = field(default_factory=dict)
+    history_entries: list[HistoryEntry] = field(default_factory=list)
+    observe_delay: float = 0.0
+    read_only: bool = False
+    busy_work: bool = False   # burn CPU while observing (the bench's "sync under load")
+    calls: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+
+    # --- reading ----------------------------------------------------------------
+    def component_names(self) -> list[str]:
+        return list(COMPONENTS)
+
+    def detections(self, refresh: bool = False) -> dict[str, Detection]:
+        return dict(self.detection_map)
+
+    def records(self) -> dict[str, FunctionRecord]:
+        with self._lock:
+            return dict(self.records_by_name)
+
+    def history(self, name: str | None = None, limit: int | None = None) -> list[HistoryEntry]:
+        entries = [h for h in self.history_entries if name is None or h.function == name]
+        return entries[-limit:] if limit else entries
+
+    def last_observations(self) -> dict[str, Observation]:
+        return {c: Observation(component=c, observed_at=FIXED_TIME)
+                for c in COMPONENTS if self.detection_map.get(c, Detection(c, True)).available}
+
+    def observe(self, components: Iterable[str] | None = None) -> dict[str, Observation]:
+        self._wait()
+        return {c: Observation(component=c, observed_at=FIXED_TIME) for c in (components or COMPONENTS)}
+
+    def status(self, components: Iterable[str] | None = None, *, observe: bool = True) -> list[PairStatus]:
+        if observe:
+            self._wait()
+        comps = set(components or COMPONENTS)
+        with self._lock:
+            return [s for (f, c), s in sorted(self.states.items()) if c in comps]
+
+    def _wait(self) -> None:
+        if self.busy_work:
+            end = time.perf_counter() + self.observe_delay
+            while time.perf_counter() < end:
+                sum(i * i for i in range(2000))
+        elif self.observe_delay:
+            time.sleep(self.observe_delay)
+
+    # --- planning and applying ------------------------------------------------------
+    def plan(self, components: Iterable[str] | None = None, *, sync: str | None = None,
+             direction: str | None = None, policy: str | None = None, allow_empty: bool = False) -> Plan:
+        self.calls.append(f"plan {','.join(components or [])}")
+        statuses = self.status(components)
+        unknown = {c: d.reason for c, d in self.detection_map.items()
+                   if not d.available and (not components or c in components)}
+        return Plan(statuses=statuses, actions=[a for s in statuses if (a := _action_for(s))],
+                    unknown=unknown, registry_serial=len(self.history_entries))
+
+    def apply(self, plan: Plan, decisions: Iterable[Any] = ()) -> ApplyResult:
+        self._guard()
+        results = []
+        for action in plan.actions:
+            if action.kind is ActionKind.ASK:
+                continue
+            self._settle(action.function, action.component, "sync", action.kind.value)
+            results.append(ActionResult(action, ok=True))
+        for decision in decisions:
+            results.extend(self.resolve(decision).results)
+        return ApplyResult(results)
+
+    def resolve(self, decision: Any) -> ApplyResult:
+        self._guard()
+        action = Action(decision.function, decision.component, ActionKind.ASK, f"resolved: {decision.choice}")
+        if decision.choice != "skip":
+            self._settle(decision.function, decision.component, "user", f"resolve:{decision.choice}")
+        return ApplyResult([ActionResult(action, ok=True, skipped=decision.choice == "skip")])
+
+    def _guard(self) -> None:
+        if self.read_only:
+            raise SampleReadOnlyError("registry opened read-only")
+
+    def _settle(self, function: str, component: str, source: str, what: str) -> None:
+        with self._lock:
+            self.states[(function, component)] = PairStatus(function, component, State.IN_SYNC)
+            self.history_entries.append(HistoryEntry(function, what, source, component=component,
+                                                     at=FIXED_TIME, actor="sample@pid0"))
+
+
+def _action_for(status: PairStatus) -> Action | None:
+    kind = {
+        State.DRIFTED: (ActionKind.PULL, "changed on the component since the last sync; component wins"),
+        State.PENDING: (ActionKind.UPDATE, "registry changed since the last sync; push the registry's spec"),
+        State.CONFLICT: (ActionKind.ASK, "changed on both sides since the last sync"),
+        State.UNMANAGED: (ActionKind.ADOPT, "marked resource the registry does not know"),
+    }.get(status.state)
+    if status.state is State.MISSING:
+        kind = ((ActionKind.PRUNE, "deleted out of band (ghost): drop the component record")
+                if status.detail == "ghost" else (ActionKind.CREATE, "not deployed yet"))
+    if kind is None:
+        return None
+    return Action(status.function, status.component, kind[0], kind[1], diffs=list(status.diffs),
+                  fields=[d.field for d in status.diffs])
+
+
+# --- the demo data set ---------------------------------------------------------------------------
+_SAMPLE = [
+    # name, runtime, memory, targets, {component: (state, detail)}
+    ("auth-token", "python3.12", 256, ("docker", "aws"), {}),
+    ("billing-export", "python3.11", 512, ("gcp", "aws"), {"aws": ("drifted", "")}),
+    ("image-resize", "nodejs20", 1024, ("docker", "gcp", "aws"), {"docker": ("pending", "")}),
+    ("invoice-pdf", "python3.12", 512, ("docker", "aws"), {"aws": ("conflict", "")}),
+    ("mail-sender", "python3.11", 128, ("docker", "gcp"), {"docker": ("drifted", "")}),
+    ("orders-api", "python3.12", 256, ("docker", "gcp", "aws"), {"gcp": ("conflict", "")}),
+    ("payments-webhook", "nodejs20", 256, ("aws",), {"aws": ("missing", "ghost")}),
+    ("report-nightly", "python3.12", 2048, ("gcp",), {}),
+    ("search-indexer", "go1.22", 512, ("docker", "gcp"), {"docker": ("missing", "not_deployed")}),
+    ("slack-notify", "python3.11", 128, ("docker", "aws"), {}),
+    ("thumbnailer", "nodejs20", 512, ("docker",), {}),
+    ("user-sync", "python3.12", 256, ("gcp", "aws"), {"aws": ("pending", "")}),
+]
+
+
+def _diffs(name: str, component: str, state: str) -> list[FieldDiff]:
+    if state == "conflict":
+        return [
+            FieldDiff("memory", base=256, registry=512, component=1024),
+            FieldDiff("env", base={"API_KEY": "••••", "LOG_LEVEL": "info"},
+                      registry={"API_KEY": "••••", "LOG_LEVEL": "debug"},
+                      component={"API_KEY": "•••• (changed)", "LOG_LEVEL": "info"}, secret=True),
+            FieldDiff("timeout", base=60, registry=60, component=120),
+        ]
+    if state == "drifted":
+        return [FieldDiff("memory", base=256, registry=256, component=512)]
+    if state == "pending":
+        return [FieldDiff("runtime", base="python3.11", registry="python3.12", component="python3.11")]
+    return []
+
+
+def sample_service(*, read_only: bool = False, observe_delay: float = 0.0) -> SampleService:
+    """Twelve functions over three components with every state represented; gcp unavailable."""
+    svc = SampleService(read_only=read_only, observe_delay=observe_delay)
+    svc.detection_map = {
+        "docker": Detection("docker", True, version="27.5.1"),
+        "gcp": Detection("gcp", True, version="v2 (emulator)"),
+        "aws": Detection("aws", True, version="boto3 1.35"),
+    }
+    for name, runtime, memory, targets, states in _SAMPLE:
+        spec = FunctionSpec(name=name, runtime=runtime, memory=memory, source=f"functions/{name}",
+                            env={"LOG_LEVEL": "info", "API_KEY": "s3cr3t"},
+                            labels={"team": "platform"},
+                            targets={t: {} for t in targets}, code_digest="sha256:4f2a9c")
+        svc.records_by_name[name] = FunctionRecord(
+            spec, {t: ComponentRecord(t, base={}, resource_id=f"{t}:{name}", last_sync=FIXED_TIME)
+                   for t in targets})
+        for comp in targets:
+            state, detail = states.get(comp, ("in_sync", ""))
+            svc.states[(name, comp)] = PairStatus(name, comp, State(state), detail, _diffs(name, comp, state))
+        svc.history_entries.append(HistoryEntry(name, "create", "import", after={"memory": memory},
+                                                at="2026-01-10T08:00:00+00:00", actor="dev@pid4242"))
+    svc.states[("legacy-cron", "docker")] = PairStatus("legacy-cron", "docker", State.UNMANAGED,
+                                                        "marked, not in registry")
+    svc.history_entries.append(HistoryEntry("orders-api", "pull", "sync", before={"memory": 256},
+                                            after={"memory": 512}, component="gcp",
+                                            at="2026-01-14T17:05:00+00:00", actor="dev@pid4242"))
+    return svc
+
+
+def sample_service_unavailable_gcp(**kw: Any) -> SampleService:
+    svc = sample_service(**kw)
+    svc.detection_map["gcp"] = Detection("gcp", False, reason="no credentials: GOOGLE_CLOUD_PROJECT unset",
+                                         fix="gcloud auth application-default login")
+    for key in [k for k in svc.states if k[1] == "gcp"]:
+        del svc.states[key]
+    return svc
+
+
+def big_sample_service(n: int = 10_000, **kw: Any) -> SampleService:
+    """``n`` functions on all three components, one in twenty drifted: the 10k bench."""
+    svc = SampleService(**kw)
+    svc.detection_map = {c: Detection(c, True, version="1") for c in COMPONENTS}
+    for i in range(n):
+        name = f"fn-{i:05d}"
+        spec = FunctionSpec(name=name, runtime="python3.12", targets={c: {} for c in COMPONENTS})
+        svc.records_by_name[name] = FunctionRecord(spec, {c: ComponentRecord(c, base={}) for c in COMPONENTS})
+        for comp in COMPONENTS:
+            state = State.DRIFTED if (i + len(comp)) % 20 == 0 else State.IN_SYNC
+            svc.states[(name, comp)] = PairStatus(name, comp, state)
+    return svc

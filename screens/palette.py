@@ -1,0 +1,50 @@
+"""Command palette provider: sync a component, show the plan, resolve conflicts, jump to a function."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+#: Functions listed per search at most (a 10k registry must not flood the palette).
+MAX_FUNCTION_HITS = 40
+
+
+class FunctionsCommands(Provider):
+    def _commands(self) -> list[tuple[str, object, str]]:
+        app = self.app
+        commands: list[tuple[str, object, str]] = [
+            ("Sync all components", app.action_sync_all, "observe every component and refresh states"),
+            ("Show plan", app.action_show_plan, "what a sync would change, apply on confirmation"),
+            ("Resolve conflicts", app.action_show_conflicts, "keep registry / take component / merge"),
+        ]
+        for component in getattr(app, "components", []):
+            commands.append((f"Sync {component}", partial(app.start_syncs, app.jobs_for(component)),
+                             f"observe {component} now"))
+            commands.append((f"Plan {component}", partial(app.action_show_plan, component),
+                             f"the plan for {component} only"))
+        return commands
+
+    async def discover(self) -> Hits:
+        for text, command, help_text in self._commands():
+            yield DiscoveryHit(text, command, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for text, command, help_text in self._commands():
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), command, text=text, help=help_text)
+        app = self.app
+        needle = query.strip().lower()
+        needle = needle[5:] if needle.startswith("open ") else needle
+        shown = 0
+        for name in sorted(getattr(app, "data").records):
+            if shown >= MAX_FUNCTION_HITS:
+                break
+            # substring first (cheap over 10k names), fuzzy score only for those
+            if needle in name.lower():
+                text = f"Open {name}"
+                yield Hit(max(matcher.match(text), 0.5), matcher.highlight(text),
+                          partial(app.jump_to, name), text=text, help="jump to the function's detail")
+                shown += 1

@@ -1,0 +1,48 @@
+"""RegistryPanel: every function in the registry with one state badge per component."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Static
+
+from screens.function_list import FunctionList, Row
+from screens.states import counts_markup
+
+
+class RegistryPanel(Vertical):
+    DEFAULT_CSS = """
+    RegistryPanel {
+        border: round $panel-lighten-2;
+        border-title-color: $text;
+        border-title-style: bold;
+        border-subtitle-color: $text-muted;
+        height: 1fr;
+        width: 1fr;
+    }
+    RegistryPanel:focus-within { border: round $accent; }
+    RegistryPanel > .registry-header { height: 1; color: $text-muted; text-style: bold; }
+    RegistryPanel > .registry-header > #registry-columns { width: auto; padding-right: 2; }
+    RegistryPanel > .registry-header > #registry-heading { width: 1fr; padding-left: 1; }
+    """
+
+    def __init__(self, components: list[str], *, id: str | None = "panel-registry") -> None:
+        super().__init__(id=id)
+        self.components = components
+        self.border_title = "registry"
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="registry-header"):
+            yield Static("function", id="registry-heading")
+            yield Static(" ".join(self.components), id="registry-columns")
+        yield FunctionList(empty_text="the registry is empty: functions-tui import", id="list-registry")
+
+    @property
+    def function_list(self) -> FunctionList:
+        return self.query_one(FunctionList)
+
+    def show(self, rows: list[Row], counts: dict[str, int]) -> None:
+        self.function_list.set_rows(rows)
+        summary = counts_markup(counts)
+        self.border_title = f"registry {summary}" if summary else "registry"
+        self.border_subtitle = f"{len(rows)} functions"

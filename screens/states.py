@@ -1,0 +1,47 @@
+"""How each sync state looks: glyph, label and the theme variable that colours it.
+
+One table, used by every panel and screen, so "drifted" is the same yellow everywhere and
+follows the theme ($success / $warning / $error / ... are theme variables).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+#: Display order (worst first is not wanted here: the order of the design table).
+ORDER = ("in_sync", "drifted", "pending", "conflict", "missing", "unmanaged", "unknown")
+
+GLYPHS = {
+    "in_sync": "✓", "drifted": "~", "pending": "↑", "conflict": "!",
+    "missing": "✗", "unmanaged": "+", "unknown": "?", "none": "·",
+}
+
+LABELS = {
+    "in_sync": "in sync", "drifted": "drifted", "pending": "pending", "conflict": "conflict",
+    "missing": "missing", "unmanaged": "unmanaged", "unknown": "unknown", "none": "not targeted",
+}
+
+THEME_VARIABLES = {
+    "in_sync": "$text-success", "drifted": "$text-warning", "pending": "$text-primary",
+    "conflict": "$text-error", "missing": "$text-error", "unmanaged": "$text-secondary",
+    "unknown": "$text-muted", "none": "$text-disabled",
+}
+
+#: Severity, to pick the one state a registry row is coloured by.
+SEVERITY = {"conflict": 6, "missing": 5, "drifted": 4, "pending": 3, "unmanaged": 2,
+            "unknown": 1, "in_sync": 0, "none": -1}
+
+
+def worst(states: list[str]) -> str:
+    return max(states, key=lambda s: SEVERITY.get(s, 0)) if states else "none"
+
+
+def counts_markup(counts: Mapping[str, int]) -> str:
+    """``✓12 ~2 !1`` coloured by theme variable; states with no function are left out."""
+    parts = [f"[{THEME_VARIABLES[s]}]{GLYPHS[s]}{counts[s]}[/]" for s in ORDER if counts.get(s)]
+    return " ".join(parts)
+
+
+def state_markup(state: str, detail: str = "") -> str:
+    text = LABELS.get(state, state) + (f" ({detail})" if detail else "")
+    return f"[{THEME_VARIABLES.get(state, '$text')}]{GLYPHS.get(state, '?')} {text}[/]"
