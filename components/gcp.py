@@ -124,7 +124,7 @@ class GcpComponent:
 
     def __init__(self, project: str | None = None, endpoint: str | None = None,
                  locations: tuple[str, ...] | list[str] = ("-",), timeout_s: float = 30.0,
-                 operation_timeout_s: float = 300.0, *, page_size: int = 500,
+                 operation_timeout_s: float = 300.0, *, page_size: int = 1000,
                  retry_deadline_s: float | None = None, poll_interval_s: float = 0.5):
         self.endpoint = endpoint or os.environ.get(ENDPOINT_ENV) or None
         self.project = project or os.environ.get(PROJECT_ENV) or None

@@ -231,3 +231,28 @@ def test_main_reports_a_port_in_use(gcp_backend, capsys):
     port = gcp_backend.endpoint.rsplit(":", 1)[1]
     assert main(["--port", port]) == 1
     assert "cannot listen" in capsys.readouterr().err
+
+
+def test_page_size_defaults_to_and_is_capped_at_1000(fresh_gcp):
+    fresh_gcp.state.put_functions({f"{fresh_gcp.parent()}/functions/fn-{i:04d}": {} for i in range(1001)})
+    client = fresh_gcp.client()
+    for size in (0, 5000):
+        first = next(iter(client.list_functions(request={"parent": fresh_gcp.parent("-"),
+                                                         "page_size": size}).pages))
+        assert len(first.functions) == 1000 and first.next_page_token
+
+
+def test_a_small_subset_of_list_filters_is_understood(fresh_gcp):
+    create(fresh_gcp, "mine", labels={"functions-tui_function": "mine"})
+    create(fresh_gcp, "theirs", runtime="go122")
+    client = fresh_gcp.client()
+
+    def names(filter_text):
+        found = client.list_functions(request={"parent": fresh_gcp.parent("-"), "filter": filter_text})
+        return [f.name.rsplit("/", 1)[1] for f in found]
+
+    assert names("labels.functions-tui_function:*") == ["mine"]
+    assert names('buildConfig.runtime="go122"') == ["theirs"]
+    assert names("state=ACTIVE AND buildConfig.runtime!=go122") == ["mine"]
+    with pytest.raises(exceptions.BadRequest, match="not supported by the emulator"):
+        names("serviceConfig.uri:foo OR x")

@@ -128,8 +128,9 @@ class _Handler(BaseHTTPRequestHandler):
             page_size = int(query.get("pageSize") or 0)
         except ValueError:
             raise EmulatorError("INVALID_ARGUMENT", "pageSize must be an integer") from None
-        # ``filter`` / ``orderBy`` are accepted and ignored: results are always ordered by name.
-        return 200, self.state.list_functions(project, location, page_size, query.get("pageToken", ""))
+        # ``orderBy`` is accepted and ignored: results are always ordered by name.
+        return 200, self.state.list_functions(project, location, page_size, query.get("pageToken", ""),
+                                              query.get("filter", ""))
 
     def _create_function(self, parent: str, query: dict[str, str], raw: bytes):
         return 200, self.state.create_function(parent, query.get("functionId", ""), self._json(raw))

@@ -32,7 +32,8 @@ FUNCTION_TYPE = "type.googleapis.com/google.cloud.functions.v2.Function"
 METADATA_TYPE = "type.googleapis.com/google.cloud.functions.v2.OperationMetadata"
 EMPTY_TYPE = "type.googleapis.com/google.protobuf.Empty"
 
-DEFAULT_PAGE_SIZE = 100
+# As the real API: an omitted or larger page_size is replaced by 1,000.
+DEFAULT_PAGE_SIZE = 1000
 MAX_PAGE_SIZE = 1000
 ALL_LOCATIONS = "-"
 
@@ -235,11 +236,12 @@ class EmulatorState:
 
     # ------------------------------------------------------------------ API: functions
     def list_functions(self, project: str, location: str, page_size: int = 0,
-                       page_token: str = "") -> dict[str, Any]:
+                       page_token: str = "", filter: str = "") -> dict[str, Any]:  # noqa: A002 - API name
         with self._lock:
             self.requests += 1
             self._settle()
-            size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+            matches = _compile_filter(filter)
+            size = min(page_size if page_size > 0 else DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
             offset = self._decode_token(page_token)
             page_number = offset // size + 1
             fault = self.faults.failing_pages.get(page_number)
@@ -257,6 +259,7 @@ class EmulatorState:
                 if n.startswith(prefix)
                 and (location == ALL_LOCATIONS or n.split("/")[3] == location)
                 and n.split("/")[3] not in unreachable
+                and matches(self.functions[n])
             )
             chunk = names[offset:offset + size]
             body: dict[str, Any] = {"functions": [self.functions[n] for n in chunk]}
@@ -483,3 +486,41 @@ def _copy_path(source: dict[str, Any], target: dict[str, Any], path: str) -> Non
         dst[last] = copy.deepcopy(src[last])
     else:
         dst.pop(last, None)
+
+
+_FILTER_TERM = re.compile(r'^(labels\.[a-z0-9_-]+|name|state|buildConfig\.runtime)\s*(=|!=|:)\s*"?([^"]*)"?$')
+
+
+def _compile_filter(text: str):
+    """A small subset of AIP-160: terms ``field=value``, ``field!=value``, ``labels.KEY:*`` joined
+    by AND, over ``labels.KEY``, ``name``, ``state`` and ``buildConfig.runtime``. Anything else
+    is refused (INVALID_ARGUMENT) rather than silently ignored."""
+    terms = [t.strip() for t in re.split(r"\s+AND\s+", text.strip()) if t.strip()] if text.strip() else []
+    checks = []
+    for term in terms:
+        match = _FILTER_TERM.match(term)
+        if not match:
+            raise EmulatorError("INVALID_ARGUMENT", f"filter term {term!r} is not supported by the emulator "
+                                "(supported: labels.KEY=VALUE, labels.KEY:*, name=, state=, buildConfig.runtime=, "
+                                "joined by AND)")
+        checks.append(match.groups())
+
+    def value_of(fn: dict[str, Any], field_name: str) -> Any:
+        if field_name.startswith("labels."):
+            return (fn.get("labels") or {}).get(field_name[7:])
+        if field_name == "buildConfig.runtime":
+            return (fn.get("buildConfig") or {}).get("runtime")
+        return fn.get(field_name)
+
+    def matches(fn: dict[str, Any]) -> bool:
+        for field_name, op, expected in checks:
+            actual = value_of(fn, field_name)
+            if op == ":" and (actual is None if expected == "*" else expected not in str(actual or "")):
+                return False
+            if op == "=" and str(actual) != expected:
+                return False
+            if op == "!=" and str(actual) == expected:
+                return False
+        return True
+
+    return matches
