@@ -1,0 +1,211 @@
+"""Three-way classification of one (function, component) pair: R, B and C.
+
+R is the registry's spec as a fingerprint (only when the spec targets the component), B the
+base recorded at the last successful sync, C what the component shows now. The states and
+their meaning are DESIGN.md's table; the per-field differences come with every state that
+has them, with env values masked (never a value, only set / unset / changed).
+
+Speed matters (10k functions × 3 components in well under a second): fingerprints are
+compared as whole dicts first and field diffs are only worked out for pairs that differ.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from registry.component import ObservedFunction
+from registry.fingerprint import FINGERPRINT_FIELDS, SECRET_FIELDS, hash_value, spec_values
+from registry.ignore import MAPPING_FIELDS, apply_ignore, rules_for
+from registry.masking import mask_triple
+from registry.models import DEFAULT_STATE, DIGEST_KEYS, MARK_KEYS, FunctionRecord, FunctionSpec
+from registry.plan_types import FieldDiff, PairStatus, State
+
+# PairStatus.detail words (beyond the reason text of UNKNOWN).
+GHOST = "ghost"                    # missing, but the base says it was there: deleted out of band
+NOT_DEPLOYED = "not_deployed"      # missing and never seen there
+STALE_BASE = "stale_base"          # in sync, but the recorded base is out of date (rebase)
+NO_BASE = "no_base"                # conflict because nothing was ever recorded for this pair
+MARKED = "marked"                  # unmanaged, carries our mark: may be adopted or deleted
+UNMARKED = "unmarked"              # unmanaged, no mark: shown, never touched
+
+
+# --- fast fingerprints ------------------------------------------------------------------------
+# Same results as registry.fingerprint.normalize / ObservedFunction.fingerprint (a property
+# test holds them equal), about twice as fast: env value hashes are memoized (the registry's
+# value and each component's copy of it are the same string, so most lookups hit), and the
+# managed-label check is one set lookup. build_plan spends most of its time here.
+
+_MANAGED_LABELS = frozenset(MARK_KEYS.values()) | frozenset(DIGEST_KEYS.values())
+_HASHES: dict[Any, str] = {}
+_HASHES_MAX = 200_000
+
+
+def _hash(value: Any) -> str:
+    try:
+        return _HASHES[value]
+    except KeyError:
+        pass
+    except TypeError:  # unhashable: no memo
+        return hash_value(value)
+    if len(_HASHES) >= _HASHES_MAX:
+        _HASHES.clear()
+    digest = _HASHES[value] = hash_value(value)
+    return digest
+
+
+def _env_hashes(env: Mapping[Any, Any]) -> dict[str, str]:
+    try:  # the common case: every value seen before
+        return {str(k): _HASHES[v] for k, v in env.items()}
+    except (KeyError, TypeError):
+        pass
+    hashes = _HASHES
+    out = {}
+    for k, v in env.items():
+        try:
+            out[str(k)] = hashes[v]
+        except (KeyError, TypeError):
+            out[str(k)] = _hash(v)
+    return out
+
+
+def fast_normalize(values: Mapping[str, Any], env_hashed: bool = False) -> dict[str, Any]:
+    """registry.fingerprint.normalize, faster (``env_hashed``: env already holds hashes).
+
+    Equal as a dict to normalize's result; only the key order inside env/labels may differ
+    (dict equality ignores it). Store bases made by normalize, compare with this.
+    """
+    get = values.get
+    env = get("env")
+    labels = get("labels")
+    memory = get("memory")
+    timeout = get("timeout")
+    return {
+        "runtime": get("runtime") or None,
+        "entry_point": get("entry_point") or None,
+        "memory": memory if memory.__class__ is int else (int(memory) if memory is not None and memory != "" else None),
+        "timeout": timeout if timeout.__class__ is int else (int(timeout) if timeout is not None and timeout != "" else None),
+        "env": ({str(k): str(v) for k, v in env.items()} if env_hashed else _env_hashes(env)) if env else {},
+        "labels": {str(k): str(v) for k, v in labels.items() if k not in _MANAGED_LABELS} if labels else {},
+        "code_digest": get("code_digest") or None,
+        "state": get("state") or None,
+    }
+
+
+def observed_fingerprint(observed: ObservedFunction) -> dict[str, Any]:
+    """C: ``observed.fingerprint()``, computed the fast way."""
+    return fast_normalize(observed.values, getattr(observed, "env_hashed", False))
+
+
+def registry_fingerprints(spec: FunctionSpec, components: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """R for every component ``spec`` targets: ``spec_fingerprint(spec, c)`` per component,
+    normalizing the shared fields once (only ``state`` differs between components)."""
+    targets = spec.targets
+    out: dict[str, dict[str, Any]] = {}
+    shared = None
+    for component in components:
+        target = targets.get(component)
+        if target is None:
+            continue
+        if shared is None:
+            shared = fast_normalize(spec_values(spec, component))
+            shared.pop("state")
+        state = target.get("state", DEFAULT_STATE.get(component, "active"))
+        out[component] = {**shared, "state": str(state) or None}
+    return out
+
+
+def top_level(field_name: str) -> str:
+    """``env.API_KEY`` -> ``env``: the fingerprint field a (keyed) diff belongs to."""
+    return field_name.split(".", 1)[0]
+
+
+def field_diffs(registry: Mapping[str, Any] | None, base: Mapping[str, Any] | None,
+                component: Mapping[str, Any] | None) -> list[FieldDiff]:
+    """Fields where R and C differ (env/labels key by key), B shown alongside.
+
+    Fields where R = C are left out even when B differs: nothing to decide there.
+    Secret fields come masked.
+    """
+    registry = registry or {}
+    component = component or {}
+    base = base or {}
+    diffs: list[FieldDiff] = []
+    for name in FINGERPRINT_FIELDS:
+        r, c = registry.get(name), component.get(name)
+        if r == c:
+            continue
+        b = base.get(name)
+        if name in MAPPING_FIELDS:
+            r_map, c_map, b_map = r or {}, c or {}, b or {}
+            secret = name in SECRET_FIELDS
+            for key in sorted(set(r_map) | set(c_map)):
+                rv, cv = r_map.get(key), c_map.get(key)
+                if rv == cv:
+                    continue
+                bv = b_map.get(key)
+                if secret:
+                    bv, rv, cv = mask_triple(bv, rv, cv)
+                diffs.append(FieldDiff(f"{name}.{key}", base=bv, registry=rv, component=cv, secret=secret))
+        else:
+            diffs.append(FieldDiff(name, base=b, registry=r, component=c))
+    return diffs
+
+
+def classify_fingerprints(function: str, component: str, *, registry: dict | None,
+                          base: dict | None, observed: ObservedFunction | None,
+                          current: dict | None, rules: tuple[str, ...] = (),
+                          observation_complete: bool = True, available: bool = True,
+                          reason: str = "") -> PairStatus:
+    """The core of :func:`classify` on ready fingerprints (R, B, C); build_plan calls this.
+
+    ``registry`` is None when the spec does not target the component (or there is no
+    record); ``current`` is ``observed.fingerprint()`` (passed in so it is computed once).
+    """
+    if not available:
+        return PairStatus(function, component, State.UNKNOWN, detail=reason or f"{component} is unavailable")
+    if observed is None:
+        if registry is None:
+            # Neither side wants or has it: nothing to do, so it is trivially in sync.
+            return PairStatus(function, component, State.IN_SYNC, detail="absent")
+        if not observation_complete:
+            return PairStatus(function, component, State.UNKNOWN,
+                              detail=reason or f"{component} listing was incomplete; absence proves nothing")
+        return PairStatus(function, component, State.MISSING, detail=GHOST if base is not None else NOT_DEPLOYED)
+    if registry is None:
+        return PairStatus(function, component, State.UNMANAGED, detail=MARKED if observed.marked else UNMARKED)
+
+    if rules:
+        registry, base, current = apply_ignore(registry, rules), apply_ignore(base, rules), apply_ignore(current, rules)
+    if registry == current:
+        return PairStatus(function, component, State.IN_SYNC, detail="" if base == current else STALE_BASE)
+    diffs = field_diffs(registry, base, current)
+    if base is None:
+        return PairStatus(function, component, State.CONFLICT, detail=NO_BASE, diffs=diffs)
+    if registry == base:
+        return PairStatus(function, component, State.DRIFTED, diffs=diffs)
+    if current == base:
+        return PairStatus(function, component, State.PENDING, diffs=diffs)
+    return PairStatus(function, component, State.CONFLICT, diffs=diffs)
+
+
+def classify(record: FunctionRecord | None, observed: ObservedFunction | None, component: str,
+             observation_complete: bool = True, available: bool = True, *, reason: str = "",
+             global_ignore: Iterable[str] = ()) -> PairStatus:
+    """Classify one (function, component) pair. Total: every input gives exactly one state.
+
+    ``record`` None means the registry does not know the function; ``observed`` None that
+    the component's listing does not show it. ``observation_complete`` False (partial or
+    failed listing) makes an absent item UNKNOWN; a present one is still classified.
+    """
+    name = record.name if record is not None else (observed.name if observed is not None else "")
+    registry = base = None
+    rules: tuple[str, ...] = tuple(global_ignore)
+    if record is not None:
+        registry = registry_fingerprints(record.spec, (component,)).get(component)
+        comp_record = record.components.get(component)
+        base = comp_record.base if comp_record is not None else None
+        rules = rules_for(record.spec.ignore, global_ignore)
+    current = observed_fingerprint(observed) if observed is not None else None
+    return classify_fingerprints(name, component, registry=registry, base=base, observed=observed,
+                                 current=current, rules=rules, observation_complete=observation_complete,
+                                 available=available, reason=reason)

@@ -1,0 +1,444 @@
+"""build_plan: classify every (function, component) pair and decide what to do about it.
+
+The plan is the only thing apply runs, and it is built to be safe before it is clever:
+- a component that is unavailable, listed partially, or listed empty while the registry
+  expects functions there is ``unknown``: nothing absent from it is pruned, created or
+  deleted (``allow_empty`` trusts an empty but complete listing);
+- only marked resources are ever deleted; more deletions + prunes than ``max_deletions``
+  plans none of them and says so;
+- actions run in ``after`` order (a cycle is an error naming it), deletions and prunes
+  last, ASK actions are listed for a person and never applied.
+
+When a pull changes the registry's spec, the same plan pushes the new values to the
+function's other components (when the direction allows), so one apply converges.
+"""
+
+from __future__ import annotations
+
+import gc
+from contextlib import contextmanager
+from typing import Any, Iterable, Iterator, Mapping
+
+from registry.classify import (MARKED, STALE_BASE, NOT_DEPLOYED, classify_fingerprints, field_diffs, observed_fingerprint,
+                               registry_fingerprints, top_level)
+from registry.component import ObservedFunction, Observation
+from registry.ignore import MAPPING_FIELDS, apply_ignore, rules_for
+from registry.models import COMPONENTS, ComponentRecord, FunctionRecord
+from registry.ordering import topological_order
+from registry.plan_types import DESTRUCTIVE, Action, ActionKind, Direction, PairStatus, Plan, Policy, State
+
+#: Used for a component the caller gave no policy for (the config normally decides).
+DEFAULT_POLICIES: dict[str, Policy] = {
+    "docker": Policy.ASK,
+    "gcp": Policy.COMPONENT_WINS,
+    "aws": Policy.COMPONENT_WINS,
+}
+
+PULL_SIDE = frozenset({ActionKind.PULL, ActionKind.PRUNE, ActionKind.ADOPT})
+PUSH_SIDE = frozenset({ActionKind.CREATE, ActionKind.UPDATE, ActionKind.DELETE})
+_PULLS = frozenset({ActionKind.PULL, ActionKind.ADOPT})
+
+# Within one function: registry-side bookkeeping first (a pull feeds the pushes after it).
+_PHASE = {ActionKind.REBASE: 0, ActionKind.PULL: 0, ActionKind.ADOPT: 0,
+          ActionKind.CREATE: 1, ActionKind.UPDATE: 1}
+
+
+def allowed(kind: ActionKind, direction: Direction) -> bool:
+    """Whether a sync going ``direction`` may plan an action of ``kind``."""
+    if direction is Direction.PULL:
+        return kind not in PUSH_SIDE
+    if direction is Direction.PUSH:
+        return kind not in PULL_SIDE
+    return True
+
+
+def _component_order(name: str) -> int:
+    return COMPONENTS.index(name) if name in COMPONENTS else len(COMPONENTS)
+
+
+def _fields_text(fields: Iterable[str]) -> str:
+    fields = list(fields)
+    if len(fields) > 4:
+        return ", ".join(fields[:4]) + f" and {len(fields) - 4} more"
+    return ", ".join(fields) or "nothing"
+
+
+def _decide(status: PairStatus, policy: Policy, direction: Direction) -> tuple[ActionKind, str] | None:
+    """The action a pair's state calls for under ``policy`` (before guards), with its reason."""
+    c = status.component
+    changed = _fields_text(d.field for d in status.diffs)
+    state = status.state
+    if state is State.DRIFTED:
+        why = f"{changed} changed on {c} since the last sync; registry unchanged"
+        if policy is Policy.COMPONENT_WINS:
+            return (ActionKind.PULL, f"{why}: take {c}'s values (component-wins)") \
+                if allowed(ActionKind.PULL, direction) else None
+        if policy is Policy.REGISTRY_WINS:
+            return (ActionKind.UPDATE, f"{why}: redeploy the registry's spec (registry-wins)") \
+                if allowed(ActionKind.UPDATE, direction) else None
+        return ActionKind.ASK, f"{why}: keep the registry or take {c}'s values? (policy ask)"
+    if state is State.PENDING:
+        if allowed(ActionKind.UPDATE, direction):
+            return ActionKind.UPDATE, f"{changed} changed in the registry; {c} still has the old values: deploy"
+        return None
+    if state is State.CONFLICT:
+        why = (f"{changed} differ: {c} was never synced with the registry" if status.detail
+               else f"{changed} changed both in the registry and on {c}")
+        if policy is Policy.REGISTRY_WINS and allowed(ActionKind.UPDATE, direction):
+            return ActionKind.UPDATE, f"{why}: redeploy the registry's spec (registry-wins)"
+        if policy is Policy.COMPONENT_WINS and allowed(ActionKind.PULL, direction):
+            return ActionKind.PULL, f"{why}: take {c}'s values (component-wins)"
+        return ActionKind.ASK, f"{why}: keep registry, take component, merge field by field, or skip?"
+    if state is State.MISSING:
+        if status.detail == NOT_DEPLOYED:
+            if allowed(ActionKind.CREATE, direction):
+                return ActionKind.CREATE, f"not deployed to {c} yet: deploy"
+            return None
+        why = f"gone from {c} although the last sync saw it there (deleted out of band)"
+        if policy is Policy.COMPONENT_WINS:
+            return (ActionKind.PRUNE, f"{why}: drop {c} from the registry entry (component-wins)") \
+                if allowed(ActionKind.PRUNE, direction) else None
+        if policy is Policy.REGISTRY_WINS:
+            return (ActionKind.CREATE, f"{why}: deploy it again (registry-wins)") \
+                if allowed(ActionKind.CREATE, direction) else None
+        return ActionKind.ASK, f"{why}: deploy again or drop it from the registry?"
+    if state is State.UNMANAGED:
+        if status.detail != MARKED:
+            return None  # not ours: shown, never touched
+        why = f"on {c} with our mark but not in the registry"
+        if policy is Policy.COMPONENT_WINS:
+            return (ActionKind.ADOPT, f"{why}: adopt it into the registry (component-wins)") \
+                if allowed(ActionKind.ADOPT, direction) else None
+        if policy is Policy.REGISTRY_WINS:
+            return (ActionKind.DELETE, f"{why}: delete it from {c} (registry-wins)") \
+                if allowed(ActionKind.DELETE, direction) else None
+        return ActionKind.ASK, f"{why}: adopt it, delete it from {c}, or leave it?"
+    return None
+
+
+def _guard_reason(component: str, observation: Observation | None, unavailable: Mapping[str, str],
+                  expected: int, allow_empty: bool) -> str:
+    """Why ``component`` must be treated as unknown ("" when its listing can be trusted)."""
+    if component in unavailable:
+        return unavailable[component] or f"{component} is unavailable"
+    if observation is None:
+        return f"{component} was not observed"
+    if not observation.complete:
+        errors = "; ".join(observation.errors) if observation.errors else "no reason given"
+        return f"{component} listing was incomplete ({errors}); nothing there is pruned or deleted"
+    if not observation.items and expected and not allow_empty:
+        return (f"{component} listed no functions although the registry expects {expected} there;"
+                " treated as a failed listing (pass allow_empty to trust it)")
+    return ""
+
+
+class _Pair:
+    """Everything build_plan knows about one pair while deciding (kept off the Plan)."""
+
+    __slots__ = ("status", "registry", "current", "observed", "rules", "action")
+
+    def __init__(self, status, registry, current, observed, rules):
+        self.status: PairStatus = status
+        self.registry: dict | None = registry
+        self.current: dict | None = current
+        self.observed: ObservedFunction | None = observed
+        self.rules: tuple[str, ...] = rules
+        self.action: Action | None = None
+
+
+def build_plan(records: Mapping[str, FunctionRecord], observations: Mapping[str, Observation],
+               components: Iterable[str] | None = None, *,
+               policies: Mapping[str, Policy | str] | None = None,
+               direction: Direction | str = Direction.TWO_WAY, allow_empty: bool = False,
+               max_deletions: int = 10, registry_serial: int | None = None,
+               unavailable: Mapping[str, str] | None = None,
+               global_ignore: Iterable[str] = ()) -> Plan:
+    """Classify every pair and plan the actions. Changes nothing.
+
+    ``components`` defaults to every component observed or reported ``unavailable``;
+    functions' targets on other components are outside this plan. Raises
+    registry.ordering.CycleError when ``after`` loops.
+    """
+    direction = Direction(direction)
+    unavailable = dict(unavailable or {})
+    policies = {c: Policy(p) for c, p in (policies or {}).items()}
+    comps = sorted(set(components) if components is not None else set(observations) | set(unavailable),
+                   key=lambda c: (_component_order(c), c))
+    global_ignore = tuple(global_ignore)
+    plan = Plan(registry_serial=registry_serial)
+
+    # Guards first: which components' listings can be trusted with absences.
+    for c in comps:
+        obs = observations.get(c)
+        expected = 0
+        if obs is not None and not obs.items and obs.complete and c not in unavailable:
+            expected = sum(1 for r in records.values()
+                           if c in r.spec.targets and c in r.components and r.components[c].base is not None)
+        reason = _guard_reason(c, obs, unavailable, expected, allow_empty)
+        if reason:
+            plan.unknown[c] = reason
+
+    # Classify and decide every pair: registry functions first, then names only a component has.
+    with _gc_paused():
+        pairs = _classify_and_decide(records, observations, comps, plan, unavailable, policies,
+                                     direction, global_ignore)
+        _attach_observed(plan, pairs)
+        _finish(plan, pairs, records, max_deletions)
+    return plan
+
+
+def _finish(plan: Plan, pairs: Mapping[str, list[_Pair]], records: Mapping[str, FunctionRecord],
+            max_deletions: int) -> None:
+    """The deletion limit, then the apply order."""
+
+    actions = [p.action for row in pairs.values() for p in row if p.action is not None]
+    destructive = [a for a in actions if a.destructive]
+    if len(destructive) > max_deletions:
+        plan.warnings.append(
+            f"plan would delete or prune {len(destructive)} (more than max_deletions={max_deletions});"
+            " none of them is planned: review and raise the limit to go ahead")
+        actions = [a for a in actions if not a.destructive]
+    plan.actions = order_actions(actions, records)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Planning allocates ~10 small dicts per pair and frees none of them in cycles; letting the
+    cyclic GC rescan the (large) heap meanwhile doubles the time for nothing."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _classify_and_decide(records: Mapping[str, FunctionRecord], observations: Mapping[str, Observation],
+                         comps: list[str], plan: Plan, unavailable: Mapping[str, str],
+                         policies: Mapping[str, Policy], direction: Direction,
+                         global_ignore: tuple[str, ...]) -> dict[str, list[_Pair]]:
+    """One pass over every pair (the hot loop of planning: keep it lean)."""
+    items_by_comp = {c: (observations[c].items if c in observations and c not in unavailable else {})
+                     for c in comps}
+    complete = {c: c not in plan.unknown for c in comps}
+    available = {c: c not in unavailable for c in comps}
+    reasons = {c: plan.unknown.get(c, "") for c in comps}
+    comp_policy = {c: policies.get(c, DEFAULT_POLICIES.get(c, Policy.ASK)) for c in comps}
+    statuses = plan.statuses
+    pairs: dict[str, list[_Pair]] = {}
+    in_sync = State.IN_SYNC
+
+    def decide(pair: _Pair, name: str, depends_on: list[str], comp_record: ComponentRecord | None) -> None:
+        status = pair.status
+        c = status.component
+        if status.state is in_sync:
+            observed = pair.observed
+            if (status.detail == STALE_BASE or observed is not None and (
+                    comp_record is None or comp_record.resource_id != observed.resource_id)):
+                pair.action = Action(name, c, ActionKind.REBASE,
+                                     f"{c} already matches the registry; record it as the new base",
+                                     depends_on=list(depends_on))
+            return
+        decided = _decide(status, comp_policy[c], direction)
+        if decided is None:
+            return
+        kind, reason = decided
+        if kind in DESTRUCTIVE and not complete[c]:
+            return  # never destroy on an untrusted listing (absent items are UNKNOWN anyway)
+        pair.action = Action(name, c, kind, reason, diffs=list(status.diffs),
+                             fields=_action_fields(kind, status), depends_on=list(depends_on))
+
+    for name in sorted(records):
+        record = records[name]
+        spec = record.spec
+        rfps = registry_fingerprints(spec, comps)
+        rules = rules_for(spec.ignore, global_ignore) if spec.ignore or global_ignore else ()
+        comp_records = record.components
+        row: list[_Pair] = []
+        pulls = False
+        for c in comps:
+            registry = rfps.get(c)
+            observed = items_by_comp[c].get(name)
+            if registry is None and observed is None:
+                continue
+            comp_record = comp_records.get(c)
+            base = comp_record.base if comp_record is not None else None
+            current = observed_fingerprint(observed) if observed is not None else None
+            status = classify_fingerprints(
+                name, c, registry=registry, base=base, observed=observed, current=current, rules=rules,
+                observation_complete=complete[c], available=available[c], reason=reasons[c])
+            statuses.append(status)
+            pair = _Pair(status, registry, current, observed, rules)
+            decide(pair, name, spec.after, comp_record)
+            if pair.action is not None and pair.action.kind in _PULLS:
+                pulls = True
+            row.append(pair)
+        if row:
+            pairs[name] = row
+            if pulls:
+                _propagate_pulls(record, row, direction)
+
+    observed_only = sorted({n for c in comps for n in items_by_comp[c] if n not in records})
+    for name in observed_only:
+        row = []
+        for c in comps:
+            observed = items_by_comp[c].get(name)
+            if observed is None:
+                continue
+            status = classify_fingerprints(name, c, registry=None, base=None, observed=observed,
+                                           current=None, rules=global_ignore)
+            statuses.append(status)
+            pair = _Pair(status, None, observed_fingerprint(observed), observed, global_ignore)
+            decide(pair, name, [], None)
+            row.append(pair)
+        pairs[name] = row
+        _settle_adoptions(name, row)
+    return pairs
+
+
+def _action_fields(kind: ActionKind, status: PairStatus) -> list[str]:
+    """UPDATE: fingerprint fields to push (what Component.update takes); PULL: the diff fields,
+    keyed for env/labels (``env.API_KEY``) so a pull never copies an ignored key."""
+    if kind is ActionKind.UPDATE:
+        return sorted({top_level(d.field) for d in status.diffs})
+    if kind is ActionKind.PULL:
+        return [d.field for d in status.diffs]
+    return []
+
+
+def _pulled_values(pair: _Pair) -> dict[str, Any]:
+    """{field or field.key: C's fingerprint value} a PULL/ADOPT pair brings into the spec."""
+    current = pair.current or {}
+    if pair.action.kind is ActionKind.ADOPT:
+        return {f: v for f, v in current.items() if f != "state"}
+    out = {}
+    for f in pair.action.fields:
+        head, _, key = f.partition(".")
+        if head == "state":
+            continue  # a run state belongs to one component's target, never shared
+        out[f] = (current.get(head) or {}).get(key) if key else current.get(head)
+    return out
+
+
+def _with_values(fingerprint: dict, values: Mapping[str, Any]) -> dict:
+    out = dict(fingerprint)
+    for f, v in values.items():
+        head, _, key = f.partition(".")
+        if key:
+            mapping = dict(out.get(head) or {})
+            if v is None:
+                mapping.pop(key, None)
+            else:
+                mapping[key] = v
+            out[head] = dict(sorted(mapping.items()))
+        else:
+            out[head] = v
+    return out
+
+
+def _propagate_pulls(record: FunctionRecord, row: list[_Pair], direction: Direction) -> None:
+    """Pulls change the spec every component of this function shares: two pulls that
+    disagree become questions; the agreed new values are pushed to the other components."""
+    pulls = [p for p in row if p.action is not None and p.action.kind in (ActionKind.PULL, ActionKind.ADOPT)]
+    merged: dict[str, Any] = {}
+    owner: dict[str, str] = {}
+    clashes: set[str] = set()
+    for p in pulls:
+        for f, v in _pulled_values(p).items():
+            if f in merged and merged[f] != v:
+                clashes.update({owner[f], p.status.component})
+            merged.setdefault(f, v)
+            owner.setdefault(f, p.status.component)
+    if clashes:
+        names = " and ".join(sorted(clashes))
+        for p in pulls:
+            if p.status.component in clashes:
+                p.action = Action(p.action.function, p.action.component, ActionKind.ASK,
+                                  f"{names} both changed this function, differently: which one wins?",
+                                  diffs=p.action.diffs, depends_on=p.action.depends_on)
+        return
+    if not allowed(ActionKind.UPDATE, direction):
+        return
+    extra: list[_Pair] = []
+    for p in row:
+        if p.current is None or p.registry is None:
+            continue
+        if p.action is not None and p.action.kind not in (ActionKind.PULL, ActionKind.REBASE, ActionKind.UPDATE):
+            continue
+        pulled_here = p.action is not None and p.action.kind is ActionKind.PULL
+        target = _with_values(p.registry, merged)
+        if pulled_here and "state" in p.action.fields:
+            target["state"] = p.current.get("state")  # the pull takes this component's run state too
+        diffs = field_diffs(apply_ignore(target, p.rules), None, apply_ignore(p.current, p.rules))
+        if not diffs:
+            continue
+        fields = sorted({top_level(d.field) for d in diffs})
+        sources = ", ".join(sorted({owner[f] for f in merged if owner[f] != p.status.component})) or "the registry"
+        update = Action(p.status.function, p.status.component, ActionKind.UPDATE,
+                        f"deploy {_fields_text(d.field for d in diffs)} pulled from {sources}",
+                        diffs=diffs, fields=fields, depends_on=list(record.spec.after))
+        if pulled_here:
+            carrier = _Pair(p.status, None, None, None, p.rules)  # the pull stays; the push follows it
+            carrier.action = update
+            extra.append(carrier)
+        else:
+            p.action = update
+    row.extend(extra)
+
+
+def _settle_adoptions(name: str, row: list[_Pair]) -> None:
+    """A name unmanaged on several components: adopt from the first; the others join only if
+    they agree with it, otherwise a person decides."""
+    adopts = [p for p in row if p.action is not None and p.action.kind is ActionKind.ADOPT]
+    if len(adopts) < 2:
+        return
+    first = adopts[0]
+    reference = {k: v for k, v in apply_ignore(first.current, first.rules).items() if k != "state"}
+    for p in adopts[1:]:
+        mine = {k: v for k, v in apply_ignore(p.current, p.rules).items() if k != "state"}
+        if mine != reference:
+            p.action = Action(name, p.status.component, ActionKind.ASK,
+                              f"also on {first.status.component} with different values: adopt which?",
+                              diffs=field_diffs(reference, None, mine))
+
+
+def order_actions(actions: Iterable[Action], records: Mapping[str, FunctionRecord]) -> list[Action]:
+    """Apply order: by ``after`` (dependencies first), registry-side steps before pushes within
+    a function; deletions and prunes last (dependents first); ASK actions at the very end."""
+    actions = list(actions)
+    if not actions:
+        return []
+    graph = {name: [d for d in r.spec.after if d in records] for name, r in records.items()}
+    for a in actions:
+        graph.setdefault(a.function, [])
+    rank = {name: i for i, name in enumerate(topological_order(graph))}
+    runnable = [a for a in actions if a.kind is not ActionKind.ASK and not a.destructive]
+    destructive = [a for a in actions if a.destructive]
+    asks = [a for a in actions if a.kind is ActionKind.ASK]
+    runnable.sort(key=lambda a: (rank[a.function], _PHASE.get(a.kind, 1), _component_order(a.component)))
+    destructive.sort(key=lambda a: (-rank[a.function], _component_order(a.component)))
+    asks.sort(key=lambda a: (rank[a.function], _component_order(a.component)))
+    return runnable + destructive + asks
+
+
+# --- observed values travel with the plan, but never in its fields ---------------------------
+# PULL/ADOPT/REBASE need the component's raw values (env in plain text) at apply time. They
+# are kept in an attribute outside the dataclass fields so dataclasses.asdict(plan) / a JSON
+# report can never carry a secret.
+
+def _attach_observed(plan: Plan, pairs: Mapping[str, list[_Pair]]) -> None:
+    plan.__dict__["_observed"] = {(p.status.function, p.status.component): p.observed
+                                  for row in pairs.values() for p in row if p.observed is not None}
+
+
+def observed_for(plan: Plan, function: str, component: str) -> ObservedFunction | None:
+    """The ObservedFunction a plan's action was decided on (None if it was absent)."""
+    return plan.__dict__.get("_observed", {}).get((function, component))
+
+
+def status_for(plan: Plan, function: str, component: str) -> PairStatus | None:
+    for status in plan.statuses:
+        if status.function == function and status.component == component:
+            return status
+    return None
