@@ -256,3 +256,14 @@ def test_a_small_subset_of_list_filters_is_understood(fresh_gcp):
     assert names("state=ACTIVE AND buildConfig.runtime!=go122") == ["mine"]
     with pytest.raises(exceptions.BadRequest, match="not supported by the emulator"):
         names("serviceConfig.uri:foo OR x")
+
+
+def test_an_in_process_handle_exports_what_functions_tui_reads(tmp_path):
+    from components.gcp_emulator import start_gcp_emulator
+
+    with start_gcp_emulator(project="demo", state_file=str(tmp_path / "s.json")) as emulator:
+        assert emulator.env() == {"FUNCTIONS_TUI_GCP_ENDPOINT": emulator.endpoint, "GOOGLE_CLOUD_PROJECT": "demo"}
+        create(emulator, "alpha")
+        assert set(emulator.component().observe().unmarked) == {"alpha"}
+    assert "projects/demo/locations/us-central1/functions/alpha" in json.loads((tmp_path / "s.json").read_text())[
+        "functions"]

@@ -3,11 +3,13 @@
 No official emulator exists for the Cloud Functions management API, so the project ships
 this one: ``state.py`` models functions / operations / uploads (and fault injection),
 ``server.py`` serves the REST paths the real ``FunctionServiceClient(transport="rest")``
-calls, ``__main__.py`` runs it alone (``functions-tui emulator gcp --port PORT [--state FILE]``).
+calls, ``handle.py`` starts it in-process for tests and the sandbox, ``__main__.py`` runs it alone (``functions-tui emulator gcp --port PORT [--state FILE]``).
 Standard library only.
 """
 
+from components.gcp_emulator.handle import GcpEmulatorHandle, start_gcp_emulator
 from components.gcp_emulator.server import EmulatorServer, start_in_thread
 from components.gcp_emulator.state import EmulatorError, EmulatorState
 
-__all__ = ["EmulatorError", "EmulatorServer", "EmulatorState", "start_in_thread"]
+__all__ = ["EmulatorError", "EmulatorServer", "EmulatorState", "GcpEmulatorHandle", "start_gcp_emulator",
+           "start_in_thread"]
