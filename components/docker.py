@@ -240,9 +240,8 @@ class DockerComponent:
         if problem is not None:
             return Detection(COMPONENT, False, reason=problem[0], fix=problem[1], details=details)
         try:
-            info = self.api.version()
+            info = self._version_info()
         except Exception as exc:  # the SDK raises several unrelated types; all mean "unusable"
-            self._api = None
             text = _describe(exc)
             fix = FIX_GROUP if text.startswith("permission denied") else FIX_START
             return Detection(COMPONENT, False, reason=f"Docker engine at {self.base_url} does not answer: {text}",
@@ -251,13 +250,30 @@ class DockerComponent:
         api_text = str(info.get("ApiVersion", ""))
         details.update({"api_version": api_text, "os": info.get("Os", ""), "arch": info.get("Arch", "")})
         engine, api = _version_of(engine_text), _version_of(api_text)
-        if api is not None and api < MIN_API_VERSION or api is None and engine is not None and engine < MIN_ENGINE_VERSION:
+        # The API version is what the SDK needs (Podman & co. report their own engine
+        # numbers); the engine version only decides when no API version is given.
+        too_old = api < MIN_API_VERSION if api is not None else engine is not None and engine < MIN_ENGINE_VERSION
+        if too_old:
             return Detection(COMPONENT, False, version=engine_text,
                              reason=f"Docker Engine {engine_text} (API {api_text}) is older than the "
                                     f"{MIN_ENGINE_VERSION} (API {MIN_API_VERSION}) this tool needs",
                              fix="upgrade Docker Engine (Debian: `apt-get install docker.io` from a newer release)",
                              details=details)
         return Detection(COMPONENT, True, version=engine_text, details=details)
+
+    def _version_info(self) -> dict[str, Any]:
+        """``GET /version`` without API-version negotiation (which fails on too-old engines
+        before we could say so), on a short-lived client."""
+        import docker
+        from docker.utils import kwargs_from_env
+
+        kwargs: dict[str, Any] = {} if self._explicit_url else kwargs_from_env()
+        kwargs["base_url"] = self.base_url
+        probe = docker.APIClient(version=str(MIN_API_VERSION), timeout=10, **kwargs)
+        try:
+            return probe.version(api_version=False)
+        finally:
+            probe.close()
 
     # -- observe -----------------------------------------------------------------
 

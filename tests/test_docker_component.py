@@ -1,0 +1,211 @@
+"""The Docker adapter against a real private dockerd (tests/fixtures/docker_backend.py).
+
+Each test deploys with the adapter, then changes things out of band with the real docker
+client (or the docker CLI), and checks that the next observe() sees exactly that.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import tarfile
+
+import pytest
+
+from components.docker import (
+    CONTAINER_PREFIX, MARK, SPEC_LABEL, DockerComponent, container_name, image_ref,
+)
+from registry.component import ApplyError
+from registry.fingerprint import spec_fingerprint
+from registry.models import FunctionSpec, digest_source
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture
+def source(tmp_path):
+    src = tmp_path / "hello"
+    src.mkdir()
+    (src / "index.html").write_text("hello from functions-tui\n")
+    (src / "main.py").write_text("def main(request):\n    return 'hello'\n")
+    return src
+
+
+@pytest.fixture
+def component(docker_clean):
+    adapter = DockerComponent(base_url=docker_clean.host)
+    yield adapter
+    adapter.close()
+
+
+def make_spec(source, name="hello", **overrides) -> FunctionSpec:
+    spec = FunctionSpec(name=name, runtime="python312", entry_point="main", source=str(source),
+                        memory=128, timeout=30, env={"GREETING": "hi there", "TOKEN": "s3cr3t$x"},
+                        labels={"team": "core"}, targets={"docker": {"port": 8080}},
+                        code_digest=digest_source(source))
+    for key, value in overrides.items():
+        setattr(spec, key, value)
+    return spec
+
+
+def import_unmarked_image(api, repository: str) -> str:
+    """An image in our namespace that functions-tui did not make (no mark label)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("hand-made")
+        tar.addfile(info, io.BytesIO(b""))
+    api.import_image_from_data(buf.getvalue(), repository=repository, tag="latest")
+    return api.inspect_image(f"{repository}:latest")["Id"]
+
+
+def test_create_runs_a_container_and_observe_matches_the_registry(component, docker_backend, source):
+    spec = make_spec(source)
+    created = component.create(spec)
+
+    observation = component.observe()
+    assert observation.complete and not observation.errors
+    seen = observation.items["hello"]
+    assert seen.marked and seen.values["state"] == "running"
+    # What docker shows is exactly what the registry asked for (the three-way "in sync").
+    assert seen.fingerprint() == spec_fingerprint(spec, "docker")
+    assert created.fingerprint() == seen.fingerprint()
+
+    container = docker_backend.client.containers.get(container_name("hello"))
+    assert container.status == "running"
+    assert container.labels[MARK] == "hello"
+    # Env values are in the container, never in the labels.
+    assert "TOKEN=s3cr3t$x" in container.attrs["Config"]["Env"]
+    assert "s3cr3t" not in container.labels[SPEC_LABEL]
+    assert component.read_env("hello") == {"GREETING": "hi there", "TOKEN": "s3cr3t$x"}
+    # The container really runs the function's source (served by the local base image);
+    # with --bridge=none there is no network to publish on, so ask from inside.
+    assert container.attrs["HostConfig"]["NetworkMode"] == "none"
+    exit_code, output = container.exec_run(["wget", "-qO-", "http://127.0.0.1:8080/index.html"])
+    assert exit_code == 0 and output.decode() == "hello from functions-tui\n"
+
+
+def test_container_stopped_then_removed_out_of_band_is_seen(component, docker_backend, source):
+    component.create(make_spec(source))
+    container = docker_backend.client.containers.get(container_name("hello"))
+
+    container.stop(timeout=0)
+    assert component.observe().items["hello"].values["state"] == "stopped"
+
+    container.remove()
+    after = component.observe()
+    assert after.items["hello"].values["state"] == "built"
+    assert after.items["hello"].fingerprint()["code_digest"] == digest_source(source)
+
+
+def test_docker_rmi_out_of_band_makes_the_function_absent(component, docker_backend, source):
+    component.create(make_spec(source, targets={"docker": {"state": "built"}}))
+    assert component.observe().items["hello"].values["state"] == "built"
+
+    docker_cli = shutil.which("docker")
+    if docker_cli:
+        subprocess.run([docker_cli, "rmi", image_ref("hello")], check=True, capture_output=True,
+                       env={**os.environ, "DOCKER_HOST": docker_backend.host})
+    else:  # the CLI is optional; the SDK call is the same API request
+        docker_backend.client.images.remove(image_ref("hello"))
+
+    after = component.observe()
+    assert after.complete
+    assert "hello" not in after.items
+
+
+def test_state_change_alone_does_not_rebuild(component, docker_backend, source):
+    spec = make_spec(source)
+    first = component.create(spec)
+    spec.targets["docker"]["state"] = "stopped"
+
+    stopped = component.update(spec, ["state"])
+
+    assert stopped.values["state"] == "stopped"
+    assert stopped.resource_id == first.resource_id  # same image
+    assert docker_backend.client.containers.get(container_name("hello")).status != "running"
+    spec.targets["docker"]["state"] = "running"
+    assert component.update(spec, ["state"]).values["state"] == "running"
+
+
+def test_env_change_rebuilds_recreates_and_drops_the_old_build(component, docker_backend, source):
+    spec = make_spec(source)
+    first = component.create(spec)
+    spec.env["GREETING"] = "hello again"
+
+    updated = component.update(spec, ["env"])
+
+    assert updated.resource_id != first.resource_id
+    assert updated.fingerprint() == spec_fingerprint(spec, "docker")
+    container = docker_backend.client.containers.get(container_name("hello"))
+    assert "GREETING=hello again" in container.attrs["Config"]["Env"]
+    assert container.status == "running"
+    marked = docker_backend.api.images(filters={"label": f"{MARK}=hello"})
+    assert [image["Id"] for image in marked] == [updated.resource_id]  # no dangling old build
+
+
+def test_observe_is_one_image_and_one_container_listing(component, docker_backend, source):
+    component.create(make_spec(source, name="one"))
+    component.create(make_spec(source, name="two", targets={"docker": {"state": "built"}}))
+    api = component.api
+    calls: list[str] = []
+    for method in ("images", "containers", "inspect_image", "inspect_container"):
+        original = getattr(api, method)
+
+        def spy(*args, _name=method, _original=original, **kwargs):
+            calls.append(_name)
+            return _original(*args, **kwargs)
+
+        setattr(api, method, spy)
+    try:
+        observation = component.observe()
+    finally:
+        for method in ("images", "containers", "inspect_image", "inspect_container"):
+            delattr(api, method)
+
+    assert sorted(calls) == ["containers", "images"]
+    assert {n: o.values["state"] for n, o in observation.items.items()} == {"one": "running", "two": "built"}
+
+
+def test_unmarked_resources_are_shown_and_never_deleted(component, docker_backend, source):
+    api = docker_backend.api
+    stray_id = import_unmarked_image(api, "functions-tui/stray")
+    # A container squatting on our container name, made by hand from an unmarked image.
+    api.create_container(stray_id, command=["true"], name=f"{CONTAINER_PREFIX}squatter")
+
+    observation = component.observe()
+    assert observation.complete
+    assert "image functions-tui/stray:latest" in observation.unmarked
+    assert f"container {CONTAINER_PREFIX}squatter" in observation.unmarked
+    assert "stray" not in observation.items and "squatter" not in observation.items
+
+    with pytest.raises(ApplyError, match="without the"):
+        component.delete("stray")
+    with pytest.raises(ApplyError, match="without the"):
+        component.delete("squatter")
+    with pytest.raises(ApplyError, match="without the"):
+        component.create(make_spec(source, name="stray"))
+    assert api.inspect_image("functions-tui/stray:latest")["Id"] == stray_id
+    assert api.inspect_container(f"{CONTAINER_PREFIX}squatter")["Name"] == f"/{CONTAINER_PREFIX}squatter"
+
+
+def test_delete_removes_container_and_image(component, docker_backend, source):
+    component.create(make_spec(source))
+    component.delete("hello")
+
+    assert "hello" not in component.observe().items
+    assert docker_backend.api.containers(all=True, filters={"label": f"{MARK}=hello"}) == []
+    assert docker_backend.api.images(filters={"label": f"{MARK}=hello"}) == []
+    component.delete("hello")  # already gone: nothing to do, no error
+
+
+def test_names_docker_cannot_spell_still_round_trip(component, source):
+    spec = make_spec(source, name="My_Function", targets={"docker": {"state": "stopped"}})
+    component.create(spec)
+
+    seen = component.observe().items["My_Function"]  # the label keeps the real name
+    assert seen.values["state"] == "stopped"
+    assert seen.fingerprint() == spec_fingerprint(spec, "docker")
+    component.delete("My_Function")
+    assert "My_Function" not in component.observe().items
