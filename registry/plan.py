@@ -344,18 +344,21 @@ def _propagate_pulls(record: FunctionRecord, row: list[_Pair], direction: Direct
     merged: dict[str, Any] = {}
     owner: dict[str, str] = {}
     clashes: set[str] = set()
+    clash_fields: list[str] = []
     for p in pulls:
         for f, v in _pulled_values(p).items():
             if f in merged and merged[f] != v:
                 clashes.update({owner[f], p.status.component})
+                clash_fields.append(f)
             merged.setdefault(f, v)
             owner.setdefault(f, p.status.component)
     if clashes:
-        names = " and ".join(sorted(clashes))
+        names = " and ".join(sorted(clashes, key=_component_order))
         for p in pulls:
             if p.status.component in clashes:
                 p.action = Action(p.action.function, p.action.component, ActionKind.ASK,
-                                  f"{names} both changed this function, differently: which one wins?",
+                                  f"{names} both changed {_fields_text(sorted(set(clash_fields)))},"
+                                  " differently: which one wins?",
                                   diffs=p.action.diffs, depends_on=p.action.depends_on)
         return
     if not allowed(ActionKind.UPDATE, direction):
