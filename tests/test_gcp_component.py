@@ -219,6 +219,15 @@ def test_an_operation_that_never_finishes_is_an_apply_error(fresh_gcp):
     assert gcp.observe().items["hello"].values["state"] == "deploying"
 
 
+def test_a_failed_build_is_an_apply_error_and_observed_as_failed(fresh_gcp):
+    gcp = fresh_gcp.component()
+    fresh_gcp.state.fail_operations("Build failed: missing requirements.txt")
+
+    with pytest.raises(ApplyError, match="missing requirements.txt"):
+        gcp.create(make_spec(fresh_gcp))
+    assert gcp.observe().items["hello"].values["state"] == "failed"
+
+
 def test_operations_that_take_a_while_are_waited_for(fresh_gcp):
     fresh_gcp.state.operation_delay_s = 0.3
     gcp = fresh_gcp.component()

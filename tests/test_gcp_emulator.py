@@ -177,7 +177,7 @@ def test_faults_and_reset_over_http(fresh_gcp):
     post = lambda path, body=None: requests.post(f"{fresh_gcp.endpoint}/_emulator/{path}", json=body or {}, timeout=5)
     assert post("faults", {"unreachable": ["us-east1"], "failing_pages": {"4": {"http": 503}}}).json() == {
         "unreachable": ["us-east1"], "failing_pages": {"4": {"http": 503, "times": None}},
-        "stall_operations": False}
+        "stall_operations": False, "fail_operations": ""}
     assert fresh_gcp.state.faults.unreachable == ["us-east1"]
     post("reset")
     assert fresh_gcp.state.functions == {} and fresh_gcp.state.faults.unreachable == []

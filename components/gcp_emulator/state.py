@@ -7,7 +7,7 @@ timer threads and makes "never finishes" a plain flag.
 
 Fault injection (for tests and the sandbox): a listing page that fails with an HTTP status
 (optionally only a number of times), locations reported as ``unreachable``, operations that
-never finish. Reached in-process through the ``EmulatorState`` methods or over HTTP through
+never finish, operations that fail (a failed build leaves the function FAILED). Reached in-process through the ``EmulatorState`` methods or over HTTP through
 ``POST /_emulator/faults`` (see server.py).
 """
 
@@ -101,12 +101,14 @@ class Faults:
     failing_pages: dict[int, ListFault] = field(default_factory=dict)
     unreachable: list[str] = field(default_factory=list)
     stall_operations: bool = False
+    fail_operations: str = ""  # non-empty: new operations finish with this error (a failed build)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "failing_pages": {str(p): {"http": f.http, "times": f.times} for p, f in self.failing_pages.items()},
             "unreachable": list(self.unreachable),
             "stall_operations": self.stall_operations,
+            "fail_operations": self.fail_operations,
         }
 
 
@@ -119,6 +121,7 @@ class _Pending:
     result: dict[str, Any] | None
     ready_at: float  # wall-clock seconds; float("inf") = never
     upload: str | None = None
+    error: str = ""  # the operation finishes with this error instead of its result
 
 
 class EmulatorState:
@@ -152,6 +155,12 @@ class EmulatorState:
         with self._lock:
             self.faults.stall_operations = bool(stalled)
 
+    def fail_operations(self, message: str = "Build failed: injected by the emulator") -> None:
+        """New create/update operations finish with an error and leave the function FAILED
+        (like a failed build); deletes still succeed. An empty message turns this off."""
+        with self._lock:
+            self.faults.fail_operations = message
+
     def clear_faults(self) -> None:
         with self._lock:
             self.faults = Faults()
@@ -168,6 +177,8 @@ class EmulatorState:
                 self.set_unreachable(list(spec["unreachable"] or []))
             if "stall_operations" in spec:
                 self.stall_operations(bool(spec["stall_operations"]))
+            if "fail_operations" in spec:
+                self.fail_operations(str(spec["fail_operations"] or ""))
             if "operation_delay_s" in spec:
                 self.operation_delay_s = float(spec["operation_delay_s"])
 
@@ -428,7 +439,8 @@ class EmulatorState:
             ready_at = float("inf")
         else:
             ready_at = time.time() + self.operation_delay_s
-        self._pending[name] = _Pending(verb, target, result, ready_at, upload)
+        error = self.faults.fail_operations if verb != "delete" else ""
+        self._pending[name] = _Pending(verb, target, result, ready_at, upload, error)
         self._settle()
         return copy.deepcopy(self.operations[name])
 
@@ -444,7 +456,14 @@ class EmulatorState:
             op = self.operations[name]
             op["done"] = True
             op["metadata"]["endTime"] = now_rfc3339()
-            if pending.verb == "delete":
+            if pending.error:
+                fn = self.functions.get(pending.target)
+                if fn is not None:
+                    fn["state"] = "FAILED"
+                    fn["stateMessages"] = [{"severity": "ERROR", "type": "BuildFailed", "message": pending.error}]
+                    fn["updateTime"] = now_rfc3339()
+                op["error"] = {"code": 3, "message": pending.error}
+            elif pending.verb == "delete":
                 self.functions.pop(pending.target, None)
                 op["response"] = {"@type": EMPTY_TYPE}
             else:
