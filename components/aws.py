@@ -83,6 +83,35 @@ def describe_error(exc: BaseException, action: str = "") -> str:
     return f"{prefix}{type(exc).__name__}: {exc}"
 
 
+#: The two listing calls whose bodies we parse ourselves (see ``fast_listing_parse``).
+FAST_PARSE_EVENTS = ("before-parse.lambda.ListFunctions", "before-parse.resource-groups-tagging-api.GetResources")
+
+
+def fast_listing_parse(response_dict: dict[str, Any], customized_response_dict: dict[str, Any], **_: Any) -> None:
+    """Parse a successful listing body with orjson instead of botocore's modeled parser.
+
+    botocore walks its shape model field by field: for 1,000 functions that is most of a
+    listing's time (measured: ~60% of ListFunctions, more for the tag pages). Both
+    operations answer plain JSON whose keys and types are the modeled ones (no blobs, no
+    timestamps to convert, no header-bound members), so the decoded body is the parsed
+    response. botocore's ``before-parse`` event hands us ``customized_response_dict``, which it
+    merges over its own result; we give it the decoded body and an empty one to parse.
+    Anything unexpected (an error status, a body that is not a JSON object) is left alone
+    for botocore to parse as usual, so errors, retries and ResponseMetadata are unchanged.
+    """
+    import orjson
+
+    if response_dict.get("status_code") != 200 or not response_dict.get("body"):
+        return
+    try:
+        data = orjson.loads(response_dict["body"])
+    except orjson.JSONDecodeError:
+        return
+    if isinstance(data, dict):
+        customized_response_dict.update(data)
+        response_dict["body"] = b"{}"
+
+
 def function_name_from_arn(arn: str) -> str:
     """``arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`` → ``NAME`` (a plain name stays)."""
     parts = arn.split(":")
@@ -156,7 +185,7 @@ class AwsComponent:
     def __init__(self, region: str | None = None, profile: str | None = None,
                  endpoint_url: str | None = None, role_arn: str | None = None, *,
                  max_attempts: int = 5, connect_timeout: float = 5.0, read_timeout: float = 30.0,
-                 page_size: int = 50, wait_timeout_s: float = 300.0) -> None:
+                 page_size: int = 50, wait_timeout_s: float = 300.0, fast_parse: bool = True) -> None:
         self.region = region
         self.profile = profile
         self.endpoint_url = endpoint_url
@@ -166,6 +195,7 @@ class AwsComponent:
         self.read_timeout = read_timeout
         self.page_size = page_size  # ListFunctions MaxItems: 50 is the API's maximum
         self.wait_timeout_s = wait_timeout_s
+        self.fast_parse = fast_parse
         self._lock = threading.Lock()
         self._session: Any = None
         self._clients: dict[str, Any] = {}
@@ -192,8 +222,11 @@ class AwsComponent:
                 if self._session is None:
                     self._session = self._new_session()
                 # endpoint_url=None lets boto3 apply AWS_ENDPOINT_URL(_<SERVICE>) itself.
-                self._clients[service] = self._session.client(
-                    service, endpoint_url=self.endpoint_url, config=self._config())
+                client = self._session.client(service, endpoint_url=self.endpoint_url, config=self._config())
+                if self.fast_parse:
+                    for event in FAST_PARSE_EVENTS:
+                        client.meta.events.register(event, fast_listing_parse)
+                self._clients[service] = client
             return self._clients[service]
 
     @property
@@ -278,7 +311,11 @@ class AwsComponent:
         try:
             paginator = self.tagging_client.get_paginator("get_resources")
             pages = paginator.paginate(ResourceTypeFilters=["lambda:function"],
-                                       TagFilters=[{"Key": MARK_KEY}], ResourcesPerPage=100)
+                                       TagFilters=[{"Key": MARK_KEY}],
+                                       # Both at their maxima: pages are cut at whichever limit
+                                       # comes first, and the default tag limit (100) would cut
+                                       # pages of 3-tag functions at 33 resources.
+                                       ResourcesPerPage=100, TagsPerPage=500)
             for page_number, page in enumerate(pages, 1):
                 for mapping in page.get("ResourceTagMappingList", []):
                     tags[function_name_from_arn(mapping["ResourceARN"])] = tags_to_dict(mapping.get("Tags", []))
