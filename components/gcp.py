@@ -426,6 +426,8 @@ class GcpComponent:
         except Exception as exc:
             raise ApplyError(f"gcp: {what} failed: {_short(exc)}") from exc
         try:
+            # Each poll is one operations.get with our retry and the operations client's own
+            # 10 s per-call timeout; the whole wait is bounded by operation_timeout_s.
             return operation.result(retry=self._retry(), polling=self._polling())
         except concurrent.futures.TimeoutError as exc:
             raise ApplyError(f"gcp: {what} did not finish within {self.operation_timeout_s:g}s "

@@ -261,8 +261,8 @@ def test_detect_without_credentials_says_how_to_fix_it(monkeypatch, tmp_path):
     monkeypatch.delenv("FUNCTIONS_TUI_GCP_ENDPOINT", raising=False)
     monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
     monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))  # no gcloud ADC file here
-    monkeypatch.setenv("NO_GCE_CHECK", "True")  # do not probe a metadata server
-    monkeypatch.setenv("GCE_METADATA_HOST", "127.0.0.1:9")
+    # Do not probe a GCE metadata server (google-auth reads NO_GCE_CHECK once, at import).
+    monkeypatch.setattr("google.auth.compute_engine._metadata._NO_GCE_CHECK", True)
     detection = GcpComponent(project="p").detect()
     assert detection.available is False
     assert "Application Default Credentials" in detection.reason
