@@ -129,6 +129,13 @@ def test_patch_with_an_update_mask_changes_only_the_masked_fields(fresh_gcp):
     assert updated.update_time.timestamp() >= created.update_time.timestamp()
 
 
+def test_an_update_mask_naming_an_output_only_field_is_rejected(fresh_gcp):
+    created = create(fresh_gcp, "alpha")
+    with pytest.raises(exceptions.BadRequest, match="invalid update mask"):
+        fresh_gcp.client().update_function(function=functions_v2.Function(name=created.name),
+                                           update_mask=field_mask_pb2.FieldMask(paths=["update_time"]))
+
+
 def test_operations_finish_after_the_configured_delay(fresh_gcp):
     fresh_gcp.state.operation_delay_s = 0.2
     client = fresh_gcp.client()

@@ -40,6 +40,9 @@ ALL_LOCATIONS = "-"
 # Cloud Run service ids (which v2 functions are) are lowercase letters, digits and hyphens;
 # we also accept underscores so a sandbox can use registry names as they are.
 _FUNCTION_ID = re.compile(r"^[a-z][-_a-z0-9]{0,62}$")
+# Top-level Function fields an update mask may name (the rest are output only).
+_UPDATABLE = frozenset({"description", "buildConfig", "serviceConfig", "eventTrigger", "labels",
+                        "environment", "kmsKeyName"})
 _ENVIRONMENTS = {0: "ENVIRONMENT_UNSPECIFIED", 1: "GEN_1", 2: "GEN_2"}
 
 # google.rpc.Code numbers and the HTTP status each maps to.
@@ -326,6 +329,9 @@ class EmulatorState:
             upload = self._check_source(body)
             updated = copy.deepcopy(current)
             paths = [_camel(p.strip()) for p in update_mask.split(",") if p.strip()]
+            unknown = [p for p in paths if p.split(".")[0] not in _UPDATABLE]
+            if unknown:
+                raise EmulatorError("INVALID_ARGUMENT", f"invalid update mask path(s): {', '.join(unknown)}")
             if paths:
                 for path in paths:
                     _copy_path(body, updated, path)
