@@ -79,7 +79,7 @@ FIX_GROUP = "add your user to the docker group: `sudo usermod -aG docker $USER`,
 def safe_name(name: str) -> str:
     """A function name in the spelling Docker repository and container names allow."""
     cleaned = re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("._-")
-    if cleaned != name.lower() or not cleaned:
+    if cleaned != name:
         # Keep distinct names distinct after cleaning ("My_Fn" vs "my-fn").
         cleaned = f"{cleaned or 'fn'}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"
     return cleaned
