@@ -1,0 +1,148 @@
+"""The registry's change history: a bounded TinyDB table in the registry file itself.
+
+Every put/remove in a transaction appends one entry (function, action, source sync|user|
+import, component, time, actor). History lives in the same file as the records so a change
+and its entry are written by the same atomic replace: never one without the other.
+
+Compact by construction (so history does not double the file and every load): an entry
+stores only what cannot be derived from the newer state. Walking from the current record
+backwards, each entry's ``after`` is the state after it (the next newer entry's ``before``,
+or the current record), so the file keeps:
+
+- a create: nothing (before is None);
+- an update: ``undo``, the list of leaf changes that turn ``after`` back into ``before``
+  (usually a few fields: a base refreshed by a sync, a memory change);
+- a delete: ``before`` in full (there is no after to derive it from).
+
+``entries()`` rebuilds full HistoryEntry objects with before/after records. This holds
+because every change goes through a transaction that records it, and history, records and
+any restore move together in one file. A future schema migration that reshapes records
+must rewrite ``undo`` paths and ``before`` dicts too.
+
+Only the newest HISTORY_LIMIT entries are kept; older ones are dropped on write (the
+chain stays valid: it is walked from the newest end). Doc ids keep counting up across
+trims, so an id always names the same entry.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from registry.models import HistoryEntry
+
+#: Entries kept in the file; the oldest are dropped beyond this.
+HISTORY_LIMIT = 10_000
+
+_MISSING = object()
+
+
+def undo_ops(after: dict[str, Any], before: dict[str, Any]) -> list[list[Any]]:
+    """Leaf changes turning ``after`` into ``before``: ``[path, value]`` sets, ``[path]`` unsets."""
+    ops: list[list[Any]] = []
+
+    def walk(path: list[str], new: Any, old: Any) -> None:
+        if type(new) is dict and type(old) is dict:
+            for key, old_value in old.items():
+                new_value = new.get(key, _MISSING)
+                if new_value is _MISSING:
+                    ops.append([path + [key], old_value])
+                elif new_value != old_value:
+                    walk(path + [key], new_value, old_value)
+            for key in new:
+                if key not in old:
+                    ops.append([path + [key]])
+        elif new != old:
+            ops.append([path, old])
+
+    walk([], after, before)
+    return ops
+
+
+def copy_json(value: Any) -> Any:
+    if type(value) is dict:
+        return {k: copy_json(v) for k, v in value.items()}
+    if type(value) is list:
+        return [copy_json(v) for v in value]
+    return value
+
+
+def apply_undo(after: dict[str, Any], ops: list[list[Any]]) -> dict[str, Any]:
+    """``before`` rebuilt from ``after`` (not modified) and its undo ops."""
+    state = copy_json(after)
+    for op in ops:
+        path = op[0]
+        if not path:  # the whole record differed in kind
+            state = copy_json(op[1]) if len(op) > 1 else {}
+            continue
+        parent = state
+        for key in path[:-1]:
+            child = parent.get(key)
+            if type(child) is not dict:
+                child = parent[key] = {}
+            parent = child
+        if len(op) > 1:
+            parent[path[-1]] = copy_json(op[1])
+        else:
+            parent.pop(path[-1], None)
+    return state
+
+
+def compact_entry(entry: dict[str, Any], before: dict[str, Any] | None,
+                  after: dict[str, Any] | None) -> dict[str, Any]:
+    """The stored form of one change (see the module doc)."""
+    if before is not None:
+        if after is None:
+            entry["before"] = before
+        else:
+            entry["undo"] = undo_ops(after, before)
+    return entry
+
+
+def append(table: dict[str, dict[str, Any]], entries: Iterable[dict[str, Any]],
+           limit: int = HISTORY_LIMIT) -> dict[str, dict[str, Any]]:
+    """A new history table: ``table`` plus ``entries``, trimmed to the newest ``limit``."""
+    new = list(entries)
+    next_id = max((int(k) for k in table), default=0) + 1
+    if len(new) >= limit:  # this write alone fills the table
+        start = next_id + len(new) - limit
+        return {str(start + i): e for i, e in enumerate(new[-limit:])}
+    merged = dict(table)
+    for i, entry in enumerate(new):
+        merged[str(next_id + i)] = entry
+    excess = len(merged) - limit
+    if excess > 0:
+        for key in sorted(merged, key=int)[:excess]:
+            del merged[key]
+    return merged
+
+
+def entries(table: dict[str, dict[str, Any]], current: dict[str, dict[str, Any]],
+            name: str | None = None, limit: int | None = None) -> list[HistoryEntry]:
+    """Entries (of ``name``, or all), newest first, at most ``limit``, with before/after
+    rebuilt by walking back from ``current`` (name -> record dict as stored now)."""
+    state: dict[str, dict[str, Any] | None] = {}
+    found: list[HistoryEntry] = []
+    for key in sorted(table, key=int, reverse=True):
+        doc = table[key]
+        function = doc.get("function")
+        if name is not None and function != name:
+            continue
+        after = state[function] if function in state else current.get(function)
+        if "before" in doc:
+            before = doc["before"]
+        elif "undo" in doc and after is not None:
+            before = apply_undo(after, doc["undo"])
+        else:
+            before = None
+        state[function] = before
+        if doc.get("after") is not None:  # an entry written in full (older format, or by hand)
+            after = doc["after"]
+        found.append(HistoryEntry(
+            function=function, action=doc.get("action", ""), source=doc.get("source", ""),
+            before=copy_json(before) if before is not None else None,
+            after=copy_json(after) if after is not None else None,
+            component=doc.get("component", ""), at=doc.get("at", ""), actor=doc.get("actor", ""),
+        ))
+        if limit is not None and len(found) >= limit:
+            break
+    return found

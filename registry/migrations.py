@@ -1,0 +1,79 @@
+"""Schema versions of the registry file and the steps between them.
+
+``MIGRATIONS[v]`` turns the tables of a schema-``v`` file into schema ``v + 1``. Loading
+runs every step from the file's version up to SCHEMA_VERSION in memory; the next write
+saves the new shape (and keeps the old file as ``.bak``). A file newer than this code is
+refused rather than guessed at.
+
+To change the file's shape: bump SCHEMA_VERSION, add ``MIGRATIONS[old] = step`` and a
+test that loads a file of the old version.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from registry.errors import RegistryError
+
+SCHEMA_VERSION = 1
+
+Tables = dict[str, Any]
+
+
+def _v0_to_v1(tables: Tables) -> Tables:
+    """Schema 0 (pre-release): each function held ``bases`` and ``resource_ids`` maps per
+    component and no top-level name; there was no history table.
+
+    Schema 1: ``{"name", "spec", "components": {c: ComponentRecord}}`` plus ``history``.
+    """
+    functions = {}
+    for doc_id, doc in tables["functions"].items():
+        if not isinstance(doc, dict) or "components" in doc:
+            functions[doc_id] = doc  # already new-shaped (or broken: validation names it)
+            continue
+        bases = doc.get("bases") or {}
+        ids = doc.get("resource_ids") or {}
+        components = {
+            c: {"component": c, "base": bases.get(c), "resource_id": ids.get(c, ""), "last_sync": ""}
+            for c in sorted(set(bases) | set(ids))
+        }
+        spec = doc.get("spec")
+        name = spec.get("name") if isinstance(spec, dict) else None
+        functions[doc_id] = {"name": name, "spec": spec, "components": components}
+    migrated = dict(tables)
+    migrated["functions"] = functions
+    migrated.setdefault("history", {})
+    return migrated
+
+
+#: version -> step to version + 1
+MIGRATIONS: dict[int, Callable[[Tables], Tables]] = {
+    0: _v0_to_v1,
+}
+
+
+def migrate(tables: Tables, version: int, path: Path,
+            migrations: dict[int, Callable[[Tables], Tables]] | None = None,
+            target: int | None = None) -> Tables:
+    """Bring ``tables`` (of schema ``version``) up to ``target`` (default SCHEMA_VERSION)."""
+    steps = MIGRATIONS if migrations is None else migrations
+    target = SCHEMA_VERSION if target is None else target
+    if version > target:
+        raise RegistryError(
+            f"registry {path} has schema {version}, newer than this functions-tui understands "
+            f"({target}); upgrade functions-tui (the file was left untouched)."
+        )
+    while version < target:
+        step = steps.get(version)
+        if step is None:
+            raise RegistryError(f"registry {path}: no migration from schema {version} to {version + 1}.")
+        try:
+            tables = step(tables)
+        except Exception as exc:
+            raise RegistryError(
+                f"registry {path}: migrating schema {version} to {version + 1} failed: {exc!r} "
+                f"(the file was left untouched)"
+            ) from exc
+        version += 1
+    return tables
