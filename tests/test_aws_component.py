@@ -146,3 +146,41 @@ def test_explicit_endpoint_wins_over_environment(aws_clean, monkeypatch):
     component = AwsComponent(endpoint_url=aws_clean.endpoint, role_arn=aws_clean.role_arn)
     component.create(make_spec("explicit"))
     assert "explicit" in component.observe().items
+
+
+def test_fast_listing_parse_sees_exactly_what_botocore_parses(aws, aws_clean, tmp_path):
+    aws.create(make_spec("one", tmp_path))
+    aws.create(make_spec("two", env={"A": "1", "B": "2"}, labels={}, code_digest=""))
+    aws_clean.client("lambda").create_function(
+        FunctionName="three", Runtime="python3.12", Role=aws_clean.role_arn, Handler="main.main",
+        Code={"ZipFile": b"PK\x05\x06" + b"\0" * 18})
+
+    fast = aws.observe()
+    modeled = AwsComponent(fast_parse=False).observe()
+    assert fast.complete and modeled.complete
+    assert fast.unmarked == modeled.unmarked == ["three"]
+    assert {n: (o.values, o.resource_id, o.marked) for n, o in fast.items.items()} == \
+           {n: (o.values, o.resource_id, o.marked) for n, o in modeled.items.items()}
+
+
+def test_importing_the_adapter_does_not_import_boto3():
+    import subprocess
+    import sys
+
+    code = "import sys, components.aws; print('boto3' in sys.modules or 'botocore' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_tag_pages_are_followed_over_http(aws, aws_clean):
+    # moto pages GetResources (100 per page here), unlike ListFunctions: 130 marked functions
+    # need two tag pages, joined with the one-page listing.
+    lam = aws_clean.client("lambda")
+    for i in range(130):
+        name = f"many-{i:03d}"
+        lam.create_function(FunctionName=name, Runtime="python3.12", Role=aws_clean.role_arn, Handler="main.main",
+                            Code={"ZipFile": b"PK\x05\x06" + b"\0" * 18}, Tags={MARK_KEY: name, "i": str(i)})
+    observation = aws.observe()
+    assert observation.complete, observation.errors
+    assert len(observation.items) == 130 and observation.unmarked == []
+    assert observation.items["many-129"].values["labels"] == {"i": "129"}
