@@ -209,3 +209,10 @@ def classify(record: FunctionRecord | None, observed: ObservedFunction | None, c
     return classify_fingerprints(name, component, registry=registry, base=base, observed=observed,
                                  current=current, rules=rules, observation_complete=observation_complete,
                                  available=available, reason=reason)
+
+
+def classify_all(records, observations, components=None, **kw):
+    """Every pair's status with the plan's guards: see registry.plan.classify_all."""
+    from registry.plan import classify_all as _classify_all  # plan builds on this module
+
+    return _classify_all(records, observations, components, **kw)

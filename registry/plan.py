@@ -116,6 +116,45 @@ def _decide(status: PairStatus, policy: Policy, direction: Direction) -> tuple[A
     return None
 
 
+def untrusted_components(records: Mapping[str, FunctionRecord], observations: Mapping[str, Observation],
+                         components: Iterable[str], unavailable: Mapping[str, str],
+                         allow_empty: bool = False) -> dict[str, str]:
+    """The safety guard: component -> why its listing cannot be trusted with absences
+    (unavailable, not observed, incomplete, or empty while the registry expects functions)."""
+    unknown = {}
+    for c in components:
+        obs = observations.get(c)
+        expected = 0
+        if obs is not None and not obs.items and obs.complete and c not in unavailable:
+            expected = sum(1 for r in records.values()
+                           if c in r.spec.targets and c in r.components and r.components[c].base is not None)
+        reason = _guard_reason(c, obs, unavailable, expected, allow_empty)
+        if reason:
+            unknown[c] = reason
+    return unknown
+
+
+def classify_all(records: Mapping[str, FunctionRecord], observations: Mapping[str, Observation],
+                 components: Iterable[str] | None = None, *, allow_empty: bool = False,
+                 unavailable: Mapping[str, str] | None = None, global_ignore: Iterable[str] = ()) -> list[PairStatus]:
+    """Every pair's status, with the same guards as build_plan, but no ordering (so a cycle in
+    ``after`` never hides the status) and no actions."""
+    unavailable = dict(unavailable or {})
+    comps = _components(components, observations, unavailable)
+    plan = Plan()
+    plan.unknown.update(untrusted_components(records, observations, comps, unavailable, allow_empty))
+    with _gc_paused():
+        _classify_and_decide(records, observations, comps, plan, unavailable, {}, Direction.TWO_WAY,
+                             tuple(global_ignore))
+    return plan.statuses
+
+
+def _components(components: Iterable[str] | None, observations: Mapping[str, Observation],
+                unavailable: Mapping[str, str]) -> list[str]:
+    chosen = set(components) if components is not None else set(observations) | set(unavailable)
+    return sorted(chosen, key=lambda c: (_component_order(c), c))
+
+
 def _guard_reason(component: str, observation: Observation | None, unavailable: Mapping[str, str],
                   expected: int, allow_empty: bool) -> str:
     """Why ``component`` must be treated as unknown ("" when its listing can be trusted)."""
@@ -162,21 +201,11 @@ def build_plan(records: Mapping[str, FunctionRecord], observations: Mapping[str,
     direction = Direction(direction)
     unavailable = dict(unavailable or {})
     policies = {c: Policy(p) for c, p in (policies or {}).items()}
-    comps = sorted(set(components) if components is not None else set(observations) | set(unavailable),
-                   key=lambda c: (_component_order(c), c))
+    comps = _components(components, observations, unavailable)
     global_ignore = tuple(global_ignore)
     plan = Plan(registry_serial=registry_serial)
 
-    # Guards first: which components' listings can be trusted with absences.
-    for c in comps:
-        obs = observations.get(c)
-        expected = 0
-        if obs is not None and not obs.items and obs.complete and c not in unavailable:
-            expected = sum(1 for r in records.values()
-                           if c in r.spec.targets and c in r.components and r.components[c].base is not None)
-        reason = _guard_reason(c, obs, unavailable, expected, allow_empty)
-        if reason:
-            plan.unknown[c] = reason
+    plan.unknown.update(untrusted_components(records, observations, comps, unavailable, allow_empty))
 
     # Classify and decide every pair: registry functions first, then names only a component has.
     with _gc_paused():
