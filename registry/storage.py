@@ -133,18 +133,11 @@ def write_atomic(path: Path, payload: bytes, *, backup: bool = True) -> None:
 
 
 def remove_stale_temp_files(path: Path) -> None:
-    """Delete temp files left by writers that were killed mid-write (their pid is gone).
-
-    Called under the registry lock, so no live writer of ours is using them.
-    """
-    prefixes = (f".{path.name}.", f".{backup_path(path).name}.")
+    """Delete temp files (of the registry, its backup or lock note) left by writers that
+    were killed mid-write, i.e. whose pid is gone. Called under the registry lock."""
     for entry in path.parent.glob(f".{path.name}*{TEMP_SUFFIX}"):
-        name = entry.name
-        prefix = next((p for p in prefixes if name.startswith(p)), None)
-        if prefix is None:
-            continue
-        pid_text = name[len(prefix):].split(".", 1)[0]
-        if pid_text.isdigit() and not pid_alive(int(pid_text)):
+        parts = entry.name.rsplit(".", 3)  # ".<name>", "<pid>", "<token>", "tmp"
+        if len(parts) == 4 and parts[1].isdigit() and not pid_alive(int(parts[1])):
             entry.unlink(missing_ok=True)
 
 
