@@ -616,7 +616,13 @@ def build_context(spec: FunctionSpec, base: str, command: list[str] | None) -> i
     Labels are passed to the build API (not as LABEL lines), which saves a build step and
     any quoting trouble.
     """
-    lines = [f"FROM {base}", "COPY src/ /app/", "WORKDIR /app"]
+    from components.local_backends.base_image import is_local_base_ref
+
+    # Every metadata line is one more builder step (~1 s each on the vfs driver), so our
+    # local base images already carry WORKDIR and CMD, and env is one ENV line.
+    lines = [f"FROM {base}", "COPY src/ /app/"]
+    if not is_local_base_ref(base):
+        lines.append("WORKDIR /app")
     env = {k: v for k, v in spec.env.items() if "\n" not in str(v)}
     env.update({"FUNCTION_NAME": spec.name, "FUNCTION_TARGET": spec.entry_point,
                 "FUNCTION_TIMEOUT": str(spec.timeout)})
