@@ -10,7 +10,7 @@ import tarfile
 
 import pytest
 
-from components.docker import SPEC_LABEL, build_context, container_name, image_ref, safe_name, spec_label
+from components.docker import SPEC_LABEL, DockerComponent, build_context, container_name, image_ref, safe_name, spec_label
 from components.local_backends import base_image
 from components.local_backends.dockerd import (
     ExistingDocker, PrivateDockerd, can_start_dockerd, ensure_docker, ping, start_dockerd,
@@ -42,15 +42,23 @@ def test_private_dockerd_starts_answers_and_cleans_up(tmp_path, monkeypatch):
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path / 'nothing.sock'}")
 
     engine = ensure_docker(tmp_path / "engine")
+    component = DockerComponent(base_url=engine.host)
     try:
         assert isinstance(engine, PrivateDockerd)
         assert engine.host.startswith("unix://") and ping(engine.host)
         assert len(str(engine.socket_path)) < 108  # fits a unix socket address
+        first = component.observe()
+        assert first.complete and first.items == {}
     finally:
         engine.stop()
     assert engine.process.poll() is not None
     assert not engine.runtime_dir.exists() and not (tmp_path / "engine" / "data").exists()
     engine.stop()  # stopping twice is harmless
+
+    # The engine went away between two polls: the next observation is failed, not empty.
+    gone = component.observe()
+    assert not gone.complete and gone.errors
+    assert "not running" in component.detect().reason
 
 
 def test_start_dockerd_refuses_clearly_without_root_or_binary(monkeypatch, tmp_path):
