@@ -124,6 +124,20 @@ def _version_of(text: str) -> Version | None:
 
 # --------------------------------------------------------------------------- reachability
 
+def default_base_url() -> str:
+    """Where the engine is when DOCKER_HOST is unset: the system socket, else a rootless
+    engine's ($XDG_RUNTIME_DIR/docker.sock) or Docker Desktop's (~/.docker/run/docker.sock).
+    None there: the system socket, so the reason names the usual place."""
+    candidates = [DEFAULT_SOCKET]
+    if os.environ.get("XDG_RUNTIME_DIR"):
+        candidates.append(os.path.join(os.environ["XDG_RUNTIME_DIR"], "docker.sock"))
+    candidates.append(os.path.expanduser("~/.docker/run/docker.sock"))
+    for path in candidates:
+        if os.path.exists(path):
+            return f"unix://{path}"
+    return f"unix://{DEFAULT_SOCKET}"
+
+
 def _probe_host(base_url: str) -> tuple[str, str] | None:
     """Why the engine at ``base_url`` cannot be reached, as (reason, fix); None if it can.
 
@@ -200,7 +214,7 @@ class DockerComponent:
     def __init__(self, base_url: str | None = None, base_images: dict[str, str] | None = None,
                  timeout: int = 120) -> None:
         self._explicit_url = base_url
-        self.base_url = base_url or os.environ.get("DOCKER_HOST") or f"unix://{DEFAULT_SOCKET}"
+        self.base_url = base_url or os.environ.get("DOCKER_HOST") or default_base_url()
         #: runtime (``python3.12``) or runtime family (``python``) → base image reference.
         self.base_images = dict(base_images or {})
         self.timeout = timeout

@@ -171,3 +171,16 @@ def test_real_engine_through_docker_host(docker_backend, monkeypatch):
     assert detection.available, detection.reason
     assert detection.details["host"] == docker_backend.host
     assert detection.details["api_version"]
+
+
+def test_without_docker_host_a_rootless_engine_socket_is_found(tmp_path, monkeypatch):
+    import components.docker as docker_component
+
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    monkeypatch.setattr(docker_component, "DEFAULT_SOCKET", str(tmp_path / "no-system-engine.sock"))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert DockerComponent().base_url == f"unix://{tmp_path / 'no-system-engine.sock'}"  # nothing anywhere
+
+    (tmp_path / "docker.sock").touch()  # a rootless engine's socket
+    assert DockerComponent().base_url == f"unix://{tmp_path / 'docker.sock'}"
