@@ -3,7 +3,9 @@
 The file is a TinyDB database (an object of tables, each an object of doc-id -> document):
 
 - ``meta``: one document ``{"schema", "serial", "lineage", "created", "updated", "updated_by"}``
-- ``functions``: one document per function, ``FunctionRecord.to_dict()``
+- ``functions``: one document per function, ``{"spec", "components"}``: FunctionRecord.to_dict()
+  without its redundant top-level "name" (the name is ``spec.name``; a "name" key, if
+  present, must agree)
 - ``history``: HistoryEntry dicts, oldest first, bounded (see registry.history)
 
 Other tables (e.g. a journal added later) are carried through writes untouched.

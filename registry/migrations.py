@@ -25,7 +25,7 @@ def _v0_to_v1(tables: Tables) -> Tables:
     """Schema 0 (pre-release): each function held ``bases`` and ``resource_ids`` maps per
     component and no top-level name; there was no history table.
 
-    Schema 1: ``{"name", "spec", "components": {c: ComponentRecord}}`` plus ``history``.
+    Schema 1: ``{"spec", "components": {c: ComponentRecord}}`` plus ``history``.
     """
     functions = {}
     for doc_id, doc in tables["functions"].items():
@@ -38,9 +38,7 @@ def _v0_to_v1(tables: Tables) -> Tables:
             c: {"component": c, "base": bases.get(c), "resource_id": ids.get(c, ""), "last_sync": ""}
             for c in sorted(set(bases) | set(ids))
         }
-        spec = doc.get("spec")
-        name = spec.get("name") if isinstance(spec, dict) else None
-        functions[doc_id] = {"name": name, "spec": spec, "components": components}
+        functions[doc_id] = {"spec": doc.get("spec"), "components": components}
     migrated = dict(tables)
     migrated["functions"] = functions
     migrated.setdefault("history", {})

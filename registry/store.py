@@ -69,6 +69,19 @@ def _now() -> str:
 copy_json = history_table.copy_json  # deep copy of JSON-shaped data (much faster than copy.deepcopy)
 
 
+def _as_doc(record: FunctionRecord) -> dict[str, Any]:
+    """The stored form of a record: ``to_dict()`` without the redundant top-level name."""
+    doc = record.to_dict()
+    del doc["name"]
+    return doc
+
+
+def _same_doc(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    if "name" in a:  # written by an older version, with the redundant name
+        a = {k: v for k, v in a.items() if k != "name"}
+    return a == b
+
+
 class RecordMap(Mapping[str, FunctionRecord]):
     """A read-only ``name -> FunctionRecord`` mapping built lazily from the raw file dicts.
 
@@ -134,7 +147,10 @@ class Transaction:
         self._store = store
         self.source = source
         self._contents = contents
-        self._functions: dict[str, dict[str, Any]] = dict(contents.functions) if contents else {}
+        # name -> the record as stored: a dict read from the file, or a FunctionRecord put
+        # in this transaction. New records stay objects until the write, where orjson
+        # serializes the dataclasses directly (skipping to_dict halves an import's cost).
+        self._functions: dict[str, dict[str, Any] | FunctionRecord] = dict(contents.functions) if contents else {}
         self._history: list[dict[str, Any]] = []
         self.serial = contents.serial if contents else 0
         self.lineage = contents.lineage if contents else ""
@@ -144,16 +160,23 @@ class Transaction:
         self._changed = contents is not None and contents.meta.get("schema") != store.schema_version
 
     # --- reading -------------------------------------------------------------
+    def _doc(self, name: str) -> dict[str, Any] | None:
+        """The stored form of ``name`` as a dict (shared: do not mutate)."""
+        value = self._functions.get(name)
+        return _as_doc(value) if type(value) is FunctionRecord else value
+
     def get(self, name: str) -> FunctionRecord | None:
-        raw = self._functions.get(name)
-        return None if raw is None else FunctionRecord.from_dict(copy_json(raw))
+        doc = self._doc(name)
+        return None if doc is None else FunctionRecord.from_dict(copy_json(doc))
 
     def names(self) -> list[str]:
         return list(self._functions)
 
     def records(self) -> Iterable[FunctionRecord]:
-        for raw in list(self._functions.values()):
-            yield FunctionRecord.from_dict(copy_json(raw))
+        for name in list(self._functions):
+            record = self.get(name)
+            if record is not None:
+                yield record
 
     def __contains__(self, name: object) -> bool:
         return name in self._functions
@@ -172,23 +195,28 @@ class Transaction:
         A put that changes nothing is dropped (no history entry, no write). ``action``
         "update" on a name not yet in the registry is recorded as "create". What is written
         is ``record`` as it is when the transaction ends: don't change a record after
-        putting it unless you put it again.
+        putting it unless you put it again (renaming it after a put is an error).
         """
-        after = record.to_dict()
-        name = after["name"]
-        before = self._functions.get(name)
-        if before is not None and before == after:
+        name = record.spec.name
+        before = self._doc(name)
+        if before is None:
+            if action == "update":
+                action = "create"
+            self._functions[name] = record
+            self._record(name, action, component, None, None)
             return
-        if before is None and action == "update":
-            action = "create"
+        after = _as_doc(record)
+        if _same_doc(before, after):
+            return
         self._functions[name] = after
         self._record(name, action, component, before, after)
 
     def remove(self, name: str, *, action: str = "delete", component: str = "") -> bool:
         """Remove ``name``; returns False (and records nothing) when it is not there."""
-        before = self._functions.pop(name, None)
+        before = self._doc(name)
         if before is None:
             return False
+        del self._functions[name]
         self._record(name, action, component, before, None)
         return True
 
@@ -212,7 +240,13 @@ class Transaction:
             "updated": _now(),
             "updated_by": f"{self._store.actor} ({self.source})",
         }
-        functions = {str(i): raw for i, raw in enumerate(self._functions.values(), 1)}
+        functions = {}
+        for i, (name, value) in enumerate(self._functions.items(), 1):
+            if type(value) is FunctionRecord and value.spec.name != name:
+                raise RegistryError(f"registry {self._store.path}: function {name!r} was renamed to "
+                                    f"{value.spec.name!r} after it was put; put a renamed copy instead. "
+                                    "Nothing was written.")
+            functions[str(i)] = value
         old_history = contents.history if contents else {}
         # meta first: a damaged file's serial can then still be found at its start (restore).
         tables: dict[str, Any] = {layout.META: {"1": meta}, layout.FUNCTIONS: functions}

@@ -345,7 +345,7 @@ def test_file_is_a_tinydb_database(store):
     db = TinyDB(store.path, storage=AtomicJSONStorage)
     assert set(db.tables()) == {"meta", "functions", "history"}
     found = db.table("functions").search(Query().spec.memory > 200)
-    assert [doc["name"] for doc in found] == ["beta"]
+    assert [doc["spec"]["name"] for doc in found] == ["beta"]
     db.close()
 
 
@@ -358,3 +358,24 @@ def test_unknown_tables_are_carried_through(store):
     with store.transaction("user") as txn:
         txn.put(record("b"))
     assert orjson.loads(store.path.read_bytes())["journal"] == {"1": {"op": "create", "function": "a"}}
+
+
+def test_new_records_are_stored_exactly_as_to_dict_says(store):
+    # New records are serialized straight from the dataclasses (fast path); this holds the
+    # stored form to FunctionRecord.to_dict(), so a field added to one but not the other shows.
+    rec = make_record(7)
+    with store.transaction("import") as txn:
+        txn.put(rec)
+    stored = next(iter(orjson.loads(store.path.read_bytes())["functions"].values()))
+    expected = rec.to_dict()
+    del expected["name"]
+    assert stored == expected
+
+
+def test_renaming_a_record_after_put_is_refused(store):
+    rec = record("a")
+    with pytest.raises(RegistryError, match="renamed"):
+        with store.transaction("user") as txn:
+            txn.put(rec)
+            rec.spec.name = "b"
+    assert not store.exists()
