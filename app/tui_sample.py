@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from registry.component import Detection, Observation
+from registry.fingerprint import hash_value
 from registry.models import COMPONENTS, ComponentRecord, FunctionRecord, FunctionSpec, HistoryEntry
 from registry.plan_types import (Action, ActionKind, ActionResult, ApplyResult, FieldDiff, PairStatus,
                                  Plan, State)
@@ -156,9 +157,10 @@ def _diffs(name: str, component: str, state: str) -> list[FieldDiff]:
     if state == "conflict":
         return [
             FieldDiff("memory", base=256, registry=512, component=1024),
-            FieldDiff("env", base={"API_KEY": "••••", "LOG_LEVEL": "info"},
-                      registry={"API_KEY": "••••", "LOG_LEVEL": "debug"},
-                      component={"API_KEY": "•••• (changed)", "LOG_LEVEL": "info"}, secret=True),
+            # env as the engine gives it: value hashes, never the values
+            FieldDiff("env", base={"API_KEY": hash_value("k1"), "LOG_LEVEL": hash_value("info")},
+                      registry={"API_KEY": hash_value("k1"), "LOG_LEVEL": hash_value("debug")},
+                      component={"API_KEY": hash_value("k2"), "LOG_LEVEL": hash_value("info")}, secret=True),
             FieldDiff("timeout", base=60, registry=60, component=120),
         ]
     if state == "drifted":

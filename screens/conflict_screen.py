@@ -67,15 +67,15 @@ class ConflictScreen(GuardedScreen):
     """
 
     BINDINGS = [
-        Binding("r", "keep_registry", "Keep registry"),
-        Binding("c", "take_component", "Take component"),
+        Binding("r", "keep_registry", "Keep reg"),
+        Binding("c", "take_component", "Take comp"),
         Binding("1", "pick_field('registry')", "Field←reg"),
         Binding("2", "pick_field('component')", "Field←comp"),
         Binding("space", "pick_field('toggle')", "Toggle field", show=False),
         Binding("x", "skip", "Skip"),
         Binding("u", "undo", "Undo"),
         Binding("n", "move(1)", "Next"),
-        Binding("p", "move(-1)", "Prev"),
+        Binding("p", "move(-1)", "Prev", show=False),
         Binding("a", "apply_resolutions", "Apply"),
         Binding("escape", "close", "Back"),
     ]
@@ -119,11 +119,11 @@ class ConflictScreen(GuardedScreen):
 
     def _label(self, item: ConflictItem) -> Text:
         decision = self.decisions.get(self._key(item))
-        mark, style = ("○", "dim") if decision is None else {
+        mark, style = ("○ undecided", "dim") if decision is None else {
             "registry": ("● registry", "green"), "component": ("● component", "yellow"),
             "merge": ("◐ merge", "cyan"), "skip": ("– skip", "dim"),
         }[decision.choice]
-        text = Text(f"{item.function} · {item.component}")
+        text = Text(f"{item.function} · {item.component}\n")
         text.append(f"  {mark}", style=style)
         return text
 
@@ -161,7 +161,7 @@ class ConflictScreen(GuardedScreen):
             keep = Text(pick or "—", style={"registry": "green", "component": "yellow",
                                              "skip": "dim"}.get(pick, "dim"))
             height = max(c.count("\n") + 1 for c in cells)
-            table.add_row(Text(diff.field + (" 🔒" if diff.secret else ""), style="bold"),
+            table.add_row(Text(diff.field + (" (masked)" if diff.secret else ""), style="bold"),
                           Text(cells[0], style="dim"), Text(cells[1], style="green" if pick == "registry" else ""),
                           Text(cells[2], style="yellow" if pick == "component" else ""), keep,
                           key=diff.field, height=height)

@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from app.tui_bridge import DashboardData, clock_text, function_detail
 from screens.read_only import GuardedScreen
-from screens.states import state_markup
+from screens.states import THEME_VARIABLES, rich_style_for, state_markup
 
 
 def spec_text(spec: Any) -> str:
@@ -23,7 +23,7 @@ def spec_text(spec: Any) -> str:
     data = spec.to_dict()
     data["env"] = {k: "••••" for k in data.get("env", {})}
     data = {k: v for k, v in data.items() if v not in ("", [], {}) or k in ("env",)}
-    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False).rstrip()
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True).rstrip()
 
 
 class DetailScreen(GuardedScreen):
@@ -73,13 +73,13 @@ class DetailScreen(GuardedScreen):
             states.add_row(comp, Text.from_markup(self._markup(state_markup(state, detail))),
                            clock_text(last) or "—", diffs or "—")
         history = self.query_one("#detail-history", DataTable)
-        history.add_columns("when", "action", "component", "source", "by", "change")
+        history.add_columns("when", "action", "component", "source", "change", "by")
         self.load()
 
     def _markup(self, markup: str) -> str:
         # DataTable cells take Rich markup: resolve the theme variables of state_markup here
-        for name, value in self.app.theme_variables.items():
-            markup = markup.replace(f"[${name}]", f"[{value}]")
+        for variable in set(THEME_VARIABLES.values()):
+            markup = markup.replace(f"[{variable}]", f"[{rich_style_for(self.app, variable)}]")
         return markup
 
     @work(thread=True, exclusive=True, exit_on_error=False)
@@ -99,7 +99,7 @@ class DetailScreen(GuardedScreen):
         for entry in reversed(history):
             change = _change_text(entry.before, entry.after)
             table.add_row(entry.at.replace("T", " ")[:19], entry.action, entry.component or "—",
-                          entry.source, entry.actor, change)
+                          entry.source, change, entry.actor)
         if not history:
             table.add_row("—", "no history yet", "", "", "", "")
 

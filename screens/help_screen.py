@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from screens.states import GLYPHS, LABELS, ORDER, THEME_VARIABLES
+from screens.states import GLYPHS, LABELS, ORDER, THEME_VARIABLES, rich_style_for
 
 KEYS = [
     ("Dashboard", [
@@ -54,12 +56,13 @@ class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > Vertical {
-        width: 100; max-width: 95%; height: auto; max-height: 90%;
+        width: 110; max-width: 96%; height: auto; max-height: 90%;
         border: thick $accent; background: $surface; padding: 0 1;
     }
     HelpScreen #help-columns { height: auto; }
-    HelpScreen .help-keys { width: 1fr; height: auto; }
-    HelpScreen .help-states { width: 1fr; height: auto; }
+    HelpScreen .help-keys { width: 3fr; height: auto; }
+    HelpScreen .help-states { width: 2fr; height: auto; padding-left: 2; }
+    HelpScreen Horizontal { height: auto; }
     HelpScreen #help-footer { color: $text-muted; text-align: center; margin-top: 1; }
     """
 
@@ -71,30 +74,46 @@ class HelpScreen(ModalScreen[None]):
             box.border_title = "functions-tui help"
             with VerticalScroll(id="help-columns"):
                 with Horizontal():
-                    yield Static(self._keys_markup(), classes="help-keys")
-                    yield Static(self._states_markup(read_only), classes="help-states")
+                    yield Static(self._keys_table(), classes="help-keys")
+                    yield Static(self._states_table(read_only), classes="help-states")
             yield Static("esc closes", id="help-footer")
 
-    def _keys_markup(self) -> str:
-        lines = []
-        for section, keys in KEYS:
-            lines.append(f"[b $accent]{section}[/]")
-            for key, text in keys:
-                lines.append(f"  [b]{key:<13}[/] {text}")
-            lines.append("")
-        return "\n".join(lines).rstrip()
+    def _colour(self, variable: str) -> str:
+        # Rich tables do not know theme variables: resolve them against the current theme
+        return rich_style_for(self.app, variable)
 
-    def _states_markup(self, read_only: bool) -> str:
-        lines = ["[b $accent]States[/]"]
+    def _keys_table(self) -> Table:
+        table = Table.grid(padding=(0, 1))
+        table.add_column(style="bold", no_wrap=True, min_width=14)
+        table.add_column(ratio=1)
+        heading = "bold " + self._colour("$accent")
+        for section, keys in KEYS:
+            table.add_row(Text(section, style=heading), "")
+            for key, text in keys:
+                table.add_row(f" {key}", text)
+            table.add_row("", "")
+        return table
+
+    def _states_table(self, read_only: bool) -> Table:
+        table = Table.grid(padding=(0, 1))
+        table.add_column(no_wrap=True, min_width=12)
+        table.add_column(ratio=1)
+        heading = "bold " + self._colour("$accent")
+        table.add_row(Text("States", style=heading), "")
         for state in ORDER:
-            lines.append(f"  [{THEME_VARIABLES[state]}]{GLYPHS[state]} {LABELS[state]:<10}[/] {STATE_HELP[state]}")
-        lines += ["", "[b $accent]Safety[/]",
-                  "  A failed or partial listing is [b]unknown[/], never \"deleted\".",
-                  "  Only resources carrying our mark are ever deleted,",
-                  "  and deletions ask first and run last."]
+            colour = self._colour(THEME_VARIABLES[state]) or None
+            table.add_row(Text(f" {GLYPHS[state]} {LABELS[state]}", style=colour), STATE_HELP[state])
+        table.add_row("", "")
+        table.add_row(Text("Safety", style=heading), "")
+        for line in ("a failed or partial listing is unknown, never \"deleted\"",
+                     "only resources carrying our mark are ever deleted",
+                     "deletions ask first and run last"):
+            table.add_row(" •", line)
         if read_only:
-            lines += ["", "[b $warning]Read-only[/]: apply and resolve keys are disabled (dim)."]
-        return "\n".join(lines)
+            table.add_row("", "")
+            table.add_row(Text("Read-only", style="bold " + self._colour("$warning")),
+                          "apply and resolve keys are disabled (shown dim)")
+        return table
 
     def action_close(self) -> None:
         self.dismiss(None)

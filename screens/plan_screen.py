@@ -14,10 +14,11 @@ from textual.widgets import DataTable, Footer, Header, LoadingIndicator, Static
 from registry.plan_types import ActionKind, Plan
 from screens.confirm import ConfirmScreen
 from screens.read_only import GuardedScreen
+from screens.states import rich_style_for
 
 KIND_STYLES = {
-    "pull": "$warning", "create": "$success", "update": "$secondary", "prune": "$error",
-    "delete": "$error", "adopt": "$accent", "rebase": "$text-muted", "ask": "$error",
+    "pull": "$text-warning", "create": "$text-success", "update": "$text-primary", "prune": "$text-error",
+    "delete": "$text-error", "adopt": "$text-secondary", "rebase": "$text-muted", "ask": "$text-error",
 }
 
 
@@ -113,8 +114,7 @@ class PlanScreen(GuardedScreen):
 
     def app_markup(self, text: str, variable: str) -> Text:
         # theme variables resolved to the current theme's colours for a DataTable cell
-        colour = self.app.theme_variables.get(variable.lstrip("$"), "")
-        return Text(text, style=colour or "")
+        return Text(text, style=rich_style_for(self.app, variable))
 
     def action_apply_plan(self) -> None:
         if self.plan is None:

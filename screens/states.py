@@ -45,3 +45,21 @@ def counts_markup(counts: Mapping[str, int]) -> str:
 def state_markup(state: str, detail: str = "") -> str:
     text = LABELS.get(state, state) + (f" ({detail})" if detail else "")
     return f"[{THEME_VARIABLES.get(state, '$text')}]{GLYPHS.get(state, '?')} {text}[/]"
+
+
+def rich_style_for(app, variable: str) -> str:
+    """A Rich style string for a theme variable (for Rich renderables, which know no $vars).
+
+    Values Rich cannot parse ("auto 60%", alpha colours) fall back to blending or "dim".
+    """
+    from textual.color import Color
+
+    value = app.theme_variables.get(variable.lstrip("$"), "")
+    try:
+        colour = Color.parse(value)
+    except Exception:
+        return "dim"
+    if colour.a < 1:
+        background = Color.parse(app.theme_variables.get("surface", "#000000"))
+        colour = background.blend(colour.with_alpha(1.0), colour.a)
+    return colour.hex6
