@@ -207,7 +207,7 @@ class AwsComponent:
 
         # Set explicitly: the legacy default mode retries less and differently across
         # SDK versions; standard mode retries throttling and transient errors with backoff.
-        return Config(retries={"mode": "standard", "max_attempts": max_attempts or self.max_attempts},
+        return Config(retries={"mode": "standard", "max_attempts": self.max_attempts if max_attempts is None else max_attempts},
                       connect_timeout=self.connect_timeout, read_timeout=self.read_timeout)
 
     def _new_session(self) -> Any:
@@ -257,8 +257,13 @@ class AwsComponent:
         except ProfileNotFound:
             return Detection(NAME, False, version=version, reason=f"AWS profile {self.profile!r} not found",
                              fix=f"run `aws configure --profile {self.profile}` or pick another profile")
-        credentials = session.get_credentials()
         details: dict[str, Any] = {"profile": self.profile or session.profile_name}
+        try:
+            credentials = session.get_credentials()
+        except Exception as exc:  # a broken profile (bad SSO / process config) raises here
+            return Detection(NAME, False, version=version, details=details,
+                             reason=f"AWS credentials could not be loaded: {describe_error(exc)}",
+                             fix="check ~/.aws/config for this profile, or run `aws configure`")
         if credentials is None:
             return Detection(NAME, False, version=version, details=details,
                              reason="no AWS credentials", fix="run `aws configure` or set AWS_PROFILE")

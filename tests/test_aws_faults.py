@@ -253,3 +253,14 @@ def test_botocore_version_is_compared_as_a_version(fake_credentials, closed_port
     monkeypatch.setattr(botocore, "__version__", "1.100.0")  # as a string "1.100.0" < "1.34.0"
     new = AwsComponent(region="us-east-1", endpoint_url=closed_port, max_attempts=1).detect()
     assert "older than" not in new.reason  # passes the version check, fails later on the closed port
+
+
+def test_no_region_anywhere_is_an_incomplete_observation(fake_credentials, monkeypatch):
+    for key in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(key, raising=False)
+    component = AwsComponent(endpoint_url="http://127.0.0.1:9")
+    observation = component.observe()
+    assert observation.complete is False
+    assert any("no AWS region" in e for e in observation.errors)
+    detection = component.detect()
+    assert detection.available is False and detection.reason == "no AWS region"
