@@ -184,3 +184,18 @@ def test_tag_pages_are_followed_over_http(aws, aws_clean):
     assert observation.complete, observation.errors
     assert len(observation.items) == 130 and observation.unmarked == []
     assert observation.items["many-129"].values["labels"] == {"i": "129"}
+
+
+def test_out_of_band_delete_and_unmarking_are_seen(aws, aws_clean):
+    aws.create(make_spec("gone"))
+    unmarked = aws.create(make_spec("disowned"))
+    lam = aws_clean.client("lambda")
+    lam.delete_function(FunctionName="gone")
+    lam.untag_resource(Resource=unmarked.resource_id, TagKeys=[MARK_KEY])
+
+    observation = aws.observe()
+    assert observation.complete
+    assert observation.items == {}
+    assert observation.unmarked == ["disowned"]
+    with pytest.raises(ApplyError, match="refusing to delete"):
+        aws.delete("disowned", unmarked.resource_id)
