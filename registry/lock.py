@@ -57,6 +57,8 @@ class LockHolder:
 
     def describe(self) -> str:
         text = f"pid {self.pid} on {self.host} ({self.command!r}) since {self.since}"
+        if self.pid == os.getpid() and self.host == socket.gethostname():
+            text += " — this very process (a transaction still open on another RegistryStore?)"
         if self.is_dead():
             text += (" — that process has exited; if the lock is still held, a process it"
                      " started still has the lock file open")

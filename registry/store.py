@@ -270,7 +270,11 @@ class RegistryStore:
         self._migrations = MIGRATIONS if migrations is None else migrations
         self.schema_version = SCHEMA_VERSION if schema_version is None else schema_version
         self._local = threading.local()
-        self.actor = f"{os.environ.get('USER', 'unknown')}@{socket.gethostname()} pid {os.getpid()}"
+
+    @property
+    def actor(self) -> str:
+        """Who is writing, for history and meta (a property: the pid changes across fork)."""
+        return f"{os.environ.get('USER', 'unknown')}@{socket.gethostname()} pid {os.getpid()}"
 
     def __repr__(self) -> str:
         return f"RegistryStore({str(self.path)!r})"
@@ -364,18 +368,12 @@ class RegistryStore:
                 "(it was restored, replaced or recreated since). Nothing was written; reload and redo the change."
             )
         if expected_serial is not None and expected_serial != txn.serial:
-            by = self._last_writer()
+            meta = txn._contents.meta if txn._contents else {}
+            by = f", last written {meta.get('updated', '?')} by {meta.get('updated_by', '?')}" if meta else ""
             raise StaleWriteError(
                 f"registry {self.path} changed since it was read (read at serial {expected_serial}, "
                 f"now serial {txn.serial}{by}). Nothing was written; reload and redo the change."
             )
-
-    def _last_writer(self) -> str:
-        contents = self._read()[0]
-        if contents is None:
-            return ""
-        meta = contents.meta
-        return f", last written {meta.get('updated', '?')} by {meta.get('updated_by', '?')}"
 
     def restore(self) -> Path:
         """Replace the registry with its last good backup; returns the backup path used.
