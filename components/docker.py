@@ -319,7 +319,7 @@ class DockerComponent:
             labels = image.get("Labels") or {}
             tags = [t for t in (image.get("RepoTags") or []) if t.startswith(IMAGE_REPO + "/")]
             name = labels.get(MARK)
-            if name is None:
+            if not name:  # no mark, or a mark blanked by hand
                 observation.unmarked.extend(f"image {t}" for t in tags)
                 continue
             if only is not None and name != only:
@@ -332,7 +332,7 @@ class DockerComponent:
             labels = container.get("Labels") or {}
             names = [n.lstrip("/") for n in (container.get("Names") or [])]
             name = labels.get(MARK)
-            if name is None:
+            if not name:  # no mark, or a mark blanked by hand
                 observation.unmarked.extend(f"container {n}" for n in names)
                 continue
             if only is not None and name != only:
