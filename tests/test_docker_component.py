@@ -209,3 +209,25 @@ def test_names_docker_cannot_spell_still_round_trip(component, source):
     assert seen.fingerprint() == spec_fingerprint(spec, "docker")
     component.delete("My_Function")
     assert "My_Function" not in component.observe().items
+
+
+def test_configured_base_image_per_runtime(docker_clean, source):
+    api = docker_clean.api
+    from components.local_backends.base_image import rootfs_tarball
+
+    # A "real runtime" base image of the user's (here: our busybox rootfs under their name).
+    api.import_image_from_data(rootfs_tarball(), repository="example/python", tag="3.12")
+    component = DockerComponent(base_url=docker_clean.host, base_images={"python": "example/python:3.12"})
+    try:
+        spec = make_spec(source, targets={"docker": {"state": "built"}})
+        component.create(spec)
+
+        config = api.inspect_image(image_ref("hello"))["Config"]
+        assert config["Cmd"] == ["python", "/app/main.py"]  # the runtime's command, not our serve script
+        assert config["WorkingDir"] == "/app"
+
+        missing = DockerComponent(base_url=docker_clean.host, base_images={"python312": "example/absent:1"})
+        with pytest.raises(ApplyError, match="example/absent:1"):
+            missing.create(make_spec(source, name="other"))
+    finally:
+        component.close()
