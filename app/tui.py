@@ -120,7 +120,7 @@ class FunctionsApp(App):
 
     #: App bindings that only make sense on the dashboard (hidden on other screens).
     DASHBOARD_ACTIONS = frozenset({"sync_focused", "sync_all", "show_plan", "show_conflicts", "filter",
-                                   "next_theme", "focus_next"})
+                                   "next_theme", "focus_next", "quit"})
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in self.DASHBOARD_ACTIONS and len(self.screen_stack) > 1:

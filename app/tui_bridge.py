@@ -141,7 +141,9 @@ class DashboardData:
                 continue
             label = GLYPHS[state] + " " + name
             # the glyph and colour say the state; a badge only where there is more to say
-            if state in ("missing", "unknown") and detail:
+            if state == "unknown" and detail == self.unknown.get(component):
+                badge = ""   # the panel's status line already gives the reason
+            elif state in ("missing", "unknown") and detail:
                 badge = DETAIL_LABELS.get(detail, detail)
             else:
                 badge = "" if state == "in_sync" else state

@@ -220,3 +220,69 @@ def big_sample_service(n: int = 10_000, **kw: Any) -> SampleService:
             state = State.DRIFTED if (i + len(comp)) % 20 == 0 else State.IN_SYNC
             svc.states[(name, comp)] = PairStatus(name, comp, state)
     return svc
+
+
+# --- the screens, as scenarios: snapshot tests and scripts/screenshots share them ------------------
+def fixed_clock():
+    """Always 09:30:00 UTC on 2026-01-15: pictures with no changing timestamps."""
+    from datetime import datetime, timezone
+
+    return datetime(2026, 1, 15, 9, 30, 0, tzinfo=timezone.utc)
+
+
+async def settle(pilot: Any) -> None:
+    """Wait until no worker runs and every message is handled."""
+    app = pilot.app
+    for _ in range(200):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        if not any(w.is_running for w in app.workers) and getattr(app, "loaded", True):
+            return
+
+
+async def loaded_and_synced(pilot: Any) -> None:
+    """The dashboard after its first load and one sync of every job, run one after the other
+    (so the activity log's order is the same on every run)."""
+    app = pilot.app
+    await settle(pilot)
+    for job in app.jobs:
+        app.start_sync(job)
+        await settle(pilot)
+
+
+def _then(*keys: str, before: Any = None):
+    async def run(pilot: Any) -> None:
+        await loaded_and_synced(pilot)
+        if before is not None:
+            before(pilot.app)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot)
+    return run
+
+
+def _focus_registry_on(name: str):
+    def move(app: Any) -> None:
+        app.dashboard.registry_panel.function_list.move_to(name)
+    return move
+
+
+#: name -> (service factory, terminal size, run_before). The dashboard at 80x24 shows a
+#: component that is unavailable, with its reason.
+SCENARIOS = {
+    "dashboard": (sample_service, (120, 40), loaded_and_synced),
+    "dashboard-80x24": (sample_service_unavailable_gcp, (80, 24), loaded_and_synced),
+    "plan": (sample_service, (120, 40), _then("p")),
+    "conflict": (sample_service, (120, 40), _then("c", "down", "2")),
+    "detail": (sample_service, (120, 40), _then("enter", before=_focus_registry_on("orders-api"))),
+    "help": (sample_service, (120, 40), _then("question_mark")),
+}
+
+
+def scenario_app(name: str) -> Any:
+    """The app for one scenario (fixed data, fixed clock, no timers firing)."""
+    from app.tui import FunctionsApp
+
+    factory, _, _ = SCENARIOS[name]
+    return FunctionsApp(factory(), clock=fixed_clock, autosync=False)

@@ -23,7 +23,7 @@ class ComponentPanel(Vertical):
         width: 1fr;
     }
     ComponentPanel:focus-within { border: round $accent; }
-    ComponentPanel > .panel-status { height: 1; padding: 0 1; color: $text-muted; }
+    ComponentPanel > .panel-status { height: auto; max-height: 3; padding: 0 1; color: $text-muted; }
     ComponentPanel.-unavailable > .panel-status { color: $warning; }
     ComponentPanel.-syncing > .panel-status { color: $accent; }
     ComponentPanel.-unavailable { border: round $warning 60%; }

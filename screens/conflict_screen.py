@@ -52,7 +52,7 @@ class ConflictScreen(GuardedScreen):
     DEFAULT_CSS = """
     ConflictScreen #conflict-body { height: 1fr; }
     ConflictScreen #conflict-list {
-        width: 36; height: 1fr; border: round $panel-lighten-2; border-title-color: $text;
+        width: 30; height: 1fr; border: round $panel-lighten-2; border-title-color: $text;
     }
     ConflictScreen #conflict-list:focus { border: round $accent; }
     ConflictScreen #conflict-main { width: 1fr; }
@@ -153,7 +153,8 @@ class ConflictScreen(GuardedScreen):
             self.query_one("#conflict-title", Static).update("no conflicts left")
             return
         self.query_one("#conflict-title", Static).update(
-            f"{item.function} on {item.component} — {item.reason}  ({self.index + 1}/{len(self.conflicts)})")
+            f"{item.function} on {item.component} — {item.reason}  ({self.index + 1}/{len(self.conflicts)})"
+            + ("  · secret values masked" if any(d.secret for d in item.diffs) else ""))
         picks = self._picks(item)
         for diff in item.diffs:
             cells = [display_value(getattr(diff, side), diff.secret) for side in ("base", "registry", "component")]
@@ -161,7 +162,7 @@ class ConflictScreen(GuardedScreen):
             keep = Text(pick or "—", style={"registry": "green", "component": "yellow",
                                              "skip": "dim"}.get(pick, "dim"))
             height = max(c.count("\n") + 1 for c in cells)
-            table.add_row(Text(diff.field + (" (masked)" if diff.secret else ""), style="bold"),
+            table.add_row(Text(diff.field, style="bold"),
                           Text(cells[0], style="dim"), Text(cells[1], style="green" if pick == "registry" else ""),
                           Text(cells[2], style="yellow" if pick == "component" else ""), keep,
                           key=diff.field, height=height)

@@ -30,9 +30,9 @@ class DetailScreen(GuardedScreen):
     DEFAULT_CSS = """
     DetailScreen #detail-body { height: 1fr; }
     DetailScreen #detail-spec {
-        width: 1fr; border: round $panel-lighten-2; border-title-color: $text; padding: 0 1;
+        width: 2fr; border: round $panel-lighten-2; border-title-color: $text; padding: 0 1;
     }
-    DetailScreen #detail-right { width: 1fr; }
+    DetailScreen #detail-right { width: 3fr; }
     DetailScreen #detail-states {
         height: auto; max-height: 12; border: round $panel-lighten-2; border-title-color: $text;
     }
