@@ -174,13 +174,38 @@ def parse(payload: bytes, path: Path) -> dict[str, Any]:
 
 def read_file(path: Path) -> dict[str, Any] | None:
     """The parsed file, or None if it does not exist. Unreadable content raises."""
+    return read_file_unless(path, None)[1]
+
+
+#: Identifies one version of a file: every write replaces the file (a new inode, new times).
+FileVersion = tuple[int, int, int, int, int]
+
+UNCHANGED: Any = object()
+
+
+def read_file_unless(path: Path, known: FileVersion | None) -> tuple[FileVersion | None, Any]:
+    """``(version, tables)`` of the file, ``tables`` being None when it does not exist, or
+    UNCHANGED when the file is still the ``known`` version (then nothing is read).
+
+    The version comes from fstat of the very descriptor that is read, so it always
+    describes the bytes returned.
+    """
     try:
-        payload = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:
-        return None
-    except IsADirectoryError:
-        raise corrupt(path, "it is a directory") from None
-    return parse(payload, path)
+        return None, None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise corrupt(path, "it is a directory")
+        version = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        if version == known:
+            return version, UNCHANGED
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            payload = fh.read()
+    finally:
+        os.close(fd)
+    return version, parse(payload, path)
 
 
 def dumps(data: Any) -> bytes:

@@ -51,7 +51,9 @@ from registry.storage import (
     backup_path,
     dumps,
     gc_paused,
+    UNCHANGED,
     read_file,
+    read_file_unless,
     remove_stale_temp_files,
     write_atomic,
 )
@@ -97,7 +99,11 @@ class RecordMap(Mapping[str, FunctionRecord]):
     def __getitem__(self, name: str) -> FunctionRecord:
         record = self._built.get(name)
         if record is None:
-            record = self._built[name] = FunctionRecord.from_dict(self._raw[name])
+            record = FunctionRecord.from_dict(self._raw[name])
+            for component in record.components.values():
+                if component.base is not None:  # from_dict shares it with the (cached) file data
+                    component.base = copy_json(component.base)
+            self._built[name] = record
         return record
 
     def __contains__(self, name: object) -> bool:
@@ -270,6 +276,7 @@ class RegistryStore:
         self._migrations = MIGRATIONS if migrations is None else migrations
         self.schema_version = SCHEMA_VERSION if schema_version is None else schema_version
         self._local = threading.local()
+        self._cache: tuple[Any, layout.Contents, int | None] | None = None
 
     @property
     def actor(self) -> str:
@@ -284,21 +291,35 @@ class RegistryStore:
         return self.path.exists()
 
     def _read(self) -> tuple[layout.Contents | None, int | None]:
-        """Parse, migrate and validate the file: (contents, schema migrated from) or (None, None)."""
-        tables = read_file(self.path)
+        """Parse, migrate and validate the file: (contents, schema migrated from) or (None, None).
+
+        The result is cached against the file's version (inode, size, times): every write
+        replaces the file, so an unchanged version means unchanged contents, and repeated
+        loads (a TUI polling, a command that loads twice) skip the parse. Cached contents
+        are shared and never mutated: transactions copy what they change and snapshots
+        build records with their own copies.
+        """
+        cached = self._cache
+        version, tables = read_file_unless(self.path, cached[0] if cached else None)
+        if tables is UNCHANGED:
+            return cached[1], cached[2]
         if tables is None:
+            self._cache = None
             if self.backup_path.exists():
                 raise corrupt(self.path, "the file is missing although its backup exists (was it deleted?)")
             return None, None
-        version = layout.file_schema(tables, self.path)
+        self._cache = None
+        schema = layout.file_schema(tables, self.path)
         migrated_from = None
-        if version != self.schema_version:
+        if schema != self.schema_version:
             if type(tables.get(layout.FUNCTIONS)) is not dict:
                 raise corrupt(self.path, "the 'functions' table is missing")
-            tables = migrate(tables, version, self.path, self._migrations, self.schema_version)
-            migrated_from = version
+            tables = migrate(tables, schema, self.path, self._migrations, self.schema_version)
+            migrated_from = schema
         with gc_paused():
-            return layout.check(tables, self.path), migrated_from
+            contents = layout.check(tables, self.path)
+        self._cache = (version, contents, migrated_from)
+        return contents, migrated_from
 
     def load(self) -> RegistrySnapshot:
         """A consistent snapshot of the registry; raises CorruptRegistryError on a bad file."""

@@ -379,3 +379,39 @@ def test_renaming_a_record_after_put_is_refused(store):
             txn.put(rec)
             rec.spec.name = "b"
     assert not store.exists()
+
+
+def test_repeated_loads_of_an_unchanged_file_parse_it_once(store, monkeypatch):
+    import registry.storage as storage
+
+    parses = []
+    real_parse = storage.parse
+    monkeypatch.setattr(storage, "parse", lambda payload, path: parses.append(path) or real_parse(payload, path))
+    with store.transaction("user") as txn:
+        txn.put(record("a"))
+    parses.clear()
+    first, second = store.load(), store.load()
+    assert len(parses) == 1
+    assert first.functions["a"] == second.functions["a"]
+
+    other = RegistryStore(store.path)  # another writer (as another process would be)
+    with other.transaction("user") as txn:
+        txn.put(record("a", memory=999))
+    assert store.load().functions["a"].spec.memory == 999
+    assert len(parses) == 3  # other's transaction read once, then our reload
+
+    store.path.write_bytes(store.path.read_bytes()[:-2])  # damaged in place, same inode
+    with pytest.raises(CorruptRegistryError):
+        store.load()
+
+
+def test_changing_a_snapshot_record_does_not_leak_into_later_snapshots(store):
+    with store.transaction("user") as txn:
+        txn.put(make_record(1))
+    mine = store.load().functions["fn-000001"]
+    mine.components["gcp"].base["memory"] = 1
+    mine.components["gcp"].base["env"]["X"] = "h:0"
+    mine.spec.env["X"] = "1"
+    assert store.load().functions["fn-000001"] == make_record(1)
+    with store.transaction("user") as txn:
+        assert txn.get("fn-000001") == make_record(1)
