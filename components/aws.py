@@ -17,10 +17,12 @@ boto3 is imported inside methods: ``functions-tui --help`` must not pay for it.
 from __future__ import annotations
 
 import io
+import re
 import threading
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,13 @@ CREDENTIAL_ERRORS = frozenset({
     "UnrecognizedClientException", "InvalidClientTokenId", "InvalidSignatureException",
     "ExpiredToken", "ExpiredTokenException", "AuthFailure", "SignatureDoesNotMatch",
 })
+#: The tagging API's index lags a fresh create/tag by seconds to minutes on AWS. A listed
+#: function without tags there that changed this recently is checked directly (ListTags),
+#: so a function we just created never reads as "not ours" (and so as gone).
+TAG_INDEX_LAG_S = 900
+#: At most this many such direct checks per observe; more makes the observation incomplete.
+MAX_TAG_CHECKS = 25
+
 ACCESS_ERRORS = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
 
 
@@ -116,6 +125,16 @@ def function_name_from_arn(arn: str) -> str:
     """``arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`` → ``NAME`` (a plain name stays)."""
     parts = arn.split(":")
     return parts[6] if len(parts) >= 7 and parts[5] == "function" else arn
+
+
+def parse_lambda_time(text: str) -> datetime | None:
+    """Lambda's LastModified (``2019-08-14T22:24:03.862+0000``; moto: nanoseconds and ``Z``)."""
+    match = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?$", text or "")
+    if not match:
+        return None
+    base, fraction, zone = match.groups()
+    zone = "+00:00" if zone in (None, "Z") else f"{zone[:3]}:{zone[-2:]}"
+    return datetime.fromisoformat(f"{base}.{(fraction or '0')[:6].ljust(6, '0')}{zone}")
 
 
 def tags_to_dict(tag_list: list[dict[str, str]]) -> dict[str, str]:
@@ -328,6 +347,30 @@ class AwsComponent:
             return tags, describe_error(exc, f"tag:GetResources page {page_number + 1}")
         return tags, ""
 
+    def _check_recent_untagged(self, functions: list[dict[str, Any]], tags_by_name: dict[str, dict[str, str]]) -> str:
+        """Ask ListTags about listed functions the tag index does not show yet (recent ones only).
+
+        Fills ``tags_by_name`` in place; returns an error when the answer is not whole.
+        """
+        cutoff = datetime.now(timezone.utc) - timedelta(seconds=TAG_INDEX_LAG_S)
+        recent = []
+        for config in functions:
+            if config["FunctionName"] in tags_by_name:
+                continue
+            modified = parse_lambda_time(config.get("LastModified", ""))
+            if modified is None or modified >= cutoff:
+                recent.append(config)
+        if len(recent) > MAX_TAG_CHECKS:
+            return (f"{len(recent)} recently changed functions are not in the tag index yet; "
+                    f"ownership unknown until it catches up (retry in a few minutes)")
+        for config in recent:
+            try:
+                response = self.lambda_client.list_tags(Resource=config["FunctionArn"])
+            except Exception as exc:
+                return describe_error(exc, f"ListTags {config['FunctionName']}")
+            tags_by_name[config["FunctionName"]] = dict(response.get("Tags") or {})
+        return ""
+
     def observe(self) -> Observation:
         started = time.perf_counter()
         observation = Observation(component=NAME, observed_at=utc_now())
@@ -346,15 +389,20 @@ class AwsComponent:
             if error:
                 observation.complete = False
                 observation.errors.append(error)
+        check_error = "" if tags_error else self._check_recent_untagged(functions, tags_by_name)
+        if check_error:
+            observation.complete = False
+            observation.errors.append(check_error)
+        ownership_known = not (tags_error or check_error)
         for config in functions:
             name = config["FunctionName"]
             tags = tags_by_name.get(name)
-            if tags is not None:
+            if tags is not None and MARK_KEY in tags:
                 observation.items[name] = observed(config, tags)
-            elif not tags_error:
-                # Only when the tag listing was whole do we know this one is not ours.
+            elif tags is not None or ownership_known:
+                # Only when the tag listing was whole (or we asked) do we know it is not ours.
                 observation.unmarked.append(name)
-        # Tagged but not listed: the tagging index lags deletions on AWS; the listing decides
+        # Tagged but not listed: the tag index lags deletions on AWS; the listing decides
         # what exists, so these are neither items nor unmarked.
         observation.duration_s = time.perf_counter() - started
         return observation

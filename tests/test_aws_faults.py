@@ -16,12 +16,13 @@ prune and no delete.
 from __future__ import annotations
 
 import socket
+from datetime import datetime, timezone
 
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
 
-from components.aws import MARK_KEY, AwsComponent
+from components.aws import MARK_KEY, MAX_TAG_CHECKS, AwsComponent
 from registry.component import Observation
 from registry.fingerprint import spec_fingerprint
 from registry.models import ComponentRecord, FunctionRecord, FunctionSpec
@@ -30,9 +31,9 @@ from registry.plan import build_plan
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:{}"
 
 
-def config(name: str) -> dict:
+def config(name: str, last_modified: str = "2024-01-02T03:04:05.000+0000") -> dict:
     return {"FunctionName": name, "FunctionArn": ARN.format(name), "Runtime": "python3.12",
-            "Handler": "main.main", "MemorySize": 256, "Timeout": 30}
+            "Handler": "main.main", "MemorySize": 256, "Timeout": 30, "LastModified": last_modified}
 
 
 def tag_page(names: list[str], token: str = "") -> dict:
@@ -144,6 +145,34 @@ def test_throttling_that_outlasts_the_retries_is_incomplete_not_empty(fake_crede
     assert observation.items == {}
     assert any("TooManyRequestsException" in e and "throttled" in e for e in observation.errors)
     assert_nothing_destructive(observation, ["x", "y"])
+
+
+def test_recent_functions_missing_from_the_tag_index_are_asked_directly(fake_credentials):
+    # AWS's tag index lags a fresh create: a just-created function must not read as "not ours".
+    component, lam, tagging = stubbed_component()
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    lam.add_response("list_functions", {"Functions": [config("old"), config("fresh", now), config("theirs", now)]})
+    tagging.add_response("get_resources", tag_page(["old"]))
+    lam.add_response("list_tags", {"Tags": {MARK_KEY: "fresh"}}, {"Resource": ARN.format("fresh")})
+    lam.add_response("list_tags", {"Tags": {"owner": "else"}}, {"Resource": ARN.format("theirs")})
+
+    observation = component.observe()
+    assert observation.complete, observation.errors
+    assert sorted(observation.items) == ["fresh", "old"]
+    assert observation.unmarked == ["theirs"]
+    lam.assert_no_pending_responses()
+
+
+def test_too_many_recent_untagged_functions_is_incomplete(fake_credentials):
+    component, lam, tagging = stubbed_component()
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    lam.add_response("list_functions", {"Functions": [config(f"n{i}", now) for i in range(MAX_TAG_CHECKS + 1)]})
+    tagging.add_response("get_resources", tag_page([]))
+
+    observation = component.observe()
+    assert observation.complete is False
+    assert any("not in the tag index yet" in e for e in observation.errors)
+    assert observation.unmarked == []
 
 
 # -- the real retry loop ------------------------------------------------------------------
