@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import tarfile
+from pathlib import Path
 
 import pytest
 
@@ -74,7 +74,7 @@ def test_start_dockerd_refuses_clearly_without_root_or_binary(monkeypatch, tmp_p
 def test_static_busybox_is_found_and_dynamic_binaries_are_not_static():
     busybox = base_image.find_static_busybox()
     assert base_image._is_static_elf(busybox)
-    assert not base_image._is_static_elf(__import__("pathlib").Path("/bin/ls"))  # needs ld.so
+    assert not base_image._is_static_elf(Path("/bin/ls"))  # needs ld.so
 
 
 def test_rootfs_tarball_holds_busybox_applets_and_the_serve_command():
@@ -137,4 +137,3 @@ def test_build_context_has_the_dockerfile_and_the_source(tmp_path):
     assert 'QUOTED="say \\"hi\\" for \\$5"' in dockerfile  # no variable substitution, quotes kept
     assert "MULTI" not in dockerfile  # a newline can't live in ENV: container env only
     assert "CMD" not in dockerfile  # the local base image brings its own command
-    assert os.path.exists(spec.source)
