@@ -65,7 +65,11 @@ def secure_dir(folder: Path) -> None:
         return
     st = folder.stat()
     shared = st.st_mode & stat.S_ISVTX or st.st_uid != os.getuid()
-    if shared or folder.resolve() in (Path.home().resolve(), Path("/")):
+    try:
+        home = Path.home().resolve()
+    except (RuntimeError, KeyError):  # no HOME and no passwd entry
+        home = None
+    if shared or folder.resolve() in (home, Path("/")):
         return
     if stat.S_IMODE(st.st_mode) != DIR_MODE:
         os.chmod(folder, DIR_MODE)

@@ -13,6 +13,9 @@ under an inter-process lock (registry.lock), with the previous good file kept as
 - A missing file is a new, empty registry. A file that exists but cannot be trusted
   (0-byte, truncated, garbage, wrong shape) raises CorruptRegistryError naming the file
   and ``functions-tui restore`` (``restore()``); it is never read as empty.
+- History (``history()``) is a table in the same file, so a change and its entry are one
+  atomic write; it keeps the newest 10,000 entries and stores them compactly (see
+  registry.history). Schema versions and their migrations: registry.migrations.
 
 Why not TinyDB's insert/update API: each call re-reads and rewrites the whole table, so
 a sync touching every record is quadratic (~12 minutes for 10k records). The store keeps
@@ -27,7 +30,7 @@ import shutil
 import socket
 import threading
 import uuid
-from collections.abc import Iterator as IteratorABC, Mapping
+from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
