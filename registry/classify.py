@@ -11,10 +11,11 @@ compared as whole dicts first and field diffs are only worked out for pairs that
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any, Iterable, Mapping
 
 from registry.component import ObservedFunction
-from registry.fingerprint import FINGERPRINT_FIELDS, SECRET_FIELDS, hash_value, spec_values
+from registry.fingerprint import FINGERPRINT_FIELDS, SECRET_FIELDS, hash_value
 from registry.ignore import MAPPING_FIELDS, apply_ignore, rules_for
 from registry.masking import mask_triple
 from registry.models import DEFAULT_STATE, DIGEST_KEYS, MARK_KEYS, FunctionRecord, FunctionSpec
@@ -38,6 +39,11 @@ UNMARKED = "unmarked"              # unmanaged, no mark: shown, never touched
 _MANAGED_LABELS = frozenset(MARK_KEYS.values()) | frozenset(DIGEST_KEYS.values())
 _HASHES: dict[Any, str] = {}
 _HASHES_MAX = 200_000
+
+
+def forget_env_hashes() -> None:
+    """Empty the env-hash memo (benchmarks measure cold runs; tests start clean)."""
+    _HASHES.clear()
 
 
 def _hash(value: Any) -> str:
@@ -91,6 +97,39 @@ def fast_normalize(values: Mapping[str, Any], env_hashed: bool = False) -> dict[
     }
 
 
+def _as_int(value: Any) -> int | None:
+    return value if value.__class__ is int else (int(value) if value is not None and value != "" else None)
+
+
+def spec_raw(spec: FunctionSpec) -> tuple:
+    """The spec's values in the shape a component reports them (env in plain text), for
+    :func:`raw_equal`: (runtime, entry_point, memory, timeout, code_digest, env, labels)."""
+    labels = spec.labels
+    if labels and any(k in _MANAGED_LABELS for k in labels):
+        labels = {k: v for k, v in labels.items() if k not in _MANAGED_LABELS}
+    return (spec.runtime, spec.entry_point, spec.memory, spec.timeout, spec.code_digest, spec.env, labels)
+
+
+_RAW_FIELDS = itemgetter("runtime", "entry_point", "memory", "timeout", "code_digest", "state", "env", "labels")
+
+
+def raw_equal(observed: ObservedFunction, raw: tuple, state: Any, registry: Mapping[str, Any]) -> bool:
+    """True only if C = R, checked on raw values without building C (no hashing, C-level dict
+    compares): the fast path for the common case. Sound, not complete: equal raw values give
+    equal fingerprints, while a False (a missing key, "" against None, 256 against "256")
+    only sends the pair down the full comparison."""
+    try:
+        runtime, entry_point, memory, timeout, code_digest, c_state, env, labels = _RAW_FIELDS(observed.values)
+    except KeyError:
+        return False
+    if (c_state != state or memory != raw[2] or timeout != raw[3] or runtime != raw[0]
+            or entry_point != raw[1] or code_digest != raw[4]):
+        return False
+    if (env or {}) != (registry["env"] if observed.env_hashed else raw[5]):
+        return False
+    return {k: v for k, v in (labels or {}).items() if k not in _MANAGED_LABELS} == raw[6]
+
+
 def observed_fingerprint(observed: ObservedFunction) -> dict[str, Any]:
     """C: ``observed.fingerprint()``, computed the fast way."""
     return fast_normalize(observed.values, getattr(observed, "env_hashed", False))
@@ -107,8 +146,17 @@ def registry_fingerprints(spec: FunctionSpec, components: Iterable[str]) -> dict
         if target is None:
             continue
         if shared is None:
-            shared = fast_normalize(spec_values(spec, component))
-            shared.pop("state")
+            env = spec.env
+            labels = spec.labels
+            shared = {
+                "runtime": spec.runtime or None,
+                "entry_point": spec.entry_point or None,
+                "memory": _as_int(spec.memory),
+                "timeout": _as_int(spec.timeout),
+                "env": _env_hashes(env) if env else {},
+                "labels": {str(k): str(v) for k, v in labels.items() if k not in _MANAGED_LABELS} if labels else {},
+                "code_digest": spec.code_digest or None,
+            }
         state = target.get("state", DEFAULT_STATE.get(component, "active"))
         out[component] = {**shared, "state": str(state) or None}
     return out

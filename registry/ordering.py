@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import heapq
 from typing import Iterable, Mapping
+
+_VISITING, _DONE = 1, 2
 
 
 class CycleError(ValueError):
@@ -16,49 +17,45 @@ class CycleError(ValueError):
 
 
 def topological_order(after: Mapping[str, Iterable[str]], *, what: str = "functions") -> list[str]:
-    """Every key of ``after`` once, each after everything it lists (names not keys are ignored).
-
-    Ties break alphabetically so the same input always gives the same order.
-    Raises CycleError naming one cycle, e.g. ``a -> b -> a``.
-    """
-    deps = {name: {d for d in (after.get(name) or ()) if d in after and d != name} for name in after}
-    self_loops = sorted(name for name in after if name in (after.get(name) or ()))
-    if self_loops:
-        raise CycleError([self_loops[0], self_loops[0]], what)
-    dependents: dict[str, list[str]] = {}
-    remaining = {}
-    for name, ds in deps.items():
-        remaining[name] = len(ds)
-        for d in ds:
-            dependents.setdefault(d, []).append(name)
-    ready = [name for name, n in remaining.items() if n == 0]
-    heapq.heapify(ready)
+    """Every key of ``after`` once, each after everything it lists (names that are not keys
+    are ignored). Depth-first from the names in sorted order, so the same input always gives
+    the same order. Raises CycleError naming one cycle, e.g. ``a -> b -> a`` (a runs after b,
+    b after a)."""
+    state: dict[str, int] = {}
     order: list[str] = []
-    while ready:
-        name = heapq.heappop(ready)
-        order.append(name)
-        for dependent in dependents.get(name, ()):
-            remaining[dependent] -= 1
-            if remaining[dependent] == 0:
-                heapq.heappush(ready, dependent)
-    if len(order) != len(deps):
-        left = {name for name, n in remaining.items() if n > 0}
-        raise CycleError(find_cycle({n: deps[n] & left for n in left}), what)
+
+    def deps(name: str) -> list[str]:
+        listed = after.get(name) or ()
+        return sorted(listed) if len(listed) > 1 else list(listed)
+
+    for root in sorted(after):
+        if root in state:
+            continue
+        state[root] = _VISITING
+        path = [root]
+        stack = [iter(deps(root))]
+        while stack:
+            for dep in stack[-1]:
+                if dep not in after:
+                    continue
+                seen = state.get(dep)
+                if seen is None:
+                    state[dep] = _VISITING
+                    path.append(dep)
+                    stack.append(iter(deps(dep)))
+                    break
+                if seen == _VISITING:
+                    raise CycleError(_rotate(path[path.index(dep):]), what)
+            else:
+                stack.pop()
+                done = path.pop()
+                state[done] = _DONE
+                order.append(done)
     return order
 
 
-def find_cycle(deps: Mapping[str, Iterable[str]]) -> list[str]:
-    """One cycle in a graph where every node is on or leads into a cycle (Kahn's leftovers)."""
-    start = min(deps)
-    seen: dict[str, int] = {}
-    path: list[str] = []
-    node = start
-    while node not in seen:
-        seen[node] = len(path)
-        path.append(node)
-        node = min(deps[node])
-    cycle = path[seen[node]:]
-    # Start the cycle at its smallest name so the message is stable.
+def _rotate(cycle: list[str]) -> list[str]:
+    """Start the cycle at its smallest name (a stable message), closing it: a -> b -> a."""
     i = cycle.index(min(cycle))
     cycle = cycle[i:] + cycle[:i]
     return cycle + [cycle[0]]

@@ -19,8 +19,8 @@ import gc
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator, Mapping
 
-from registry.classify import (MARKED, STALE_BASE, NOT_DEPLOYED, classify_fingerprints, field_diffs, observed_fingerprint,
-                               registry_fingerprints, top_level)
+from registry.classify import (MARKED, NOT_DEPLOYED, STALE_BASE, classify_fingerprints, field_diffs,
+                               observed_fingerprint, raw_equal, registry_fingerprints, spec_raw, top_level)
 from registry.component import ObservedFunction, Observation
 from registry.ignore import MAPPING_FIELDS, apply_ignore, rules_for
 from registry.models import COMPONENTS, ComponentRecord, FunctionRecord
@@ -174,15 +174,22 @@ def _guard_reason(component: str, observation: Observation | None, unavailable: 
 class _Pair:
     """Everything build_plan knows about one pair while deciding (kept off the Plan)."""
 
-    __slots__ = ("status", "registry", "current", "observed", "rules", "action")
+    __slots__ = ("status", "registry", "_current", "observed", "rules", "action")
 
     def __init__(self, status, registry, current, observed, rules):
         self.status: PairStatus = status
         self.registry: dict | None = registry
-        self.current: dict | None = current
+        self._current: dict | None = current
         self.observed: ObservedFunction | None = observed
         self.rules: tuple[str, ...] = rules
         self.action: Action | None = None
+
+    @property
+    def current(self) -> dict | None:
+        """C, computed on first use (the in-sync fast path never needs it)."""
+        if self._current is None and self.observed is not None:
+            self._current = observed_fingerprint(self.observed)
+        return self._current
 
 
 def build_plan(records: Mapping[str, FunctionRecord], observations: Mapping[str, Observation],
@@ -211,7 +218,7 @@ def build_plan(records: Mapping[str, FunctionRecord], observations: Mapping[str,
     with _gc_paused():
         pairs = _classify_and_decide(records, observations, comps, plan, unavailable, policies,
                                      direction, global_ignore)
-        _attach_observed(plan, pairs)
+        _attach_observed(plan, observations)
         _finish(plan, pairs, records, max_deletions)
     return plan
 
@@ -228,6 +235,10 @@ def _finish(plan: Plan, pairs: Mapping[str, list[_Pair]], records: Mapping[str, 
             " none of them is planned: review and raise the limit to go ahead")
         actions = [a for a in actions if not a.destructive]
     plan.actions = order_actions(actions, records)
+
+
+def _rebase_reason(component: str) -> str:
+    return f"{component} already matches the registry; record it as the new base"
 
 
 @contextmanager
@@ -265,9 +276,7 @@ def _classify_and_decide(records: Mapping[str, FunctionRecord], observations: Ma
             observed = pair.observed
             if (status.detail == STALE_BASE or observed is not None and (
                     comp_record is None or comp_record.resource_id != observed.resource_id)):
-                pair.action = Action(name, c, ActionKind.REBASE,
-                                     f"{c} already matches the registry; record it as the new base",
-                                     depends_on=list(depends_on))
+                pair.action = Action(name, c, ActionKind.REBASE, _rebase_reason(c), depends_on=list(depends_on))
             return
         decided = _decide(status, comp_policy[c], direction)
         if decided is None:
@@ -284,6 +293,7 @@ def _classify_and_decide(records: Mapping[str, FunctionRecord], observations: Ma
         rfps = registry_fingerprints(spec, comps)
         rules = rules_for(spec.ignore, global_ignore) if spec.ignore or global_ignore else ()
         comp_records = record.components
+        raw = spec_raw(spec) if rfps else None
         row: list[_Pair] = []
         pulls = False
         for c in comps:
@@ -293,6 +303,18 @@ def _classify_and_decide(records: Mapping[str, FunctionRecord], observations: Ma
                 continue
             comp_record = comp_records.get(c)
             base = comp_record.base if comp_record is not None else None
+            if (not rules and registry is not None and observed is not None
+                    and raw_equal(observed, raw, registry["state"], registry)):
+                # The common case, without building C: the component shows what the registry
+                # wants. Only a stale base or a new resource id is left to record.
+                stale = base != registry
+                status = PairStatus(name, c, in_sync, STALE_BASE if stale else "")
+                statuses.append(status)
+                pair = _Pair(status, registry, registry, observed, rules)
+                if stale or comp_record is None or comp_record.resource_id != observed.resource_id:
+                    pair.action = Action(name, c, ActionKind.REBASE, _rebase_reason(c), depends_on=list(spec.after))
+                row.append(pair)
+                continue
             current = observed_fingerprint(observed) if observed is not None else None
             status = classify_fingerprints(
                 name, c, registry=registry, base=base, observed=observed, current=current, rules=rules,
@@ -459,14 +481,14 @@ def order_actions(actions: Iterable[Action], records: Mapping[str, FunctionRecor
 # are kept in an attribute outside the dataclass fields so dataclasses.asdict(plan) / a JSON
 # report can never carry a secret.
 
-def _attach_observed(plan: Plan, pairs: Mapping[str, list[_Pair]]) -> None:
-    plan.__dict__["_observed"] = {(p.status.function, p.status.component): p.observed
-                                  for row in pairs.values() for p in row if p.observed is not None}
+def _attach_observed(plan: Plan, observations: Mapping[str, Observation]) -> None:
+    plan.__dict__["_observations"] = dict(observations)
 
 
 def observed_for(plan: Plan, function: str, component: str) -> ObservedFunction | None:
     """The ObservedFunction a plan's action was decided on (None if it was absent)."""
-    return plan.__dict__.get("_observed", {}).get((function, component))
+    observation = plan.__dict__.get("_observations", {}).get(component)
+    return observation.items.get(function) if observation is not None else None
 
 
 def status_for(plan: Plan, function: str, component: str) -> PairStatus | None:

@@ -256,7 +256,16 @@ def test_self_dependency_is_a_cycle():
 
 
 def test_topological_order_is_deterministic_and_ignores_unknown_names():
-    assert topological_order({"c": [], "b": ["ghost"], "a": ["c"]}) == ["b", "c", "a"]
+    graph = {"c": [], "b": ["ghost"], "a": ["c"], "d": ["b", "a"]}
+    order = topological_order(graph)
+    assert sorted(order) == ["a", "b", "c", "d"]
+    assert order.index("c") < order.index("a") < order.index("d") and order.index("b") < order.index("d")
+    assert order == topological_order(dict(reversed(list(graph.items()))))
+
+
+def test_a_long_chain_needs_no_recursion():
+    chain = {f"f{i:05d}": [f"f{i - 1:05d}"] if i else [] for i in range(5000)}
+    assert topological_order(chain) == sorted(chain)
 
 
 # --- pulls shared across a function's components ---------------------------------------------
