@@ -72,7 +72,8 @@ class SyncService:
         self._injected = set(self._adapters)
         self._detections: dict[str, Detection] | None = None
         self._last: dict[str, Observation] = {}
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()          # caches (detections, observations)
+        self._adapter_lock = threading.Lock()   # building adapters (never held while detecting)
 
     # --- plumbing -------------------------------------------------------------
     @property
@@ -88,7 +89,7 @@ class SyncService:
 
     def adapter(self, name: str):
         """The adapter for ``name``, built (and its SDK imported) on first use."""
-        with self._lock:
+        with self._adapter_lock:
             if name not in self._adapters:
                 if name not in COMPONENTS:
                     raise ServiceError(f"unknown component {name!r} (known: {', '.join(COMPONENTS)})")
@@ -107,16 +108,18 @@ class SyncService:
         with self._lock:
             if self._detections is not None and not refresh:
                 return dict(self._detections)
-            cached = None if (refresh or self._injected) else detection_cache.load(self.home)
-            if cached is None or set(cached) != set(self.component_names()):
-                cached = detection_cache.detect_all(self.component_names(), self.adapter)
-                if not self._injected:
-                    try:
-                        detection_cache.save(cached, self.home)
-                    except OSError:  # an unwritable config dir must not stop a read
-                        pass
+        # Detect without holding the lock: detect_all builds adapters on worker threads.
+        cached = None if (refresh or self._injected) else detection_cache.load(self.home)
+        if cached is None or set(cached) != set(self.component_names()):
+            cached = detection_cache.detect_all(self.component_names(), self.adapter)
+            if not self._injected:
+                try:
+                    detection_cache.save(cached, self.home)
+                except OSError:  # an unwritable config dir must not stop a read
+                    pass
+        with self._lock:
             self._detections = cached
-            return dict(cached)
+        return dict(cached)
 
     def require(self, name: str) -> None:
         """Raise ComponentUnavailableError (reason + fix) unless ``name`` is usable here."""
