@@ -199,3 +199,22 @@ def test_out_of_band_delete_and_unmarking_are_seen(aws, aws_clean):
     assert observation.unmarked == ["disowned"]
     with pytest.raises(ApplyError, match="refusing to delete"):
         aws.delete("disowned", unmarked.resource_id)
+
+
+def test_console_edit_reads_as_drift_and_plans_a_pull(aws, aws_clean, tmp_path):
+    from registry.models import ComponentRecord, FunctionRecord
+    from registry.plan import build_plan
+    from registry.plan_types import ActionKind, State
+
+    spec = make_spec("edited", tmp_path, targets={"aws": {}})
+    created = aws.create(spec)
+    records = {"edited": FunctionRecord(spec, {"aws": ComponentRecord(
+        "aws", base=created.fingerprint(), resource_id=created.resource_id)})}
+    assert build_plan(records, {"aws": aws.observe()}, policies={"aws": "component-wins"}).actions == []
+
+    aws_clean.client("lambda").update_function_configuration(FunctionName="edited", MemorySize=2048)
+    plan = build_plan(records, {"aws": aws.observe()}, policies={"aws": "component-wins"})
+    [status] = [s for s in plan.statuses if s.function == "edited"]
+    assert status.state is State.DRIFTED
+    assert [d.field for d in status.diffs] == ["memory"]
+    assert [(a.kind, a.fields) for a in plan.actions] == [(ActionKind.PULL, ["memory"])]
