@@ -277,7 +277,11 @@ class _Runner:
             record = copy.deepcopy(existing)
         target = values.get("target")
         record.spec.targets.setdefault(action.component, dict(target) if isinstance(target, dict) else {})
-        _copy_into_spec(record.spec, action.component, values, list(FINGERPRINT_FIELDS))
+        if existing is None or not action.fields:
+            fields = list(FINGERPRINT_FIELDS)  # a new entry, or a person's "adopt": take it all
+        else:
+            fields = list(action.fields)  # what the plan found differing (never an ignored key)
+        _copy_into_spec(record.spec, action.component, values, fields)
         self._set_base(record, action.component, observed)
         self.txn.put(record, action="adopt", component=action.component)
 

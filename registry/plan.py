@@ -19,11 +19,12 @@ import gc
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator, Mapping
 
-from registry.classify import (MARKED, NOT_DEPLOYED, STALE_BASE, classify_fingerprints, field_diffs,
+from registry.classify import (MARKED, NOT_DEPLOYED, STALE_BASE, classify_fingerprints, fast_normalize, field_diffs,
                                observed_fingerprint, raw_equal, registry_fingerprints, spec_raw, top_level)
 from registry.component import ObservedFunction, Observation
 from registry.ignore import MAPPING_FIELDS, apply_ignore, rules_for
-from registry.models import COMPONENTS, ComponentRecord, FunctionRecord
+from registry.fingerprint import spec_values
+from registry.models import COMPONENTS, ComponentRecord, FunctionRecord, FunctionSpec
 from registry.ordering import topological_order
 from registry.plan_types import DESTRUCTIVE, Action, ActionKind, Direction, PairStatus, Plan, Policy, State
 
@@ -324,6 +325,8 @@ def _classify_and_decide(records: Mapping[str, FunctionRecord], observations: Ma
             decide(pair, name, spec.after, comp_record)
             if pair.action is not None and pair.action.kind in _PULLS:
                 pulls = True
+                if pair.action.kind is ActionKind.ADOPT:
+                    _adopt_into(spec, pair)
             row.append(pair)
         if row:
             pairs[name] = row
@@ -358,11 +361,21 @@ def _action_fields(kind: ActionKind, status: PairStatus) -> list[str]:
     return []
 
 
+def _adopt_into(spec: FunctionSpec, pair: _Pair) -> None:
+    """Adopting a resource into a function the registry already has is a pull of what differs
+    from the spec (keyed, like a PULL, so it can clash with another component's pull), plus
+    a new target. ``state`` is always listed: it marks the fields as worked out here."""
+    current = pair.current
+    hypothetical = {**fast_normalize(spec_values(spec, pair.status.component)), "state": current.get("state")}
+    pair.registry = hypothetical  # what R is for this component once adopted
+    diffs = field_diffs(apply_ignore(hypothetical, pair.rules), None, apply_ignore(current, pair.rules))
+    pair.action.fields = ["state"] + [d.field for d in diffs]
+    pair.action.diffs = diffs
+
+
 def _pulled_values(pair: _Pair) -> dict[str, Any]:
     """{field or field.key: C's fingerprint value} a PULL/ADOPT pair brings into the spec."""
     current = pair.current or {}
-    if pair.action.kind is ActionKind.ADOPT:
-        return {f: v for f, v in current.items() if f != "state"}
     out = {}
     for f in pair.action.fields:
         head, _, key = f.partition(".")
@@ -418,9 +431,10 @@ def _propagate_pulls(record: FunctionRecord, row: list[_Pair], direction: Direct
     for p in row:
         if p.current is None or p.registry is None:
             continue
-        if p.action is not None and p.action.kind not in (ActionKind.PULL, ActionKind.REBASE, ActionKind.UPDATE):
+        if p.action is not None and p.action.kind not in (ActionKind.PULL, ActionKind.ADOPT, ActionKind.REBASE,
+                                                          ActionKind.UPDATE):
             continue
-        pulled_here = p.action is not None and p.action.kind is ActionKind.PULL
+        pulled_here = p.action is not None and p.action.kind in _PULLS
         target = _with_values(p.registry, merged)
         if pulled_here and "state" in p.action.fields:
             target["state"] = p.current.get("state")  # the pull takes this component's run state too
