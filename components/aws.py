@@ -9,7 +9,13 @@ Observing costs two paginated listings and never one request per function:
 ``GetResources`` filtered to ``lambda:function`` resources carrying our ownership tag (Lambda's
 listing has no tags). The two are joined by function name. moto implements that tagging
 filter for Lambda (``moto/resourcegroupstaggingapi/models.py``, "Lambda Instance"), so the
-tests exercise the real path.
+tests exercise the real path. The tag index lags fresh creates on AWS, so listed functions it
+does not show yet and that changed in the last 15 minutes are asked about directly (a
+handful at most; more leaves the observation incomplete rather than guessing).
+
+A failed page, throttling that outlasts botocore's retries, an unreachable endpoint: any of
+these gives ``complete=False`` with the reason; observe() never raises and never reads as
+an empty account.
 
 boto3 is imported inside methods: ``functions-tui --help`` must not pay for it.
 """
