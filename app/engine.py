@@ -1,14 +1,14 @@
-"""The seam between the service and the sync engine (registry.classify / plan / apply /
-journal). Keeping every engine call here means the service reads as a story and the
-engine's signatures are adapted in one place."""
+"""The seam between the service and the sync engine (registry.plan / apply / journal).
+Keeping every engine call here means the service reads as a story and the engine's
+signatures are adapted in one place."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from registry.component import Observation
 from registry.models import FunctionRecord
-from registry.plan_types import Action, ApplyResult, PairStatus, Plan
+from registry.plan_types import ApplyResult, PairStatus, Plan
 
 
 def classify_all(records: dict[str, FunctionRecord], observations: dict[str, Observation],
@@ -32,19 +32,25 @@ def build_plan(records: dict[str, FunctionRecord], observations: dict[str, Obser
                        registry_serial=registry_serial)
 
 
-def apply_actions(store, plan: Plan, actions: list[Action], components: dict[str, Any], *,
-                  expected_serial: int | None) -> ApplyResult:
+def apply(plan: Plan, store, components: Mapping[str, Any], decisions: Iterable[Any] = (), *,
+          source: str = "sync", observations: Mapping[str, Observation] | None = None) -> ApplyResult:
+    """Run the plan (plus a person's decisions) through the adapters; one registry write."""
     from registry.apply import apply_plan
 
-    run = Plan(statuses=plan.statuses, actions=actions, unknown=plan.unknown, warnings=plan.warnings,
-               registry_serial=expected_serial)
-    return apply_plan(store, run, components)
+    return apply_plan(plan, store, components, decisions=list(decisions), source=source,
+                      observations=observations)
 
 
-def interrupted_operations(store) -> list[dict[str, Any]]:
-    try:
-        from registry.journal import Journal
-    except ImportError:
-        return []
-    return [dict(e) if isinstance(e, dict) else getattr(e, "__dict__", {"entry": str(e)})
-            for e in Journal.for_store(store).pending()]
+def decided_components(plan: Plan, decisions: Iterable[Any]) -> set[str]:
+    from registry.plan_types import ActionKind
+
+    names = {a.component for a in plan.actions if a.kind is not ActionKind.ASK}
+    return names | {d.component for d in decisions}
+
+
+def interrupted_operations(store) -> list[str]:
+    """One line per cloud operation an earlier run left in flight."""
+    from registry.apply import interrupted_operations as engine_interrupted
+    from registry.journal import Journal
+
+    return list(engine_interrupted(Journal.for_store(store)))

@@ -242,18 +242,15 @@ class SyncService:
         decisions = list(decisions)
         for d in decisions:
             if d.choice not in CHOICES:
-                raise ServiceError(f"decision for {d.function} on {d.component}: unknown choice {d.choice!r}")
-        actions = [a for a in plan.actions if a.kind is not ActionKind.ASK]
-        asked = {(a.function, a.component): a for a in plan.decisions}
-        for d in decisions:
-            ask = asked.get((d.function, d.component))
-            if ask is None:
-                raise ServiceError(f"no open decision for {d.function} on {d.component} in this plan")
-            actions.extend(decision_actions(d, ask))
+                raise ServiceError(f"decision for {d.function} on {d.component}: unknown choice {d.choice!r} "
+                                   f"(use one of {', '.join(CHOICES)})")
         from app import engine as eb
 
-        components = {n: self.adapter(n) for n in {a.component for a in actions}}
-        result = eb.apply_actions(self.store, plan, actions, components, expected_serial=plan.registry_serial)
+        components = {n: self.adapter(n) for n in eb.decided_components(plan, decisions)}
+        try:
+            result = eb.apply(plan, self.store, components, decisions)
+        except ValueError as exc:  # the engine's DecisionError: a decision that does not fit
+            raise ServiceError(str(exc)) from None
         with self._lock:  # what we just changed is no longer what was last seen
             for n in components:
                 self._last.pop(n, None)
@@ -264,10 +261,12 @@ class SyncService:
         self._check_writable("resolving a conflict")
         observations = self.last_observations()
         obs = {decision.component: observations[decision.component]} if decision.component in observations else None
-        plan = self.plan([decision.component], observations=obs)
-        if not any(a.function == decision.function for a in plan.decisions):
-            raise ServiceError(f"{decision.function} on {decision.component} has nothing left to decide")
-        plan.actions = [a for a in plan.actions if a.kind is ActionKind.ASK and a.function == decision.function]
+        # Under "ask" every pair that differs is a question, so any of them can be answered here.
+        plan = self.plan([decision.component], policy="ask", observations=obs)
+        if not any(s.function == decision.function and s.component == decision.component for s in plan.statuses):
+            raise ServiceError(f"{decision.function} on {decision.component}: nothing to decide")
+        plan.actions = [a for a in plan.actions
+                        if a.function == decision.function and a.component == decision.component]
         return self.apply(plan, [decision])
 
     # --- everyday commands (CLI) ---------------------------------------------------
@@ -291,31 +290,26 @@ class SyncService:
         """Push the registry's spec of ``name`` to its targets (or ``to``), creating or updating."""
         self._check_writable("deploying")
         record = self.record(name)
-        targets = list(to) if to else [c for c in self.component_names() if c in record.spec.targets] or ["docker"]
+        targets = list(to) if to else [c for c in self.component_names() if c in record.spec.targets]
+        if not targets:
+            raise ServiceError(f"{name} has no targets: add one under targets: in {record.spec.declared_in or 'its function.yaml'}"
+                               " or use --to COMPONENT")
         for c in targets:
             self.require(c)
-        observations = self.observe(targets)
-        for c, obs in observations.items():
-            if not obs.complete and name not in obs.items:
-                raise ServiceError(f"{c}: cannot see what is deployed ({'; '.join(obs.errors) or 'listing incomplete'})")
-        actions = []
+        missing = [c for c in targets if c not in record.spec.targets]
+        if missing:  # deploying somewhere new makes it a target, so later syncs watch it there
+            with self.store.transaction("user") as txn:
+                rec = txn.get(name)
+                for c in missing:
+                    rec.spec.targets[c] = {}
+                txn.put(rec, action="add target", component=",".join(missing))
+        plan = self.plan(targets, policy="registry-wins", direction="push")
         for c in targets:
-            seen = observations[c].items.get(name)
-            fields = []
-            if seen is not None:
-                from registry.fingerprint import spec_fingerprint
-
-                want, have = spec_fingerprint(record.spec, c), seen.fingerprint()
-                fields = [f for f in want if want[f] != have.get(f)]
-                if not fields:
-                    continue
-            kind = ActionKind.UPDATE if seen is not None else ActionKind.CREATE
-            actions.append(Action(name, c, kind, reason="deploy requested", fields=fields))
-        from app import engine as eb
-
-        plan = Plan(actions=actions, registry_serial=self.store.load().serial)
-        return eb.apply_actions(self.store, plan, actions, {c: self.adapter(c) for c in targets},
-                                expected_serial=plan.registry_serial)
+            if c in plan.unknown:
+                raise ServiceError(f"{c}: {plan.unknown[c]}")
+        plan.actions = [a for a in plan.actions if a.function == name
+                        and a.kind in (ActionKind.CREATE, ActionKind.UPDATE, ActionKind.REBASE)]
+        return self.apply(plan)
 
     def set_run_state(self, name: str, state: str) -> ApplyResult:
         """``run`` / ``stop``: the local Docker container of ``name`` (desired state in the spec)."""
@@ -329,9 +323,26 @@ class SyncService:
         return self.deploy(name, ["docker"])
 
     def gc_plan(self, allow_empty: bool = False) -> Plan:
-        """What gc would remove: dangling marked resources (delete) and ghosts (prune)."""
-        plan = self.plan(direction="two-way", policy="registry-wins", allow_empty=allow_empty)
-        plan.actions = [a for a in plan.actions if a.kind in (ActionKind.DELETE, ActionKind.PRUNE)]
+        """What gc would remove: marked resources no registry entry knows (delete from the
+        component) and ghosts (drop from the registry). Never on an untrusted listing."""
+        detections = self.detections()
+        names = [n for n in self.component_names() if detections.get(n) and detections[n].available]
+        plan = self.plan(names, policy="ask", allow_empty=allow_empty)
+        actions = []
+        for s in plan.statuses:
+            if s.component in plan.unknown:
+                continue
+            if s.state is State.UNMANAGED and s.detail == "marked":
+                actions.append(Action(s.function, s.component, ActionKind.DELETE,
+                                      f"dangling: carries our mark on {s.component} but no registry entry knows it"))
+            elif s.state is State.MISSING and s.detail == "ghost":
+                actions.append(Action(s.function, s.component, ActionKind.PRUNE,
+                                      f"ghost: deleted from {s.component} out of band"))
+        if len(actions) > self.config.max_deletions:
+            plan.warnings.append(f"gc would remove {len(actions)} things (more than max_deletions="
+                                 f"{self.config.max_deletions}); raise max_deletions in config.yaml to go ahead")
+            actions = []
+        plan.actions = actions
         return plan
 
     def delete(self, name: str, *, force: bool = False) -> ApplyResult:
@@ -339,24 +350,29 @@ class SyncService:
         Without ``force`` a component that cannot be seen stops the delete (nothing lost)."""
         self._check_writable("deleting a function")
         record = self.record(name)
-        deployed = [c for c in record.components if c in self.component_names()]
-        observations = self.observe(deployed) if deployed else {}
-        actions: list[Action] = []
-        for c in deployed:
-            obs = observations[c]
-            seen = obs.items.get(name)
-            if seen is None and not obs.complete and not force:
-                raise ServiceError(f"{c}: cannot see whether {name} is deployed "
-                                   f"({'; '.join(obs.errors) or 'listing incomplete'}); use --force to drop it from the registry anyway")
+        deployed = [c for c in self.component_names() if c in record.components or c in record.spec.targets]
+        detections = self.detections()
+        usable = [c for c in deployed if detections.get(c) and detections[c].available]
+        if len(usable) < len(deployed) and not force:
+            down = [c for c in deployed if c not in usable]
+            raise ServiceError(f"{', '.join(down)} unavailable: cannot check whether {name} is deployed there; "
+                               "fix it (functions-tui components) or use --force to drop it from the registry anyway")
+        plan = self.plan(usable, policy="ask") if usable else Plan()
+        actions = []
+        for c in usable:
+            if c in plan.unknown:
+                if not force:
+                    raise ServiceError(f"{c}: {plan.unknown[c]}; use --force to drop {name} from the registry anyway")
+                continue
+            from registry.plan import observed_for
+
+            seen = observed_for(plan, name, c)
             if seen is not None:
                 if not seen.marked:
                     raise ServiceError(f"{c}: {name} does not carry the functions-tui mark; not deleting it")
                 actions.append(Action(name, c, ActionKind.DELETE, reason="delete requested"))
-        from app import engine as eb
-
-        plan = Plan(actions=actions, registry_serial=self.store.load().serial)
-        result = eb.apply_actions(self.store, plan, actions, {c: self.adapter(c) for c in deployed},
-                                  expected_serial=plan.registry_serial) if actions else ApplyResult()
+        plan.actions = actions
+        result = self.apply(plan) if actions else ApplyResult()
         if result.failed and not force:
             return result
         with self.store.transaction("user") as txn:
@@ -368,34 +384,8 @@ class SyncService:
         self._check_writable("restoring the registry")
         return self.store.restore()
 
-    def interrupted(self) -> list[dict[str, Any]]:
+    def interrupted(self) -> list[str]:
         """Cloud operations journaled but never cleared (an earlier run was interrupted)."""
         from app import engine as eb
 
         return eb.interrupted_operations(self.store)
-
-
-def decision_actions(decision: Decision, ask: Action) -> list[Action]:
-    """The concrete actions a person's answer to one ASK turns into."""
-    fields = [d.field for d in ask.diffs] or list(ask.fields)
-    missing_here = ask.reason.startswith("missing") or "not deployed" in ask.reason or "ghost" in ask.reason
-    base = dict(function=decision.function, component=decision.component, depends_on=list(ask.depends_on))
-    if decision.choice == "skip":
-        return []
-    if decision.choice == "registry":
-        kind = ActionKind.CREATE if missing_here else ActionKind.UPDATE
-        return [Action(kind=kind, reason="person chose the registry", diffs=ask.diffs, fields=fields, **base)]
-    if decision.choice == "component":
-        kind = ActionKind.PRUNE if missing_here else ActionKind.PULL
-        return [Action(kind=kind, reason="person chose the component", diffs=ask.diffs, fields=fields, **base)]
-    chosen = decision.fields or {}
-    take = [f for f in fields if chosen.get(f) == "component"]
-    keep = [f for f in fields if f not in take]
-    out = []
-    if take:
-        out.append(Action(kind=ActionKind.PULL, reason="merge: fields taken from the component",
-                          diffs=[d for d in ask.diffs if d.field in take], fields=take, **base))
-    if keep:
-        out.append(Action(kind=ActionKind.UPDATE, reason="merge: fields kept from the registry",
-                          diffs=[d for d in ask.diffs if d.field in keep], fields=keep, **base))
-    return out

@@ -1,0 +1,182 @@
+"""``functions-tui --sync`` end to end against AWS Lambda (moto's server over HTTP).
+
+The command runs as a subprocess, exactly as cron or CI would run it; out-of-band changes
+are made with plain boto3, as a colleague in the console would.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import jsonschema
+import pytest
+
+from tests.cli_helpers import cli_env, make_function, one_line_error, registry_bytes, run_cli, write_yaml
+
+
+@pytest.fixture
+def schema():
+    return json.loads(resources.files("app").joinpath("result_schema.json").read_text())
+
+
+@pytest.fixture
+def project(tmp_path, aws_clean):
+    """A config dir whose aws component is the moto server, and two declared functions."""
+    home = tmp_path / "home"
+    env = cli_env(home, **aws_clean.handle.env())
+    write_yaml(home / "config.yaml", {"aws": {"role": aws_clean.role_arn}})
+    make_function(tmp_path / "src", "alpha", memory=128, env={"GREETING": "hi"}, targets={"aws": {}})
+    make_function(tmp_path / "src", "beta", memory=128, after=["alpha"], targets={"aws": {}})
+    assert run_cli("add", str(tmp_path / "src"), env=env).returncode == 0
+    return home, env, aws_clean
+
+
+def _sync(env, *extra):
+    return run_cli("--sync", "aws", *extra, env=env)
+
+
+def _deploy(env):
+    first = _sync(env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    again = _sync(env)
+    assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_first_sync_deploys_in_after_order_and_a_second_run_is_in_sync(project, schema):
+    home, env, aws = project
+    dry = _sync(env, "--dry-run", "--json")
+    assert dry.returncode == 2, dry.stderr
+    doc = json.loads(dry.stdout)
+    jsonschema.validate(doc, schema)
+    assert doc["mode"] == "dry-run" and doc["exit_code"] == 2
+    assert [(a["function"], a["kind"], a["outcome"]) for a in doc["actions"]] == [
+        ("alpha", "create", "planned"), ("beta", "create", "planned")]
+    assert aws.client("lambda").list_functions()["Functions"] == []  # the dry run deployed nothing
+
+    _deploy(env)
+    names = sorted(f["FunctionName"] for f in aws.client("lambda").list_functions()["Functions"])
+    assert names == ["alpha", "beta"]
+
+
+def test_drift_made_out_of_band_is_reported_then_pulled(project, schema):
+    home, env, aws = project
+    _deploy(env)
+    lam = aws.client("lambda")
+    lam.update_function_configuration(FunctionName="alpha", MemorySize=512)
+
+    before = registry_bytes(home)
+    dry = _sync(env, "--dry-run", "--json")
+    assert dry.returncode == 2, dry.stderr
+    doc = json.loads(dry.stdout)
+    jsonschema.validate(doc, schema)
+    states = {(s["function"], s["component"]): s for s in doc["statuses"]}
+    alpha = states[("alpha", "aws")]
+    assert alpha["state"] == "drifted"
+    assert [(d["field"], d["base"], d["registry"], d["component"]) for d in alpha["diffs"]] == [
+        ("memory", 128, 128, 512)]
+    assert states[("beta", "aws")]["state"] == "in_sync"
+    assert [(a["function"], a["kind"]) for a in doc["actions"]] == [("alpha", "pull")]
+    assert registry_bytes(home) == before  # --dry-run changes nothing
+
+    table = _sync(env, "--dry-run")
+    assert table.returncode == 2
+    assert "drifted" in table.stdout and "alpha" in table.stdout and "pull" in table.stdout
+
+    applied = _sync(env, "--json")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    doc = json.loads(applied.stdout)
+    jsonschema.validate(doc, schema)
+    assert [(a["function"], a["kind"], a["outcome"]) for a in doc["actions"]] == [("alpha", "pull", "applied")]
+    assert "512" in run_cli("info", "alpha", env=env).stdout  # component-wins: the registry took 512
+
+    again = _sync(env)
+    assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_with_ask_policy_the_decision_is_listed_not_guessed(project, schema):
+    home, env, aws = project
+    _deploy(env)
+    write_yaml(home / "config.yaml", {"aws": {"role": aws.role_arn}, "policies": {"aws": "ask"}})
+    aws.client("lambda").update_function_configuration(FunctionName="beta", Timeout=30)
+    before = registry_bytes(home)
+
+    result = _sync(env, "--json")
+    assert result.returncode == 2, result.stderr
+    doc = json.loads(result.stdout)
+    jsonschema.validate(doc, schema)
+    assert doc["mode"] == "apply"
+    assert [(d["function"], d["component"]) for d in doc["decisions"]] == [("beta", "aws")]
+    assert doc["actions"] == []
+    assert registry_bytes(home) == before  # nothing was decided for the person
+    assert aws.client("lambda").get_function_configuration(FunctionName="beta")["Timeout"] == 30
+
+    table = _sync(env)
+    assert table.returncode == 2
+    assert "Decisions left for you (1)" in table.stdout and "beta" in table.stdout
+
+
+def test_ghost_and_unmanaged_are_reported(project, schema):
+    home, env, aws = project
+    _deploy(env)
+    write_yaml(home / "config.yaml", {"aws": {"role": aws.role_arn}, "policies": {"aws": "ask"}})
+    lam = aws.client("lambda")
+    lam.delete_function(FunctionName="beta")  # gone out of band: beta becomes a ghost
+    lam.create_function(FunctionName="stray", Runtime="python3.11", Role=aws.role_arn, Handler="main.main",
+                        Code={"ZipFile": _zip()}, Tags={"functions-tui.function": "stray"})
+
+    result = _sync(env, "--dry-run", "--json")
+    assert result.returncode == 2
+    doc = json.loads(result.stdout)
+    jsonschema.validate(doc, schema)
+    states = {s["function"]: (s["state"], s["detail"]) for s in doc["statuses"]}
+    assert states["beta"] == ("missing", "ghost")
+    assert states["stray"] == ("unmanaged", "marked")
+    assert states["alpha"] == ("in_sync", "")
+
+
+def test_unreachable_component_is_one_line_error_and_nothing_changes(project, schema):
+    home, env, aws = project
+    _deploy(env)
+    before = registry_bytes(home)
+    down = {**env, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}  # nothing listens on the discard port
+    result = run_cli("--sync", "aws", "--json", env=down)
+    assert result.returncode == 1
+    line = one_line_error(result.stderr)
+    assert "aws" in line
+    doc = json.loads(result.stdout)
+    jsonschema.validate(doc, schema)
+    assert doc["exit_code"] == 1 and doc["errors"]
+    assert registry_bytes(home) == before
+
+
+def test_corrupt_registry_is_one_line_error_naming_the_file(project):
+    home, env, aws = project
+    registry = home / "registry.json"
+    registry.write_bytes(b'{"truncated": ')
+    before = registry_bytes(home)
+    for args in (("--sync", "aws"), ("status",), ("info", "alpha")):
+        result = run_cli(*args, env=env)
+        assert result.returncode == 1, (args, result.stdout, result.stderr)
+        line = one_line_error(result.stderr)
+        assert str(registry) in line and "restore" in line
+        assert registry_bytes(home) == before
+
+
+def test_headless_sync_never_imports_textual(project):
+    home, env, aws = project
+    result = run_cli("--sync", "aws", "--dry-run", env=env, python_flags=("-X", "importtime"))
+    assert result.returncode in (0, 2), result.stderr
+    imported = [line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")]
+    assert "boto3" in imported  # the trace is real
+    assert not [m for m in imported if m == "textual" or m.startswith("textual.")]
+
+
+def _zip() -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("main.py", "def main(event, context):\n    return 1\n")
+    return buf.getvalue()
