@@ -53,7 +53,7 @@ def resolve_decision(plan: Plan, decision: Any) -> list[Action]:
     ask = next((a for a in plan.actions if a.function == function and a.component == component
                 and a.kind is ActionKind.ASK), None)
     depends_on = list(ask.depends_on) if ask is not None else []
-    why = f"decided: {'keep the registry' if choice == 'registry' else 'take ' + component if choice == 'component' else 'merge'}"
+    why = "decided: " + {"registry": "keep the registry", "component": f"take {component}", "merge": "merge"}[choice]
 
     def action(kind: ActionKind, reason: str, fields: list[str] | None = None) -> Action:
         return Action(function, component, kind, f"{reason} ({why})", diffs=list(status.diffs),
@@ -67,7 +67,8 @@ def resolve_decision(plan: Plan, decision: Any) -> list[Action]:
             if status.detail != "marked":
                 raise DecisionError(f"{function} on {component} has no ownership mark: it is never deleted")
             if component in plan.unknown:
-                raise DecisionError(f"{component}'s listing is not trusted ({plan.unknown[component]}): nothing is deleted there")
+                raise DecisionError(f"{component}'s listing is not trusted ({plan.unknown[component]}):"
+                                    " nothing is deleted there")
             return [action(ActionKind.DELETE, f"delete {function} from {component}")]
         raise DecisionError(f"{function} on {component} is not in the registry: nothing to merge with")
     if state is State.MISSING:

@@ -74,6 +74,10 @@ def _env_hashes(env: Mapping[Any, Any]) -> dict[str, str]:
     return out
 
 
+def _as_int(value: Any) -> int | None:
+    return value if value.__class__ is int else (int(value) if value is not None and value != "" else None)
+
+
 def fast_normalize(values: Mapping[str, Any], env_hashed: bool = False) -> dict[str, Any]:
     """registry.fingerprint.normalize, faster (``env_hashed``: env already holds hashes).
 
@@ -88,17 +92,13 @@ def fast_normalize(values: Mapping[str, Any], env_hashed: bool = False) -> dict[
     return {
         "runtime": get("runtime") or None,
         "entry_point": get("entry_point") or None,
-        "memory": memory if memory.__class__ is int else (int(memory) if memory is not None and memory != "" else None),
-        "timeout": timeout if timeout.__class__ is int else (int(timeout) if timeout is not None and timeout != "" else None),
+        "memory": _as_int(memory),
+        "timeout": _as_int(timeout),
         "env": ({str(k): str(v) for k, v in env.items()} if env_hashed else _env_hashes(env)) if env else {},
         "labels": {str(k): str(v) for k, v in labels.items() if k not in _MANAGED_LABELS} if labels else {},
         "code_digest": get("code_digest") or None,
         "state": get("state") or None,
     }
-
-
-def _as_int(value: Any) -> int | None:
-    return value if value.__class__ is int else (int(value) if value is not None and value != "" else None)
 
 
 def spec_raw(spec: FunctionSpec) -> tuple:

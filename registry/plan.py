@@ -19,11 +19,12 @@ import gc
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator, Mapping
 
-from registry.classify import (MARKED, NOT_DEPLOYED, STALE_BASE, classify_fingerprints, fast_normalize, field_diffs,
-                               observed_fingerprint, raw_equal, registry_fingerprints, spec_raw, top_level)
+from registry.classify import (MARKED, NOT_DEPLOYED, STALE_BASE, classify_fingerprints, fast_normalize,
+                               field_diffs, observed_fingerprint, raw_equal, registry_fingerprints, spec_raw,
+                               top_level)
 from registry.component import ObservedFunction, Observation
-from registry.ignore import MAPPING_FIELDS, apply_ignore, rules_for
 from registry.fingerprint import spec_values
+from registry.ignore import apply_ignore, rules_for
 from registry.models import COMPONENTS, ComponentRecord, FunctionRecord, FunctionSpec
 from registry.ordering import topological_order
 from registry.plan_types import DESTRUCTIVE, Action, ActionKind, Direction, PairStatus, Plan, Policy, State

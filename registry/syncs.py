@@ -147,7 +147,8 @@ def _succeeded(detail: Any) -> bool:
 
 
 def plan_sync(job: SyncJob, records: Mapping[str, FunctionRecord], observations: Mapping[str, Observation], *,
-              component_policies: Mapping[str, Policy | str] | None = None, unavailable: Mapping[str, str] | None = None,
+              component_policies: Mapping[str, Policy | str] | None = None,
+              unavailable: Mapping[str, str] | None = None,
               allow_empty: bool = False, max_deletions: int = 10, registry_serial: int | None = None,
               global_ignore: Iterable[str] = ()) -> Plan:
     """build_plan restricted to the job's components, with its direction and policies."""
