@@ -14,14 +14,21 @@ from app.headless import EXIT_DRIFT, EXIT_ERROR, EXIT_OK, STATE_STYLES, diff_tex
 def _service(args):
     from app.service import SyncService
 
-    return SyncService(read_only=bool(getattr(args, "read_only", False)))
+    service = SyncService(read_only=bool(getattr(args, "read_only", False)))
+    service.config  # a broken config.yaml fails here, naming file and line, before anything runs
+    return service
+
+
+#: ``sync C --pull`` is the person choosing the component's side, ``--push`` the registry's:
+#: so every difference is settled that way instead of being asked about again.
+DIRECTION_POLICY = {"pull": "component-wins", "push": "registry-wins"}
 
 
 def headless_sync(args, components, *, direction, dry_run, as_json, allow_empty) -> int:
     from app.headless import run_sync
 
-    return run_sync(_service(args), components, direction=direction, dry_run=dry_run,
-                    as_json=as_json, allow_empty=allow_empty)
+    return run_sync(_service(args), components, direction=direction, policy=DIRECTION_POLICY.get(direction or ""),
+                    dry_run=dry_run, as_json=as_json, allow_empty=allow_empty)
 
 
 def config(args) -> int:

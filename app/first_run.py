@@ -22,6 +22,9 @@ def ensure_first_run(home: str | Path | None = None, service=None) -> bool:
     """Set up the config dir when it is new; True when this was the first run."""
     if not is_first_run(home):
         return False
+    from app.config import load_config
+
+    load_config(home)  # a broken config.yaml is reported as such, not cached as "unavailable"
     paths.ensure_config_dir(home)
     if not paths.config_path(home).exists():
         from app.config import reset_config

@@ -29,7 +29,9 @@ STATE_STYLES = {
 
 # --- the run ---------------------------------------------------------------------------
 def run_sync(service, requested: Iterable[str] | None, *, direction: str | None = None,
-             dry_run: bool = False, as_json: bool = False, allow_empty: bool = False) -> int:
+             policy: str | None = None, dry_run: bool = False, as_json: bool = False,
+             allow_empty: bool = False) -> int:
+    """One headless sync; returns the exit code. ``policy`` overrides the configured ones."""
     requested = list(requested or [])
     if service.read_only and not dry_run:
         _err("read-only: planning only, nothing is applied")
@@ -40,8 +42,10 @@ def run_sync(service, requested: Iterable[str] | None, *, direction: str | None 
         _err(f"warning: an earlier run was interrupted during {_describe_op(op)}; check that component")
 
     with _progress(f"observing {', '.join(names)}"):
-        plan = service.plan(names, direction=direction, allow_empty=allow_empty) if names else Plan()
+        plan = (service.plan(names, direction=direction, policy=policy, allow_empty=allow_empty)
+                if names else Plan())
 
+    _deletions_need_confirmation(plan)
     result: ApplyResult | None = None
     errors = [f"{c}: {reason}" for c, reason in sorted(plan.unknown.items())]
     if not errors and not dry_run and any(a.kind is not ActionKind.ASK for a in plan.actions):
@@ -61,6 +65,16 @@ def run_sync(service, requested: Iterable[str] | None, *, direction: str | None 
     if errors and plan.unknown and not as_json:
         _err("nothing was applied: a component that cannot be read is never treated as empty")
     return code
+
+
+def _deletions_need_confirmation(plan: Plan) -> None:
+    """Deleting from a component needs a person's yes (DESIGN: safety rules): headless, a
+    planned DELETE is listed as a decision, never run; ``functions-tui gc`` asks for it."""
+    for i, a in enumerate(plan.actions):
+        if a.kind is ActionKind.DELETE:
+            plan.actions[i] = Action(a.function, a.component, ActionKind.ASK,
+                                     f"{a.reason}; deleting needs confirmation: run `functions-tui gc`",
+                                     diffs=a.diffs, fields=a.fields, depends_on=a.depends_on)
 
 
 def _components_to_sync(service, requested: list[str]) -> tuple[list[str], dict[str, str]]:
@@ -250,8 +264,9 @@ def render(plan: Plan, result: ApplyResult | None, *, skipped: dict[str, str], d
         for a in plan.decisions:
             table.add_row(escape(a.function), a.component, escape(a.reason), escape(diff_text(a.diffs, limit=5)))
         console.print(table)
-        console.print("Resolve them in the app (`functions-tui`), or choose a side with "
-                      "`functions-tui sync COMPONENT --pull` (take the component) or `--push` (keep the registry).")
+        console.print("Resolve them in the app (`functions-tui`), or settle a whole component with "
+                      "`functions-tui sync COMPONENT --pull` (take the component's values) or `--push` "
+                      "(deploy the registry's).")
     for warning in plan.warnings:
         console.print(f"[yellow]warning:[/] {escape(warning)}")
     for name, reason in skipped.items():

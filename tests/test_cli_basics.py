@@ -1,0 +1,127 @@
+"""The command itself: help, usage errors, first run, components, read-only, restore,
+the emulator command. All through the real ``functions-tui`` in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+
+from tests.cli_helpers import cli_env, command, make_function, one_line_error, registry_bytes, run_cli
+
+
+def _imported(stderr: str) -> set[str]:
+    return {line.split("|")[-1].strip() for line in stderr.splitlines() if line.startswith("import time:")}
+
+
+def test_help_lists_the_commands_and_imports_no_sdk_and_no_ui(tmp_path):
+    result = run_cli("--help", env=cli_env(tmp_path / "home"), python_flags=("-X", "importtime"))
+    assert result.returncode == 0
+    for word in ("--sync", "--dry-run", "--json", "--allow-empty", "--read-only", "--sandbox", "status",
+                 "components", "config", "deploy", "gc", "restore", "emulator"):
+        assert word in result.stdout
+    imported = _imported(result.stderr)
+    assert "argparse" in imported
+    heavy = [m for m in imported if m.split(".")[0] in ("textual", "boto3", "botocore", "docker", "google", "rich", "moto")]
+    assert heavy == []
+
+
+def test_usage_error_exits_1_not_2(tmp_path):
+    result = run_cli("frobnicate", env=cli_env(tmp_path / "home"))
+    assert result.returncode == 1
+    assert "invalid choice" in result.stderr
+
+
+def test_first_run_creates_the_config_dir_and_says_it_takes_a_moment(tmp_path):
+    home = tmp_path / "home"
+    env = cli_env(home)
+    first = run_cli("components", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "first run: detecting components, this takes a moment" in first.stderr
+    assert (home / "config.yaml").exists() and (home / "components.json").exists()
+    assert (home.stat().st_mode & 0o777) == 0o700
+    # Docker is unavailable here (DOCKER_HOST points nowhere): the table says why and how to fix it.
+    assert "docker" in first.stdout and "no" in first.stdout and "fix" in first.stdout
+    second = run_cli("components", "--json", env=env)
+    assert "first run" not in second.stderr
+    doc = json.loads(second.stdout)
+    docker = doc["components"]["docker"]
+    assert docker["available"] is False and docker["reason"] and docker["fix"]
+
+
+def test_a_command_needing_an_unavailable_component_says_why_and_how_to_fix(tmp_path):
+    env = cli_env(tmp_path / "home")
+    for args in (("sync", "docker"), ("--sync", "docker"), ("status", "docker")):
+        result = run_cli(*args, env=env)
+        assert result.returncode == 1, (args, result.stdout, result.stderr)
+        line = one_line_error(result.stderr)
+        assert "docker is unavailable" in line and "fix:" in line
+
+
+def test_unknown_component_is_an_error(tmp_path):
+    result = run_cli("--sync", "azure", env=cli_env(tmp_path / "home"))
+    assert result.returncode == 1
+    assert "unknown component 'azure'" in one_line_error(result.stderr)
+
+
+def test_read_only_refuses_every_change(tmp_path):
+    home = tmp_path / "home"
+    env = cli_env(home)
+    make_function(tmp_path / "src", "alpha")
+    result = run_cli("--read-only", "add", str(tmp_path / "src"), env=env)
+    assert result.returncode == 1
+    assert "read-only" in one_line_error(result.stderr)
+    assert registry_bytes(home) is None
+    assert run_cli("add", str(tmp_path / "src"), env=env).returncode == 0
+    before = registry_bytes(home)
+    for args in (("--read-only", "delete", "alpha"), ("--read-only", "restore")):
+        result = run_cli(*args, env=env)
+        assert result.returncode == 1 and "read-only" in one_line_error(result.stderr)
+    assert registry_bytes(home) == before
+
+
+def test_restore_brings_back_the_last_good_registry(tmp_path):
+    home = tmp_path / "home"
+    env = cli_env(home)
+    make_function(tmp_path / "a", "alpha")
+    make_function(tmp_path / "b", "beta")
+    assert run_cli("add", str(tmp_path / "a"), env=env).returncode == 0
+    assert run_cli("add", str(tmp_path / "b"), env=env).returncode == 0
+    (home / "registry.json").write_bytes(b"")  # a 0-byte registry: never read as empty
+    broken = run_cli("info", "alpha", env=env)
+    assert broken.returncode == 1 and "restore" in one_line_error(broken.stderr)
+
+    restored = run_cli("restore", env=env)
+    assert restored.returncode == 0, restored.stderr
+    info = run_cli("info", "alpha", env=env)
+    assert info.returncode == 0, info.stderr
+    assert "alpha" in info.stdout
+
+
+def test_info_and_history_of_unknown_function(tmp_path):
+    env = cli_env(tmp_path / "home")
+    result = run_cli("info", "nobody", env=env)
+    assert result.returncode == 1
+    assert "no function named 'nobody'" in one_line_error(result.stderr)
+
+
+def test_emulator_command_serves_the_gcp_api(tmp_path):
+    proc = subprocess.Popen(command() + ["emulator", "gcp", "--port", "0"], env=cli_env(tmp_path / "home"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert "listening on http://127.0.0.1:" in line
+        endpoint = line.rsplit(" ", 1)[-1].strip()
+        import urllib.request
+
+        with urllib.request.urlopen(f"{endpoint}/v2/projects/p/locations/-/functions", timeout=10) as r:
+            assert json.loads(r.read()).get("functions", []) == []
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0
