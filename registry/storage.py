@@ -137,11 +137,13 @@ def write_atomic(path: Path, payload: bytes, *, backup: bool = True) -> None:
 
 
 def remove_stale_temp_files(path: Path) -> None:
-    """Delete temp files (of the registry, its backup or lock note) left by writers that
-    were killed mid-write, i.e. whose pid is gone. Called under the registry lock."""
+    """Delete temp files of the registry, its backup or its lock note left by a writer that
+    was killed mid-write. Called with the registry lock held: every writer of these files
+    holds the lock while it writes, so any such file now is garbage. (Deciding by the
+    writer's pid instead would be fooled by pid reuse.)"""
     for entry in path.parent.glob(f".{path.name}*{TEMP_SUFFIX}"):
         parts = entry.name.rsplit(".", 3)  # ".<name>", "<pid>", "<token>", "tmp"
-        if len(parts) == 4 and parts[1].isdigit() and not pid_alive(int(parts[1])):
+        if len(parts) == 4 and parts[1].isdigit():
             entry.unlink(missing_ok=True)
 
 

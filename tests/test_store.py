@@ -301,11 +301,14 @@ def test_missing_registry_next_to_a_backup_fails_closed(store):
 
 
 def test_file_is_0600_and_folder_0700(store):
-    os.umask(0o022)
-    with store.transaction("user") as txn:
-        txn.put(record("a"))
-    with store.transaction("user") as txn:
-        txn.put(record("a", memory=9))
+    old_umask = os.umask(0o022)  # the usual umask would leave new files 0644
+    try:
+        with store.transaction("user") as txn:
+            txn.put(record("a"))
+        with store.transaction("user") as txn:
+            txn.put(record("a", memory=9))
+    finally:
+        os.umask(old_umask)
     mode = lambda p: stat.S_IMODE(p.stat().st_mode)  # noqa: E731
     assert mode(store.path.parent) == 0o700
     assert mode(store.path) == 0o600

@@ -66,20 +66,26 @@ def test_tinydb_writes_through_the_atomic_storage(tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
-def test_a_zombie_counts_as_dead_and_its_temp_files_go(tmp_path):
+def test_a_zombie_counts_as_dead(tmp_path):
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         assert pid_alive(child.pid)
-        path = tmp_path / "registry.json"
-        mine = tmp_path / f".registry.json.{os.getpid()}.abcd1234.tmp"
-        theirs = tmp_path / f".registry.json.bak.{child.pid}.abcd1234.tmp"
-        mine.write_bytes(b"x")
-        theirs.write_bytes(b"x")
         os.kill(child.pid, signal.SIGKILL)
         os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # dead, not yet reaped
         assert not pid_alive(child.pid)
-        remove_stale_temp_files(path)
-        assert mine.exists() and not theirs.exists()  # a live writer's temp file stays
     finally:
         child.kill()
         child.wait()
+    assert not pid_alive(child.pid)
+
+
+def test_leftover_temp_files_are_removed_under_the_lock(tmp_path):
+    path = tmp_path / "registry.json"
+    leftovers = [tmp_path / f".registry.json.{n}.abcd1234.tmp" for n in ("123", "registry")]
+    leftovers[1] = tmp_path / ".registry.json.bak.123.abcd1234.tmp"
+    unrelated = tmp_path / ".other.json.123.abcd1234.tmp"
+    for file in [*leftovers, unrelated]:
+        file.write_bytes(b"half a write")
+    remove_stale_temp_files(path)
+    assert not any(f.exists() for f in leftovers)
+    assert unrelated.exists()
