@@ -24,6 +24,7 @@ the tables as plain dicts, changes them in memory and writes them once.
 
 from __future__ import annotations
 
+import getpass
 import os
 import re
 import shutil
@@ -65,6 +66,13 @@ __all__ = [
     "SCHEMA_VERSION", "HISTORY_LIMIT", "RegistryError", "CorruptRegistryError", "StaleWriteError",
     "LockTimeoutError", "RegistrySnapshot", "Transaction", "RegistryStore", "RecordMap",
 ]
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()  # USER/LOGNAME, else the passwd entry (cron has no USER)
+    except Exception:  # no passwd entry for this uid (containers)
+        return f"uid{os.getuid()}"
 
 
 def _now() -> str:
@@ -284,7 +292,7 @@ class RegistryStore:
     @property
     def actor(self) -> str:
         """Who is writing, for history and meta (a property: the pid changes across fork)."""
-        return f"{os.environ.get('USER', 'unknown')}@{socket.gethostname()} pid {os.getpid()}"
+        return f"{_user()}@{socket.gethostname()} pid {os.getpid()}"
 
     def __repr__(self) -> str:
         return f"RegistryStore({str(self.path)!r})"
