@@ -118,6 +118,8 @@ def raw_equal(observed: ObservedFunction, raw: tuple, state: Any, registry: Mapp
     compares): the fast path for the common case. Sound, not complete: equal raw values give
     equal fingerprints, while a False (a missing key, "" against None, 256 against "256")
     only sends the pair down the full comparison."""
+    if not observed.marked:
+        return False
     try:
         runtime, entry_point, memory, timeout, code_digest, c_state, env, labels = _RAW_FIELDS(observed.values)
     except KeyError:
@@ -219,8 +221,12 @@ def classify_fingerprints(function: str, component: str, *, registry: dict | Non
             return PairStatus(function, component, State.UNKNOWN,
                               detail=reason or f"{component} listing was incomplete; absence proves nothing")
         return PairStatus(function, component, State.MISSING, detail=GHOST if base is not None else NOT_DEPLOYED)
+    if not observed.marked:
+        # Not ours, even when the registry wants a function of that name there: never compared,
+        # updated or deleted; a person renames one of them.
+        return PairStatus(function, component, State.UNMANAGED, detail=UNMARKED)
     if registry is None:
-        return PairStatus(function, component, State.UNMANAGED, detail=MARKED if observed.marked else UNMARKED)
+        return PairStatus(function, component, State.UNMANAGED, detail=MARKED)
 
     if rules:
         registry, base, current = apply_ignore(registry, rules), apply_ignore(base, rules), apply_ignore(current, rules)

@@ -222,6 +222,7 @@ def build_plan(records: Mapping[str, FunctionRecord], observations: Mapping[str,
                                      direction, global_ignore)
         _attach_observed(plan, observations)
         _finish(plan, pairs, records, max_deletions)
+        del pairs  # freed by refcount now, so the collector resumes with less to scan
     return plan
 
 

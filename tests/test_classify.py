@@ -121,6 +121,14 @@ def test_unmarked_resource_is_told_apart():
     assert (status.state, status.detail) == (State.UNMANAGED, UNMARKED)
 
 
+def test_an_unmarked_resource_with_a_registry_name_is_not_ours(gcp):
+    record = deployed(make_spec("hello"), gcp)
+    gcp.resources["hello"].marked = False
+    item = copy.deepcopy(gcp.resources["hello"])
+    status = classify(record, item, "gcp")
+    assert (status.state, status.detail) == (State.UNMANAGED, UNMARKED)
+
+
 def test_unknown_when_the_component_is_unavailable(gcp):
     record = deployed(make_spec("hello"), gcp)
     status = classify(record, _observed(gcp, "hello"), "gcp", available=False, reason="no credentials")
