@@ -247,6 +247,23 @@ class Transaction:
         self._history.append(history_table.compact_entry(entry, before, after))
 
     # --- writing (called by the store) ---------------------------------------
+    def _payload(self, lineage: str, serial: int) -> bytes:
+        tables = self._tables(lineage, serial)
+        try:
+            return dumps(tables)
+        except TypeError:
+            # A put record holds a value orjson cannot write as is (a set, a tuple subclass,
+            # a Mapping): to_dict() coerces those, so take the slow path for every record.
+            for name, value in self._functions.items():
+                if type(value) is FunctionRecord:
+                    self._functions[name] = _as_doc(value)
+            tables = self._tables(lineage, serial)
+            try:
+                return dumps(tables)
+            except TypeError as exc:
+                raise RegistryError(f"registry {self._store.path}: a record cannot be saved: {exc}. "
+                                    "Nothing was written.") from None
+
     def _tables(self, lineage: str, serial: int) -> dict[str, Any]:
         contents = self._contents
         meta = {
@@ -388,7 +405,7 @@ class RegistryStore:
             if txn.changed:
                 lineage = txn.lineage or str(uuid.uuid4())
                 serial = txn.serial + 1
-                write_atomic(self.path, dumps(txn._tables(lineage, serial)), backup=True)
+                write_atomic(self.path, txn._payload(lineage, serial), backup=True)
                 txn.new_serial, txn.lineage = serial, lineage
 
     def _check_fresh(self, txn: Transaction, expected_serial: int | None,

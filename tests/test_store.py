@@ -418,3 +418,30 @@ def test_changing_a_snapshot_record_does_not_leak_into_later_snapshots(store):
     assert store.load().functions["fn-000001"] == make_record(1)
     with store.transaction("user") as txn:
         assert txn.get("fn-000001") == make_record(1)
+
+
+def test_records_holding_non_json_containers_are_saved_as_to_dict_would(store):
+    rec = record("a")
+    rec.spec.after = {"b"}  # a set: to_dict() makes it a list
+    with store.transaction("user") as txn:
+        txn.put(rec)
+    assert store.load().functions["a"].spec.after == ["b"]
+
+
+def test_a_write_that_fails_leaves_the_registry_as_it_was(store, monkeypatch):
+    with store.transaction("user") as txn:
+        txn.put(record("a"))
+    before = store.path.read_bytes()
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store_module, "write_atomic", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        with store.transaction("user") as txn:
+            txn.put(record("b"))
+    monkeypatch.undo()
+    assert store.path.read_bytes() == before
+    with store.transaction("user") as txn:  # the lock was released
+        txn.put(record("c"))
+    assert sorted(store.load().functions) == ["a", "c"]
