@@ -1,0 +1,30 @@
+"""``functions-tui --sandbox``: local backends, seeded functions and drift, no cloud account."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import jsonschema
+
+from tests.cli_helpers import cli_env, run_cli
+
+
+def test_sandbox_shows_seeded_drift_ghost_and_unmanaged_then_cleans_up(tmp_path, docker_clean):
+    env = cli_env(tmp_path / "not-used", DOCKER_HOST=docker_clean.host)
+    result = run_cli("--sandbox", "--sync", "--dry-run", "--json", env=env, timeout=300)
+    assert result.returncode == 2, result.stderr
+    doc = json.loads(result.stdout)
+    jsonschema.validate(doc, json.loads(resources.files("app").joinpath("result_schema.json").read_text()))
+    states = {(s["function"], s["component"]): (s["state"], s["detail"]) for s in doc["statuses"]}
+    assert states[("hello", "aws")][0] == "drifted"
+    assert states[("greeter", "gcp")][0] == "drifted"
+    assert states[("reports", "aws")] == ("missing", "ghost")
+    assert states[("stray", "aws")] == ("unmanaged", "marked")
+    assert states[("hello", "docker")][0] == "drifted"
+    assert [(d["function"], d["component"]) for d in doc["decisions"]] == [("hello", "docker")]
+    assert {c: v["status"] for c, v in doc["components"].items()} == {"docker": "ok", "gcp": "ok", "aws": "ok"}
+    # Stopped on exit: nothing of the sandbox is left in the Docker engine it borrowed.
+    assert docker_clean.api.containers(all=True, filters={"label": "functions-tui.function"}) == []
+    # The sandbox's config dir was private and is gone; the user's was never touched.
+    assert not (tmp_path / "not-used").exists()
