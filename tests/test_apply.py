@@ -274,6 +274,14 @@ def test_an_unreadable_journal_stops_the_apply_before_any_change(store, journal)
     assert "hello" not in gcp.resources
 
 
+def test_journal_writes_leave_no_temporary_files(journal):
+    entry = journal.begin("a", "gcp", "create", run="r")
+    journal.finish(entry, made=True)
+    journal.clear_run("r")
+    assert [p.name for p in journal.path.parent.iterdir() if p.name.startswith(".journal-")] == []
+    assert journal.entries() == []
+
+
 def test_journal_sits_next_to_the_registry(store):
     assert Journal.for_store(store).path == store.path.parent / "journal.json"
 

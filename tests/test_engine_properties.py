@@ -128,6 +128,10 @@ def test_classification_is_total_and_deterministic(world, complete, available):
     plan = build_plan(records, observations, policies={c: Policy.ASK for c in comps})
     again = build_plan(records, observations, policies={c: Policy.ASK for c in comps})
     assert dataclasses.asdict(plan) == dataclasses.asdict(again)
+    assert all(a.reason.strip() for a in plan.actions)  # every action says why
+    shown = [d for s in plan.statuses for d in s.diffs] + [d for a in plan.actions for d in a.diffs]
+    assert all(d.secret and {d.base, d.registry, d.component} <= {"set", "unset", "•••• (changed)"}
+               for d in shown if d.field.startswith("env."))
     # Every pair where either side has the function has exactly one status.
     expected = {(n, c) for c, o in observations.items() for n in o.items}
     expected |= {(n, c) for n, r in records.items() for c in r.spec.targets if c in comps}

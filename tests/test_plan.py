@@ -105,6 +105,11 @@ def test_a_conflict_the_direction_cannot_resolve_is_asked():
     assert action.kind is ActionKind.ASK
 
 
+def test_global_ignore_list_applies_to_every_function():
+    records, gcp = one_world("drifted")
+    assert plan_for(records, gcp, global_ignore=["memory"]).actions == []
+
+
 def test_rebase_when_both_sides_agree_but_the_base_is_stale():
     records, gcp = one_world("pending")
     gcp.change("fn", memory=512)
