@@ -110,7 +110,7 @@ def pair_states(plan):
     return {(s.function, s.component): s for s in plan.statuses}
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, database=None, deadline=None)
 @given(worlds(marked_only=False), st.booleans(), st.booleans())
 def test_classification_is_total_and_deterministic(world, complete, available):
     records, comps = world
@@ -154,7 +154,7 @@ def _apply_and_replan(records, comps, policy):
     return plan, after
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(worlds(components=("gcp",)), st.sampled_from([Policy.COMPONENT_WINS, Policy.REGISTRY_WINS]))
 def test_apply_then_replan_is_in_sync_on_one_component(world, policy):
     records, comps = world
@@ -163,7 +163,7 @@ def test_apply_then_replan_is_in_sync_on_one_component(world, policy):
     assert {s.state for s in after.statuses} <= {State.IN_SYNC}
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(worlds())
 def test_registry_wins_converges_in_one_apply_on_every_component(world):
     records, comps = world
@@ -172,7 +172,7 @@ def test_registry_wins_converges_in_one_apply_on_every_component(world):
     assert {s.state for s in after.statuses} <= {State.IN_SYNC}
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(worlds())
 def test_component_wins_converges_up_to_the_questions(world):
     records, comps = world
@@ -183,7 +183,7 @@ def test_component_wins_converges_up_to_the_questions(world):
         assert status.state is State.IN_SYNC or status.function in asked, status
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(worlds(marked_only=False),
        st.dictionaries(st.sampled_from(COMPS), st.sampled_from(["partial", "failed", "unavailable", "emptied"]),
                        min_size=1),
@@ -233,7 +233,7 @@ def test_no_plan_deletes_or_prunes_where_the_observation_is_not_trusted(world, f
         assert not {p for p in pruned if p[1] in untrusted}
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, database=None, deadline=None)
 @given(values_st, st.booleans())
 def test_fast_fingerprints_equal_normalize(values, hashed):
     assert fast_normalize(values) == normalize(values)
