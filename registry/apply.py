@@ -141,6 +141,7 @@ def apply_plan(plan: Plan, store: Any, components: Mapping[str, Any], journal: J
     actions = effective_actions(plan, decisions)
     if not actions:
         return result
+    journal.entries()  # an unreadable journal (JournalError) stops us before any change
     mark_live(run)
     try:
         with store.transaction(source, expected_serial=plan.registry_serial) as txn:

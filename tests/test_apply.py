@@ -269,9 +269,11 @@ def test_an_unreadable_journal_stops_the_apply_before_any_change(store, journal)
     gcp = MemoryComponent("gcp")
     seed(store, FunctionRecord(spec=make_spec("hello")))
     journal.path.write_text("{not json")
-    with pytest.raises(JournalError, match="journal"):
+    serial = store.load().serial
+    with pytest.raises(JournalError, match="move the file away"):
         plan_and_apply(store, journal, gcp)
-    assert "hello" not in gcp.resources
+    assert "hello" not in gcp.resources and gcp.calls == [("observe", "")]
+    assert store.load().serial == serial
 
 
 def test_journal_writes_leave_no_temporary_files(journal):
