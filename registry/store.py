@@ -173,6 +173,7 @@ class Transaction:
         self.lineage = contents.lineage if contents else ""
         self.new_serial = None
         self._at = _now()
+        self._actor = store.actor
         # A file read in an older schema is saved in the current one by any transaction.
         self._changed = contents is not None and contents.meta.get("schema") != store.schema_version
 
@@ -243,7 +244,7 @@ class Transaction:
         # Built as a plain dict (not HistoryEntry) with one time and actor per transaction:
         # an import of 100k functions makes 100k of these.
         entry = {"function": name, "action": action, "source": self.source, "component": component,
-                 "at": self._at, "actor": self._store.actor}
+                 "at": self._at, "actor": self._actor}
         self._history.append(history_table.compact_entry(entry, before, after))
 
     # --- writing (called by the store) ---------------------------------------
@@ -272,7 +273,7 @@ class Transaction:
             "lineage": lineage,
             "created": contents.meta.get("created", _now()) if contents else _now(),
             "updated": _now(),
-            "updated_by": f"{self._store.actor} ({self.source})",
+            "updated_by": f"{self._actor} ({self.source})",
         }
         functions = {}
         for i, (name, value) in enumerate(self._functions.items(), 1):
