@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterator
 
 from registry import history as history_table
 from registry import layout
@@ -190,11 +190,10 @@ class Transaction:
     def names(self) -> list[str]:
         return list(self._functions)
 
-    def records(self) -> Iterable[FunctionRecord]:
-        for name in list(self._functions):
-            record = self.get(name)
-            if record is not None:
-                yield record
+    def records(self) -> list[FunctionRecord]:
+        """Copies of every record, in registry order."""
+        with gc_paused():  # ~100 fresh objects per record: keep the GC from rescanning them
+            return [self.get(name) for name in self._functions]
 
     def __contains__(self, name: object) -> bool:
         return name in self._functions
@@ -249,7 +248,8 @@ class Transaction:
 
     # --- writing (called by the store) ---------------------------------------
     def _payload(self, lineage: str, serial: int) -> bytes:
-        tables = self._tables(lineage, serial)
+        with gc_paused():
+            tables = self._tables(lineage, serial)
         try:
             return dumps(tables)
         except TypeError:
@@ -395,9 +395,9 @@ class RegistryStore:
         """
         if source not in HISTORY_SOURCES:
             raise ValueError(f"transaction source must be one of {', '.join(HISTORY_SOURCES)}, not {source!r}")
-        # The cyclic GC is paused for the transaction: building and dumping ~100 fresh dicts
-        # per record otherwise triggers repeated full collections (2-3x slower at 100k).
-        with self._locked(), gc_paused():
+        # (The GC is paused only inside our own bulk steps, parse and dump: the caller's block
+        # may run for minutes, e.g. apply() deploying inside it.)
+        with self._locked():
             remove_stale_temp_files(self.path)
             contents, _ = self._read()
             txn = Transaction(self, source, contents)
