@@ -42,14 +42,24 @@ def backup_path(path: Path) -> Path:
 
 
 @contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic GC while building or dumping large trees of fresh dicts."""
+def gc_paused(long_lived: bool = False) -> Iterator[None]:
+    """Pause the cyclic GC while building or dumping large trees of fresh dicts.
+
+    With ``long_lived`` (the parsed registry, kept as a snapshot), the objects built are
+    then filed straight into the oldest generation (``freeze`` + ``unfreeze``: two list
+    splices) instead of being scanned by the young-generation collection that the next
+    allocation would trigger: that scan of a million fresh containers is a third of a load.
+    They stay collectable; a process that froze objects itself is left alone.
+    """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was_enabled:
+            if long_lived and gc.get_freeze_count() == 0:
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 
@@ -169,7 +179,7 @@ def parse(payload: bytes, path: Path) -> dict[str, Any]:
     if not payload.strip():
         raise corrupt(path, "the file is empty (0 bytes)" if not payload else "the file is blank")
     try:
-        with gc_paused():
+        with gc_paused(long_lived=True):
             data = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
         raise corrupt(path, f"not valid JSON, truncated or overwritten ({exc})") from None

@@ -192,7 +192,7 @@ class Transaction:
 
     def records(self) -> list[FunctionRecord]:
         """Copies of every record, in registry order."""
-        with gc_paused():  # ~100 fresh objects per record: keep the GC from rescanning them
+        with gc_paused(long_lived=True):  # ~100 fresh objects per record: don't let the GC rescan them
             return [self.get(name) for name in self._functions]
 
     def __contains__(self, name: object) -> bool:
