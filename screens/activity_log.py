@@ -15,13 +15,14 @@ class ActivityLog(RichLog):
         border: round $panel-lighten-2;
         border-title-color: $text-muted;
         background: $surface;
+        overflow-x: hidden;
         scrollbar-size-vertical: 1;
     }
     ActivityLog:focus { border: round $accent; }
     """
 
     def __init__(self, *, id: str | None = "activity", max_lines: int = 500) -> None:
-        super().__init__(id=id, max_lines=max_lines, wrap=False, markup=False, auto_scroll=True)
+        super().__init__(id=id, max_lines=max_lines, wrap=True, markup=False, auto_scroll=True)
         self.border_title = "activity"
         self.entries: list[str] = []   # plain text, for tests and the detail view
 
