@@ -70,38 +70,74 @@ def status(args) -> int:
     records = service.records()
     for name in records:
         grid.setdefault(name, {})
-    table = Table(title=f"{len(records)} functions in {service.store.path}", title_justify="left")
-    table.add_column("function")
-    for n in names:
-        table.add_column(n)
-    for function in sorted(grid):
-        cells = []
-        for n in names:
-            s = grid[function].get(n)
-            if s is None or (s.state is State.IN_SYNC and s.detail == "absent"):
-                cells.append("[dim]-[/]")
-            else:
-                cells.append(f"[{STATE_STYLES.get(s.state.value, '')}]{s.state.value.replace('_', ' ')}[/]"
-                             + (f" ({escape(s.detail)})" if s.detail and s.state is not State.UNKNOWN else ""))
-        table.add_row(escape(function), *cells)
-    if len(grid) > 2000:  # a 10k grid is unreadable in a terminal; show what needs attention
-        table.rows.clear() if hasattr(table.rows, "clear") else None
-        console.print(f"{len(grid)} functions; showing those not in sync")
-        bad = sorted({s.function for s in statuses if s.state is not State.IN_SYNC})
-        table = Table(title_justify="left")
+    if len(grid) > BIG_REGISTRY:
+        _status_summary(console, service, statuses, names, grid, len(records))
+    else:
+        table = Table(title=f"{len(records)} functions in {service.store.path}", title_justify="left")
         table.add_column("function")
         for n in names:
             table.add_column(n)
-        for function in bad:
-            table.add_row(escape(function), *[
-                (grid[function][n].state.value if n in grid[function] else "-") for n in names])
-    console.print(table)
+        for function in sorted(grid):
+            table.add_row(escape(function), *[_cell(grid[function].get(n)) for n in names])
+        console.print(table)
     for n, reason in unknown.items():
         console.print(f"[dim]{n}: unknown ({escape(reason)})[/]")
     for n, det in detections.items():
         if n not in names:
             console.print(f"[dim]{n}: unavailable ({escape(det.reason)})[/]")
     return EXIT_OK
+
+
+#: Above this many functions a grid is unreadable in a terminal: counts, then what needs attention.
+BIG_REGISTRY = 500
+ATTENTION_ROWS = 100
+
+
+def _cell(s) -> str:
+    from rich.markup import escape
+
+    from registry.plan_types import State
+
+    if s is None or (s.state is State.IN_SYNC and s.detail == "absent"):
+        return "[dim]-[/]"
+    text = f"[{STATE_STYLES.get(s.state.value, '')}]{s.state.value.replace('_', ' ')}[/]"
+    if s.detail and s.state is not State.UNKNOWN:
+        text += f" ({escape(s.detail)})"
+    return text
+
+
+def _status_summary(console, service, statuses, names, grid, count) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from registry.plan_types import State
+
+    counts: dict[str, dict[str, int]] = {n: {} for n in names}
+    for s in statuses:
+        if s.state is State.IN_SYNC and s.detail == "absent":
+            continue
+        per = counts.setdefault(s.component, {})
+        per[s.state.value] = per.get(s.state.value, 0) + 1
+    table = Table(title=f"{count} functions in {service.store.path}", title_justify="left")
+    table.add_column("state")
+    for n in names:
+        table.add_column(n, justify="right")
+    for state in State:
+        row = [str(counts[n].get(state.value, 0) or "-") for n in names]
+        if any(cell != "-" for cell in row):
+            table.add_row(f"[{STATE_STYLES.get(state.value, '')}]{state.value.replace('_', ' ')}[/]", *row)
+    console.print(table)
+    attention = sorted({s.function for s in statuses if s.state is not State.IN_SYNC})
+    if attention:
+        rows = Table(title=f"Needing attention: {len(attention)}", title_justify="left")
+        rows.add_column("function")
+        for n in names:
+            rows.add_column(n)
+        for function in attention[:ATTENTION_ROWS]:
+            rows.add_row(escape(function), *[_cell(grid[function].get(n)) for n in names])
+        console.print(rows)
+        if len(attention) > ATTENTION_ROWS:
+            console.print(f"... and {len(attention) - ATTENTION_ROWS} more (`functions-tui status --json` lists all)")
 
 
 def components(args) -> int:

@@ -221,13 +221,23 @@ class SyncService:
              allow_empty: bool = False, observations: dict[str, Observation] | None = None) -> Plan:
         """Observe (unless fresh observations are given) and build a plan; changes nothing."""
         names, run_direction, policies = self.resolve_sync(components, sync, direction, policy)
+        pending = None
+        if observations is None:
+            # Listing is mostly waiting on the network: start it, then read the registry meanwhile.
+            from concurrent.futures import ThreadPoolExecutor
+
+            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="observe")
+            pending = pool.submit(self.observe, names)
+            pool.shutdown(wait=False)
         serial = None
         records: dict[str, FunctionRecord] = {}
-        if self.store.exists():
-            snap = self.store.load()
-            serial, records = snap.serial, snap.functions
-        if observations is None:
-            observations = self.observe(names)
+        try:
+            if self.store.exists():
+                snap = self.store.load()
+                serial, records = snap.serial, snap.functions
+        finally:
+            if pending is not None:
+                observations = pending.result()
         from app import engine as eb
 
         plan = eb.build_plan(records, {n: observations[n] for n in names if n in observations}, names,
