@@ -149,8 +149,26 @@ def _function(r: Reader, node, prefix: str, skip: tuple[str, ...] = ()) -> Funct
     values["source"] = str(source)
     values.setdefault("memory", DEFAULT_MEMORY_MB)
     values.setdefault("timeout", DEFAULT_TIMEOUT_S)
-    spec = FunctionSpec(**values, code_digest=digest_source(source), declared_in=f"{r.path.resolve()}:{line_of(node)}")
+    spec = FunctionSpec(**values, code_digest=code_digest(source), declared_in=f"{r.path.resolve()}:{line_of(node)}")
     return spec
+
+
+def code_digest(source: Path) -> str:
+    """registry.models.digest_source, minus the declaration files: the usual layout keeps
+    function.yaml inside the source folder, and a memory edit there is not a code change."""
+    import hashlib
+
+    if source.is_file():
+        return digest_source(source)
+    h = hashlib.sha256()
+    for file in sorted(p for p in source.rglob("*") if p.is_file()):
+        rel = file.relative_to(source).as_posix()
+        if rel.startswith((".git/", "__pycache__/")) or "/__pycache__/" in rel or file.name in (SINGLE, MULTI):
+            continue
+        h.update(rel.encode() + b"\0")
+        h.update(file.read_bytes())
+        h.update(b"\0")
+    return "sha256:" + h.hexdigest()
 
 
 def _target(r: Reader, component: str, node, field: str) -> dict[str, Any]:

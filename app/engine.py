@@ -54,3 +54,14 @@ def interrupted_operations(store) -> list[str]:
     from registry.journal import Journal
 
     return list(engine_interrupted(Journal.for_store(store)))
+
+
+def acknowledge_interrupted(store, components: Iterable[str]) -> int:
+    """Forget interrupted operations on ``components`` once a full sync has looked at them
+    again (the sync's observation is the answer to "did it happen?")."""
+    from registry.journal import Journal
+
+    journal = Journal.for_store(store)
+    names = set(components)
+    ids = [e.id for e in journal.pending() if e.component in names]
+    return journal.acknowledge(ids) if ids else 0

@@ -39,7 +39,7 @@ def run_sync(service, requested: Iterable[str] | None, *, direction: str | None 
     names, skipped = _components_to_sync(service, requested)
     interrupted = _safe_interrupted(service)
     for op in interrupted:
-        _err(f"warning: an earlier run was interrupted during {_describe_op(op)}; check that component")
+        _err(f"warning: {op}")
 
     with _progress(f"observing {', '.join(names)}"):
         plan = (service.plan(names, direction=direction, policy=policy, allow_empty=allow_empty)
@@ -54,6 +54,9 @@ def run_sync(service, requested: Iterable[str] | None, *, direction: str | None 
     errors += [f"{r.action.component}: {r.action.kind.value} {r.action.function} failed: {r.error}"
                for r in (result.failed if result else [])]
     code = exit_code(plan, result, errors, dry_run)
+    if interrupted and not dry_run and not errors:
+        # This sync observed those components afresh and settled them: the warning has served.
+        service.acknowledge_interrupted(names)
 
     if as_json:
         print_json(result_document(plan, result, names=names, skipped=skipped, errors=errors,
@@ -148,7 +151,7 @@ def _action_dict(a: Action, outcome: str, error: str = "") -> dict[str, Any]:
 
 
 def result_document(plan: Plan, result: ApplyResult | None, *, names: list[str], skipped: dict[str, str],
-                    errors: list[str], dry_run: bool, interrupted: list[dict], code: int) -> dict[str, Any]:
+                    errors: list[str], dry_run: bool, interrupted: list[str], code: int) -> dict[str, Any]:
     outcomes: dict[int, tuple[str, str]] = {}
     for r in (result.results if result else []):
         outcomes[id(r.action)] = ("applied" if r.ok else "skipped" if r.skipped else "failed", r.error)
@@ -301,16 +304,9 @@ def _progress(message: str):
     return _err_console().status(message)
 
 
-def _safe_interrupted(service) -> list[dict]:
+def _safe_interrupted(service) -> list[str]:
     try:
         return list(service.interrupted())
-    except Exception:  # the journal is advisory here; a broken one must not stop a sync
+    except Exception as exc:  # reported, but a plan is still worth showing (apply will refuse)
+        _err(f"warning: {exc}")
         return []
-
-
-def _describe_op(op: dict) -> str:
-    if isinstance(op, dict):
-        parts = [str(op.get(k)) for k in ("kind", "action", "function", "component") if op.get(k)]
-        if parts:
-            return " ".join(parts)
-    return str(op)

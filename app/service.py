@@ -122,13 +122,33 @@ class SyncService:
         return dict(cached)
 
     def require(self, name: str) -> None:
-        """Raise ComponentUnavailableError (reason + fix) unless ``name`` is usable here."""
+        """Raise ComponentUnavailableError (reason + fix) unless ``name`` is usable here.
+        A cached "unavailable" is checked again first: the user may just have fixed it."""
         det = self.detections().get(name)
         if det is None:
             raise ServiceError(f"unknown component {name!r} (known: {', '.join(self.component_names())})")
         if not det.available:
+            det = self.redetect(name)
+        if not det.available:
             fix = f"; fix: {det.fix}" if det.fix else ""
             raise ComponentUnavailableError(f"{name} is unavailable: {det.reason or 'not detected'}{fix}")
+
+    def redetect(self, name: str) -> Detection:
+        """Detect one component again and update the cache."""
+        try:
+            det = self.adapter(name).detect()
+        except Exception as exc:
+            det = Detection(name, False, reason=f"detection failed: {type(exc).__name__}: {exc}")
+        with self._lock:
+            current = dict(self._detections or {})
+            current[name] = det
+            self._detections = current
+        if not self._injected:
+            try:
+                detection_cache.save(current, self.home)
+            except OSError:
+                pass
+        return det
 
     def records(self) -> dict[str, FunctionRecord]:
         if not self.store.exists():
@@ -399,3 +419,10 @@ class SyncService:
         from app import engine as eb
 
         return eb.interrupted_operations(self.store)
+
+    def acknowledge_interrupted(self, components: Iterable[str]) -> int:
+        """Clear the interrupted operations of ``components`` (after a sync re-observed them)."""
+        self._check_writable("clearing the operations journal")
+        from app import engine as eb
+
+        return eb.acknowledge_interrupted(self.store, components)

@@ -114,3 +114,16 @@ def test_environment_wins_over_variables_block(tmp_path, env):
     assert specs[0].env == {"G": "from-env", "D": "fallback"}
     specs = load_declarations(Path(tmp_path), environ={})
     assert specs[0].env["G"] == "from-file"
+
+
+def test_code_digest_follows_the_source_not_the_declaration(tmp_path):
+    from pathlib import Path
+
+    from app.declarations import load_declarations
+
+    make_function(tmp_path, "alpha", memory=128)
+    first = load_declarations(Path(tmp_path), environ={})[0].code_digest
+    make_function(tmp_path, "alpha", memory=512)  # a settings edit in function.yaml
+    assert load_declarations(Path(tmp_path), environ={})[0].code_digest == first
+    (tmp_path / "alpha" / "main.py").write_text("def main(event, context):\n    return 2\n")
+    assert load_declarations(Path(tmp_path), environ={})[0].code_digest != first

@@ -180,3 +180,71 @@ def _zip() -> bytes:
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("main.py", "def main(event, context):\n    return 1\n")
     return buf.getvalue()
+
+
+def test_a_normal_run_keeps_stderr_quiet_when_it_is_not_a_terminal(project):
+    home, env, aws = project
+    first = _sync(env)
+    assert first.returncode == 0
+    assert first.stderr == ""  # progress only on a terminal; cron mails stay empty
+
+
+def test_progress_goes_to_stderr_on_a_terminal(project):
+    import os
+    import pty
+    import subprocess
+
+    home, env, aws = project
+    _deploy(env)
+    master, slave = pty.openpty()
+    from tests.cli_helpers import command
+
+    proc = subprocess.Popen(command() + ["--sync", "aws", "--dry-run"], env=env, stdout=subprocess.PIPE,
+                            stderr=slave, stdin=subprocess.DEVNULL)
+    os.close(slave)
+    out, _ = proc.communicate(timeout=120)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert proc.returncode == 0
+    assert b"observing aws" in b"".join(chunks)
+    assert b"observing" not in out  # stdout carries only the result
+
+
+def test_an_interrupted_operation_is_reported_at_the_next_run_then_cleared(project, schema):
+    import subprocess
+    import sys
+
+    home, env, aws = project
+    _deploy(env)
+    # A process that journals a cloud change and dies before finishing it (as a kill -9 would).
+    code = ("from registry.journal import Journal; import sys; "
+            "Journal.in_dir(sys.argv[1]).begin('alpha', 'aws', 'update', run='crashed'); import os; os._exit(0)")
+    subprocess.run([sys.executable, "-c", code, str(home)], check=True, env=env)
+
+    dry = _sync(env, "--dry-run", "--json")
+    doc = json.loads(dry.stdout)
+    jsonschema.validate(doc, schema)
+    assert len(doc["interrupted"]) == 1 and "update of alpha on aws" in doc["interrupted"][0]
+    assert "warning: update of alpha on aws" in dry.stderr
+
+    assert _sync(env).returncode == 0  # a real sync re-observes aws: the warning has served
+    assert "interrupted" not in _sync(env).stderr
+
+
+def test_an_unavailable_component_is_checked_again_when_asked_for(project):
+    home, env, aws = project
+    # The cache says aws is unavailable (it was down when detected); it answers now.
+    cache = json.loads((home / "components.json").read_text())
+    cache["components"]["aws"].update(available=False, reason="was down", fix="start it")
+    (home / "components.json").write_text(json.dumps(cache))
+    result = _sync(env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((home / "components.json").read_text())["components"]["aws"]["available"] is True
