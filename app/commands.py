@@ -219,8 +219,6 @@ def _history_table(entries, console, title: str) -> None:
 
 def history(args) -> int:
     service = _service(args)
-    if args.name:
-        service.record(args.name) if args.name in service.records() else None
     _history_table(service.history(args.name, limit=args.limit), stdout_console(),
                    title=f"History{' of ' + args.name if args.name else ''}")
     return EXIT_OK

@@ -150,10 +150,11 @@ def test_unreachable_component_is_one_line_error_and_nothing_changes(project, sc
     assert registry_bytes(home) == before
 
 
-def test_corrupt_registry_is_one_line_error_naming_the_file(project):
+@pytest.mark.parametrize("shape", [b'{"truncated": ', b"", b"\x00\xff garbage", b'{"_default": {}}'])
+def test_corrupt_registry_is_one_line_error_naming_the_file(project, shape):
     home, env, aws = project
     registry = home / "registry.json"
-    registry.write_bytes(b'{"truncated": ')
+    registry.write_bytes(shape)
     before = registry_bytes(home)
     for args in (("--sync", "aws"), ("status",), ("info", "alpha")):
         result = run_cli(*args, env=env)
@@ -248,3 +249,27 @@ def test_an_unavailable_component_is_checked_again_when_asked_for(project):
     result = _sync(env)
     assert result.returncode == 0, result.stderr
     assert json.loads((home / "components.json").read_text())["components"]["aws"]["available"] is True
+
+
+def test_unreadable_registry_is_one_line_error(project):
+    home, env, aws = project
+    registry = home / "registry.json"
+    registry.unlink()
+    registry.mkdir()  # as root, permissions cannot make a file unreadable; a directory can't be read as one
+    for args in (("--sync", "aws"), ("status",), ("history",)):
+        result = run_cli(*args, env=env)
+        assert result.returncode == 1, (args, result.stdout, result.stderr)
+        line = one_line_error(result.stderr)
+        assert str(registry) in line and "is a directory" in line
+    assert registry.is_dir() and not any(registry.iterdir())
+
+
+def test_sync_without_components_takes_every_available_one(project, schema):
+    home, env, aws = project
+    result = run_cli("--sync", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    jsonschema.validate(doc, schema)
+    assert doc["components"]["aws"] == {"status": "ok", "reason": ""}
+    assert doc["components"]["docker"]["status"] == "skipped" and "fix" in doc["components"]["docker"]["reason"]
+    assert doc["components"]["gcp"]["status"] == "skipped"
