@@ -54,7 +54,13 @@ def status(args) -> int:
     names = args.component or [n for n in service.component_names() if detections[n].available]
     for n in args.component or []:
         service.require(n)
-    statuses = service.status(names) if names else []
+    pending = service.observe_async(names) if names else None
+    try:
+        records = service.records()
+    finally:
+        if pending is not None:
+            pending.result()
+    statuses = service.status(names, observe=False, records=records) if names else []
     unknown = {s.component: s.detail for s in statuses if s.state is State.UNKNOWN}
     if args.sub_json or args.json:
         print_json({"schema": "functions-tui/status", "version": 1,
@@ -67,7 +73,6 @@ def status(args) -> int:
     for s in statuses:
         grid.setdefault(s.function, {})[s.component] = s
     console = stdout_console()
-    records = service.records()
     for name in records:
         grid.setdefault(name, {})
     if len(grid) > BIG_REGISTRY:

@@ -201,13 +201,33 @@ class SyncService:
         with self._lock:
             return dict(self._last)
 
-    def status(self, components: Iterable[str] | None = None, *, observe: bool = True) -> list[PairStatus]:
+    def status(self, components: Iterable[str] | None = None, *, observe: bool = True,
+               records: dict[str, FunctionRecord] | None = None) -> list[PairStatus]:
+        """Every (function, component) pair's state. ``observe=False`` uses the last
+        observations (no network); ``records`` saves a second registry read when the caller
+        already has one."""
         names = list(components) if components is not None else self.component_names()
-        observations = self.observe(names) if observe else {
-            n: o for n, o in self.last_observations().items() if n in names}
+        pending = self.observe_async(names) if observe else None
+        try:
+            if records is None:
+                records = self.records()
+        finally:
+            observations = pending.result() if pending is not None else {
+                n: o for n, o in self.last_observations().items() if n in names}
         from app import engine as eb
 
-        return eb.classify_all(self.records(), observations, names, unavailable=self._unavailable(names))
+        return eb.classify_all(records, observations, names, unavailable=self._unavailable(names))
+
+    def observe_async(self, names: list[str]):
+        """Start ``observe(names)`` on a thread and return its Future, so the caller can read
+        the registry while the listings (mostly network waits) run."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="observe")
+        try:
+            return pool.submit(self.observe, names)
+        finally:
+            pool.shutdown(wait=False)
 
     def _unavailable(self, names: Iterable[str]) -> dict[str, str]:
         """Components the detections say cannot be used, with the reason and the fix."""
@@ -241,14 +261,8 @@ class SyncService:
              allow_empty: bool = False, observations: dict[str, Observation] | None = None) -> Plan:
         """Observe (unless fresh observations are given) and build a plan; changes nothing."""
         names, run_direction, policies = self.resolve_sync(components, sync, direction, policy)
-        pending = None
-        if observations is None:
-            # Listing is mostly waiting on the network: start it, then read the registry meanwhile.
-            from concurrent.futures import ThreadPoolExecutor
-
-            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="observe")
-            pending = pool.submit(self.observe, names)
-            pool.shutdown(wait=False)
+        # Listing is mostly waiting on the network: start it, then read the registry meanwhile.
+        pending = self.observe_async(names) if observations is None else None
         serial = None
         records: dict[str, FunctionRecord] = {}
         try:
