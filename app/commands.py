@@ -294,5 +294,3 @@ def restore(args) -> int:
     print(f"registry restored from {path}")
     return EXIT_OK
 
-
-__all__ = ["EXIT_ERROR"]

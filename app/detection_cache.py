@@ -18,22 +18,29 @@ from registry.models import utc_now
 CACHE_VERSION = 1
 
 
-def load(home: str | Path | None = None) -> dict[str, Detection] | None:
-    """The cached detections, or None when there is no usable cache (never an error)."""
+def load(home: str | Path | None = None, settings: dict | None = None) -> dict[str, Detection] | None:
+    """The cached detections, or None when there is no usable cache (never an error).
+
+    ``settings`` (what the adapters are built with: endpoints, region, project...) must
+    match what the cache was made with: a cache for other endpoints is stale.
+    """
     path = paths.detections_path(home)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("version") != CACHE_VERSION or data.get("env") != _env_key():
+            return None
+        if settings is not None and data.get("settings", {}) != _jsonable(settings):
             return None
         return {name: Detection.from_dict(d) for name, d in data["components"].items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
-def save(detections: dict[str, Detection], home: str | Path | None = None) -> None:
+def save(detections: dict[str, Detection], home: str | Path | None = None, settings: dict | None = None) -> None:
     path = paths.detections_path(home)
     paths.ensure_config_dir(home)
     data = {"version": CACHE_VERSION, "detected_at": utc_now(), "env": _env_key(),
+            "settings": _jsonable(settings or {}),
             "components": {name: d.to_dict() for name, d in detections.items()}}
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
@@ -62,3 +69,8 @@ def _env_key() -> dict[str, str]:
     keys = ("DOCKER_HOST", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LAMBDA", "AWS_PROFILE",
             "FUNCTIONS_TUI_GCP_ENDPOINT", "GOOGLE_CLOUD_PROJECT")
     return {k: os.environ[k] for k in keys if os.environ.get(k)}
+
+
+def _jsonable(value):
+    """The same value as it reads back from JSON (tuples become lists, keys strings)."""
+    return json.loads(json.dumps(value, sort_keys=True, default=str))

@@ -15,7 +15,7 @@ from contextlib import nullcontext
 from typing import Any, Iterable
 
 from registry.models import utc_now
-from registry.plan_types import Action, ActionKind, ApplyResult, PairStatus, Plan, State
+from registry.plan_types import Action, ActionKind, ApplyResult, Plan, State
 
 SCHEMA_NAME = "functions-tui/sync-result"
 SCHEMA_VERSION = 1

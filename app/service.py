@@ -17,10 +17,9 @@ from typing import Any, Iterable
 
 from app import detection_cache, paths
 from app.config import Config, load_config
-from registry.component import ApplyError, Detection, Observation
+from registry.component import Detection, Observation
 from registry.models import COMPONENTS, FunctionRecord, FunctionSpec, HistoryEntry, utc_now
-from registry.plan_types import (Action, ActionKind, ActionResult, ApplyResult, Plan, PairStatus,
-                                 State)
+from registry.plan_types import Action, ActionKind, ApplyResult, PairStatus, Plan, State
 
 
 @dataclass
@@ -109,17 +108,23 @@ class SyncService:
             if self._detections is not None and not refresh:
                 return dict(self._detections)
         # Detect without holding the lock: detect_all builds adapters on worker threads.
-        cached = None if (refresh or self._injected) else detection_cache.load(self.home)
+        cached = None if (refresh or self._injected) else detection_cache.load(self.home, self._settings())
         if cached is None or set(cached) != set(self.component_names()):
             cached = detection_cache.detect_all(self.component_names(), self.adapter)
             if not self._injected:
                 try:
-                    detection_cache.save(cached, self.home)
+                    detection_cache.save(cached, self.home, self._settings())
                 except OSError:  # an unwritable config dir must not stop a read
                     pass
         with self._lock:
             self._detections = cached
         return dict(cached)
+
+    def _settings(self) -> dict[str, Any]:
+        """What each adapter is built with (endpoints, region, project; never secrets)."""
+        from app.adapters import adapter_settings
+
+        return {n: adapter_settings(n, self.config) for n in COMPONENTS}
 
     def require(self, name: str) -> None:
         """Raise ComponentUnavailableError (reason + fix) unless ``name`` is usable here.
@@ -145,7 +150,7 @@ class SyncService:
             self._detections = current
         if not self._injected:
             try:
-                detection_cache.save(current, self.home)
+                detection_cache.save(current, self.home, self._settings())
             except OSError:
                 pass
         return det

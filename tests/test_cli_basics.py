@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import time
 
 from tests.cli_helpers import cli_env, command, make_function, one_line_error, registry_bytes, run_cli
 

@@ -92,3 +92,20 @@ def test_config_dir_follows_xdg_and_functions_tui_home_overrides_it(tmp_path):
     assert run_cli("config", "--reset", env=env).returncode == 0
     assert (tmp_path / "override" / "config.yaml").exists()
     assert stat.S_IMODE((tmp_path / "override").stat().st_mode) == 0o700
+
+
+def test_detections_are_cached_and_made_again_when_the_settings_change(tmp_path):
+    import json
+
+    home = tmp_path / "home"
+    env = cli_env(home)
+    assert run_cli("components", env=env).returncode == 0
+    cache = home / "components.json"
+    first = cache.stat().st_mtime_ns
+    assert "first run" not in run_cli("components", env=env).stderr
+    assert cache.stat().st_mtime_ns == first  # read from the cache, not detected again
+    write_yaml(home / "config.yaml", {"gcp": {"endpoint": "http://127.0.0.1:9", "project": "p"}})
+    shown = json.loads(run_cli("components", "--json", env=env).stdout)
+    saved = json.loads(cache.read_text())
+    assert saved["settings"]["gcp"] == {"project": "p", "endpoint": "http://127.0.0.1:9"}
+    assert shown["components"]["gcp"]["details"].get("endpoint") == "http://127.0.0.1:9"

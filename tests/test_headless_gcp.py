@@ -11,7 +11,7 @@ import pytest
 from google.cloud import functions_v2
 from google.protobuf import field_mask_pb2
 
-from tests.cli_helpers import cli_env, make_function, registry_bytes, run_cli, write_yaml
+from tests.cli_helpers import cli_env, make_function, registry_bytes, run_cli
 
 REGION = "us-central1"
 
