@@ -95,3 +95,17 @@ def test_read_only_refuses_every_mutation_in_one_place(service, tmp_path):
             call()
     assert svc.store.path.read_bytes() == before
     assert aws.client("lambda").get_function_configuration(FunctionName="alpha")["MemorySize"] == 512
+
+
+def test_a_named_sync_brings_its_own_components_direction_and_policy(service):
+    svc, aws = service
+    write_yaml(svc.home / "config.yaml", {
+        "aws": {"role": aws.role_arn}, "policies": {"aws": "ask"},
+        "syncs": [{"name": "clouds", "components": ["aws"], "direction": "pull", "policy": "component-wins"}]})
+    _drift(aws, MemorySize=512)
+    fresh = SyncService(svc.home)
+    assert [(a.function, a.kind) for a in fresh.plan().decisions] == [("alpha", ActionKind.ASK)]
+    plan = fresh.plan(sync="clouds")
+    assert [(a.function, a.component, a.kind) for a in plan.actions] == [("alpha", "aws", ActionKind.PULL)]
+    with pytest.raises(Exception, match="no sync named 'nightly'"):
+        fresh.plan(sync="nightly")
