@@ -273,3 +273,25 @@ def test_sync_without_components_takes_every_available_one(project, schema):
     assert doc["components"]["aws"] == {"status": "ok", "reason": ""}
     assert doc["components"]["docker"]["status"] == "skipped" and "fix" in doc["components"]["docker"]["reason"]
     assert doc["components"]["gcp"]["status"] == "skipped"
+
+
+def test_an_empty_listing_is_never_read_as_everything_deleted_unless_allowed(project, schema):
+    home, env, aws = project
+    _deploy(env)
+    lam = aws.client("lambda")
+    for name in ("alpha", "beta"):
+        lam.delete_function(FunctionName=name)
+    before = registry_bytes(home)
+
+    refused = _sync(env, "--json")
+    assert refused.returncode == 1
+    doc = json.loads(refused.stdout)
+    jsonschema.validate(doc, schema)
+    assert doc["components"]["aws"]["status"] == "unknown" and "allow" in doc["components"]["aws"]["reason"]
+    assert doc["actions"] == [] and registry_bytes(home) == before
+    assert "aws" in one_line_error(refused.stderr)
+
+    allowed = _sync(env, "--allow-empty", "--json")
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    kinds = sorted((a["function"], a["kind"], a["outcome"]) for a in json.loads(allowed.stdout)["actions"])
+    assert kinds == [("alpha", "prune", "applied"), ("beta", "prune", "applied")]
