@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable
 from registry.models import COMPONENTS, FunctionRecord, HistoryEntry
 from registry.plan_types import Action, ActionKind, FieldDiff, PairStatus, Plan, State
 from screens.function_list import Row
-from screens.states import GLYPHS, worst
+from screens.states import GLYPHS, SEVERITY
 
 Clock = Callable[[], datetime]
 
@@ -140,6 +140,9 @@ class DashboardData:
             if state == "none":
                 continue
             label = GLYPHS[state] + " " + name
+            if state == "in_sync":   # the common case, kept cheap (10k rows per panel)
+                rows.append(Row(name, label, (), state))
+                continue
             # the glyph and colour say the state; a badge only where there is more to say
             if state == "unknown" and detail == self.unknown.get(component):
                 badge = ""   # the panel's status line already gives the reason
@@ -149,19 +152,34 @@ class DashboardData:
                 badge = "" if state == "in_sync" else state
             rows.append(Row(key=name, label=label, state=state,
                             badges=((badge.replace("_", " "), state),) if badge else (),
-                            search=f"{name} {state} {detail}".lower()))
+                            search=detail.lower()))
         return rows
 
     def registry_rows(self) -> list[Row]:
+        """One row per function, a badge per component (the hot loop of a 10k first paint)."""
+        comps = self.components
+        # each badge is as wide as its component's name, under the panel's column header
+        badge_for = [{s: (f"{GLYPHS[s]:^{len(c)}}", s) for s in GLYPHS} for c in comps]
+        statuses, unknown, records = self.statuses, self.unknown, self.records
         rows = []
-        for name in sorted(self.records):
-            states = [self.state_of(name, c)[0] for c in self.components]
-            # each badge is as wide as its component's name, under the panel's column header
-            badges = tuple((f"{GLYPHS[s]:^{len(c)}}", s) for s, c in zip(states, self.components))
-            rec = self.records[name]
-            rows.append(Row(key=name, label=name, state=worst([s for s in states if s != "none"]),
-                            badges=badges,
-                            search=f"{name} {rec.spec.runtime} {' '.join(states)}".lower()))
+        for name in sorted(records):
+            spec_targets = records[name].spec.targets
+            comp_records = records[name].components
+            badges = []
+            worst_state, worst_rank = "none", -1
+            for i, comp in enumerate(comps):
+                status = statuses.get((name, comp))
+                if status is not None:
+                    state = _VALUES.get(status.state) or str(status.state)
+                elif comp not in spec_targets and comp not in comp_records:
+                    state = "none"
+                else:
+                    state = "unknown"
+                badges.append(badge_for[i][state])
+                rank = SEVERITY[state]
+                if rank > worst_rank:
+                    worst_state, worst_rank = state, rank
+            rows.append(Row(name, name, tuple(badges), worst_state))
         return rows
 
     def counts(self, component: str) -> dict[str, int]:
@@ -188,8 +206,11 @@ class DashboardData:
         return [items[k] for k in sorted(items)]
 
 
+_VALUES = {s: s.value for s in State}
+
+
 def _state_value(state: Any) -> str:
-    return state.value if isinstance(state, State) else str(state)
+    return _VALUES.get(state) or str(state)
 
 
 @dataclass
