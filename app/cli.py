@@ -30,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Without arguments: the full-screen app."),
         epilog="exit codes: 0 in sync, 1 error, 2 drift or decisions left for a person")
     p.add_argument("--sync", nargs="*", metavar="COMPONENT", default=None,
-                   help="sync without the UI (all available components when none are named)")
+                   help="sync without the UI (all available components when none are named; "
+                        "or one named sync from config.yaml)")
     p.add_argument("--dry-run", action="store_true", help="with --sync/sync: plan only, change nothing")
     p.add_argument("--json", action="store_true", help="machine-readable output (see docs/json-schema.md)")
     p.add_argument("--allow-empty", action="store_true",
@@ -44,8 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("component", nargs="*", metavar="COMPONENT")
     s.add_argument("--json", action="store_true", dest="sub_json")
 
-    s = sub.add_parser("sync", help="sync one component")
-    s.add_argument("component", metavar="COMPONENT")
+    s = sub.add_parser("sync", help="sync one component (or one named sync from config.yaml)")
+    s.add_argument("component", metavar="COMPONENT|SYNC")
     g = s.add_mutually_exclusive_group()
     g.add_argument("--pull", action="store_const", const="pull", dest="direction", help="component -> registry only")
     g.add_argument("--push", action="store_const", const="push", dest="direction", help="registry -> component only")

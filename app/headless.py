@@ -36,13 +36,14 @@ def run_sync(service, requested: Iterable[str] | None, *, direction: str | None 
     if service.read_only and not dry_run:
         _err("read-only: planning only, nothing is applied")
         dry_run = True
+    requested, sync = _named_sync(service, requested)
     names, skipped = _components_to_sync(service, requested)
     interrupted = _safe_interrupted(service)
     for op in interrupted:
         _err(f"warning: {op}")
 
     with _progress(f"observing {', '.join(names)}"):
-        plan = (service.plan(names, direction=direction, policy=policy, allow_empty=allow_empty)
+        plan = (service.plan(names, sync=sync, direction=direction, policy=policy, allow_empty=allow_empty)
                 if names else Plan())
 
     _deletions_need_confirmation(plan)
@@ -80,6 +81,21 @@ def _deletions_need_confirmation(plan: Plan) -> None:
                                      diffs=a.diffs, fields=a.fields, depends_on=a.depends_on)
 
 
+def _named_sync(service, requested: list[str]) -> tuple[list[str], str | None]:
+    """``--sync NAME`` / ``sync NAME`` may name a sync from config.yaml instead of components:
+    its components, direction and policy apply. Its ``after`` orders the app's background
+    runs; from a script, chain the runs (``functions-tui sync a && functions-tui sync b``)."""
+    from app.service import ServiceError
+
+    known = set(service.component_names())
+    syncs = [n for n in requested if n not in known and service.config.sync(n) is not None]
+    if not syncs:
+        return requested, None
+    if len(requested) > 1:
+        raise ServiceError(f"give one named sync or component names, not {' '.join(requested)}")
+    return list(service.config.sync(syncs[0]).components), syncs[0]
+
+
 def _components_to_sync(service, requested: list[str]) -> tuple[list[str], dict[str, str]]:
     """Requested components must be available (else an error with the fix); with none
     requested, every available one, and the others reported as skipped with the reason."""
@@ -88,7 +104,8 @@ def _components_to_sync(service, requested: list[str]) -> tuple[list[str], dict[
     known = service.component_names()
     for name in requested:
         if name not in known:
-            raise ServiceError(f"unknown component {name!r} (known: {', '.join(known)})")
+            syncs = ", ".join(s.name for s in service.config.syncs)
+            raise ServiceError(f"unknown component {name!r} (known: {', '.join(known)}; named syncs: {syncs})")
     if requested:
         for name in requested:
             service.require(name)

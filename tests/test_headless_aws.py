@@ -295,3 +295,23 @@ def test_an_empty_listing_is_never_read_as_everything_deleted_unless_allowed(pro
     assert allowed.returncode == 0, allowed.stdout + allowed.stderr
     kinds = sorted((a["function"], a["kind"], a["outcome"]) for a in json.loads(allowed.stdout)["actions"])
     assert kinds == [("alpha", "prune", "applied"), ("beta", "prune", "applied")]
+
+
+def test_a_named_sync_from_config_runs_with_its_own_policy(project, schema):
+    home, env, aws = project
+    _deploy(env)
+    write_yaml(home / "config.yaml", {
+        "aws": {"role": aws.role_arn}, "policies": {"aws": "ask"},
+        "syncs": [{"name": "clouds", "components": ["aws"], "direction": "pull", "policy": "component-wins"}]})
+    aws.client("lambda").update_function_configuration(FunctionName="alpha", MemorySize=512)
+    asked = _sync(env, "--dry-run")
+    assert asked.returncode == 2 and "Decisions left for you (1)" in asked.stdout
+    for args in (("--sync", "clouds", "--dry-run", "--json"), ("sync", "clouds", "--dry-run", "--json")):
+        result = run_cli(*args, env=env)
+        doc = json.loads(result.stdout)
+        jsonschema.validate(doc, schema)
+        assert [(a["function"], a["kind"]) for a in doc["actions"]] == [("alpha", "pull")] and not doc["decisions"]
+    assert run_cli("sync", "clouds", env=env).returncode == 0
+    assert run_cli("sync", "clouds", env=env).returncode == 0
+    bad = run_cli("--sync", "clouds", "aws", env=env)
+    assert bad.returncode == 1 and "one named sync" in one_line_error(bad.stderr)
