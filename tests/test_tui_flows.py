@@ -276,3 +276,30 @@ async def test_read_only_blocks_every_mutation(home, aws_service, aws_clean):
     assert registry_file.read_bytes() == before
     assert lambda_config(aws_clean, "orders-api")["MemorySize"] == 1024
     assert lambda_config(aws_clean, "payments")["MemorySize"] == 256
+
+
+# --- plan: computed, shown with reasons, applied on confirmation ---------------------------------------------
+@run_async
+async def test_plan_applies_on_confirmation_only(home, aws_service, aws_clean):
+    change_registry(aws_service, "payments", memory=384)          # pending: push the registry's spec
+    app = app_for(aws_service, "aws")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_sync(pilot, after=0)
+        assert row_state(app, "aws", "payments") == "pending"
+        await pilot.press("p")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, PlanScreen) and app.screen.plan is not None)
+        plan_screen = app.screen
+        [action] = plan_screen.plan.actions
+        assert (action.function, action.kind.value) == ("payments", "update") and action.reason
+
+        await pilot.press("a", "n")                               # asked, and declined
+        await pilot.pause()
+        assert app.screen is plan_screen
+        assert lambda_config(aws_clean, "payments")["MemorySize"] == 256
+
+        seen = app.sync_count
+        await pilot.press("a", "y")                               # asked, and confirmed
+        assert await wait_until(pilot, lambda: app.screen is not plan_screen)
+        await wait_for_sync(pilot, after=seen)
+        assert row_state(app, "aws", "payments") == "in_sync"
+    assert lambda_config(aws_clean, "payments")["MemorySize"] == 384
