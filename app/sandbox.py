@@ -57,6 +57,7 @@ class Sandbox:
 
     # --- lifecycle -------------------------------------------------------------------------
     def __enter__(self) -> "Sandbox":
+        self._catch_termination()
         try:
             self.start()
         except BaseException:
@@ -103,6 +104,29 @@ class Sandbox:
             _say(f"Docker is not part of this sandbox: {exc}")
             return f"unix://{self.root}/no-docker.sock"
 
+    def _catch_termination(self) -> None:
+        """SIGTERM / SIGHUP (a closed terminal) unwind like Ctrl-C, so stop() still runs and
+        no private dockerd is left behind."""
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return
+
+        def unwind(signum, frame):
+            raise SystemExit(128 + signum)
+
+        self._saved_handlers = {}
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            self._saved_handlers[sig] = signal.signal(sig, unwind)
+
+    def _restore_handlers(self) -> None:
+        import signal
+
+        for sig, handler in getattr(self, "_saved_handlers", {}).items():
+            signal.signal(sig, handler)
+        self._saved_handlers = {}
+
     def stop(self) -> None:
         if self.docker_engine is not None:
             if type(self.docker_engine).__name__ == "ExistingDocker":
@@ -120,6 +144,7 @@ class Sandbox:
             self.moto.stop()
             self.moto = None
         self._restore_env()
+        self._restore_handlers()
         if self._own_root:
             shutil.rmtree(self.root, ignore_errors=True)
 

@@ -28,3 +28,29 @@ def test_sandbox_shows_seeded_drift_ghost_and_unmanaged_then_cleans_up(tmp_path,
     assert docker_clean.api.containers(all=True, filters={"label": "functions-tui.function"}) == []
     # The sandbox's config dir was private and is gone; the user's was never touched.
     assert not (tmp_path / "not-used").exists()
+
+
+def test_sandbox_stops_its_backends_on_sigterm(tmp_path, docker_clean):
+    import signal
+    import subprocess
+    import time
+
+    from tests.cli_helpers import command
+
+    env = cli_env(tmp_path / "not-used", DOCKER_HOST=docker_clean.host)
+    # `emulator gcp` inside the sandbox blocks until signalled: a stand-in for the app.
+    proc = subprocess.Popen(command() + ["--sandbox", "emulator", "gcp", "--port", "0"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "listening on" in proc.stdout.readline()
+        deadline = time.monotonic() + 10
+        while not docker_clean.api.containers(filters={"label": "functions-tui.function"}):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert docker_clean.api.containers(all=True, filters={"label": "functions-tui.function"}) == []
