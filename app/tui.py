@@ -88,6 +88,8 @@ class FunctionsApp(App):
         self._data_lock = threading.Lock()   # serialises merges made by concurrent sync workers
         self.syncing: set[str] = set()
         self._rerun: set[str] = set()
+        self._waiting: set[str] = set()          # jobs waiting for an `after` job to finish
+        self.failed_jobs: set[str] = set()
         self._sync_timers: dict[str, Timer] = {}
         self._round_total = 0
         self._round_done = 0
@@ -173,9 +175,13 @@ class FunctionsApp(App):
             self.start_sync(job)
 
     def start_sync(self, job: SyncJob) -> None:
-        """Run ``job`` now, unless it is running (then once more right after it ends)."""
+        """Run ``job`` now, unless it is running (then once more right after it ends), or
+        unless a job it comes ``after`` is running (then right after that one succeeds)."""
         if job.name in self.syncing:
             self._rerun.add(job.name)
+            return
+        if any(dep in self.syncing for dep in job.after):
+            self._waiting.add(job.name)
             return
         timer = self._sync_timers.pop(job.name, None)
         if timer is not None:
@@ -207,10 +213,16 @@ class FunctionsApp(App):
             for state, n in message.view.counts.get(comp, {}).items():
                 counts[state] = counts.get(state, 0) + n
         summary = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(counts.items())) or "nothing"
-        unknown = "; ".join(f"{c}: {r}" for c, r in outcome.plan.unknown.items())
+        unavailable = [c for c in outcome.job.components
+                       if not getattr(self.data.detections.get(c), "available", True)]
+        unknown = "; ".join(f"{c}: {r}" for c, r in outcome.plan.unknown.items() if c not in unavailable)
         level = "warning" if unknown or counts.get("conflict") or counts.get("drifted") else "ok"
-        self.log_activity(f"sync {outcome.job.name}: {summary}" + (f" (unknown — {unknown})" if unknown else ""),
-                          level)
+        if unavailable and len(unavailable) == len(outcome.job.components):
+            # the reason and the fix were logged once at start; say it briefly
+            self.log_activity(f"sync {outcome.job.name}: skipped, {', '.join(unavailable)} unavailable", "info")
+        else:
+            self.log_activity(f"sync {outcome.job.name}: {summary}" + (f" (unknown — {unknown})" if unknown else ""),
+                              level)
         for warning in outcome.plan.warnings:
             self.log_activity(f"sync {outcome.job.name}: {warning}", "warning")
         self._sync_ended(outcome.job)
@@ -218,12 +230,22 @@ class FunctionsApp(App):
     def on_functions_app_sync_failed(self, message: SyncFailed) -> None:
         self.log_activity(f"sync {message.job.name} failed: {message.error}", "error")
         self.notify(message.error, title=f"sync {message.job.name} failed", severity="error")
-        self._sync_ended(message.job)
+        self._sync_ended(message.job, ok=False)
 
-    def _sync_ended(self, job: SyncJob) -> None:
+    def _sync_ended(self, job: SyncJob, ok: bool = True) -> None:
         self.syncing.discard(job.name)
+        (self.failed_jobs.discard if ok else self.failed_jobs.add)(job.name)
         self._round_done += 1
         self._mark_syncing(job, False)
+        for waiting in [j for j in self.jobs if j.name in self._waiting and job.name in j.after]:
+            if any(dep in self.syncing for dep in waiting.after):
+                continue
+            self._waiting.discard(waiting.name)
+            if ok:
+                self.start_sync(waiting)
+            else:
+                self.log_activity(f"sync {waiting.name} skipped: it runs after {job.name}, which failed",
+                                  "warning")
         if job.name in self._rerun:
             self._rerun.discard(job.name)
             self.start_sync(job)
@@ -277,7 +299,7 @@ class FunctionsApp(App):
             if event.worker.name.startswith("sync:"):
                 job = next((j for j in self.jobs if f"sync:{j.name}" == event.worker.name), None)
                 if job is not None:
-                    self._sync_ended(job)
+                    self._sync_ended(job, ok=False)
 
     def log_activity(self, message: str, level: str = "info") -> None:
         self.dashboard.activity.record(clock_text(self.clock()), message, level)

@@ -51,6 +51,7 @@ class SyncJob:
     components: tuple[str, ...]
     interval: float = DEFAULT_INTERVAL_S
     sync: str | None = None   # the named sync passed to service.plan(sync=...), if any
+    after: tuple[str, ...] = ()   # jobs that must finish (successfully) before this one runs
 
 
 def sync_jobs(service: Any) -> list[SyncJob]:
@@ -72,7 +73,8 @@ def sync_jobs(service: Any) -> list[SyncJob]:
                 if not name or not comps:
                     continue
                 interval = float(get("interval", None) or get("interval_s", None) or DEFAULT_INTERVAL_S)
-                jobs.append(SyncJob(name=name, components=comps, interval=interval, sync=name))
+                jobs.append(SyncJob(name=name, components=comps, interval=interval, sync=name,
+                                    after=tuple(get("after", ()) or ())))
         except Exception:  # a broken sync config must not stop the dashboard
             jobs = []
     if jobs:

@@ -101,8 +101,8 @@ class ConflictScreen(GuardedScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = f"{len(self.conflicts)} conflict{'s' * (len(self.conflicts) != 1)}"
-        self.query_one("#conflict-list").border_title = "conflicts"
+        self.sub_title = f"{len(self.conflicts)} to decide (conflicts, and drift under the ask policy)"
+        self.query_one("#conflict-list").border_title = "to decide"
         self.query_one("#undo-stack").border_title = "undo stack (u)"
         table = self.query_one("#conflict-fields", DataTable)
         table.add_columns("field", "base", "registry", "component", "keep")

@@ -9,6 +9,7 @@ every theme colours states consistently.
 
 from __future__ import annotations
 
+import textwrap
 from typing import NamedTuple
 
 from rich.cells import cell_len, set_cell_size
@@ -191,10 +192,10 @@ class FunctionList(ScrollView, can_focus=True):
         index = self.scroll_offset.y + y
         base = self.rich_style
         if not self._view:
-            if y == 0:
+            lines = textwrap.wrap(self.empty_text, max(width - 2, 8))
+            if y < len(lines):
                 style = base + self.get_component_rich_style("function-list--empty", partial=True)
-                text = set_cell_size(f" {self.empty_text}", width)
-                return Strip([Segment(text, style)], width)
+                return Strip([Segment(set_cell_size(f" {lines[y]}", width), style)], width)
             return Strip.blank(width, base)
         if index >= len(self._view):
             return Strip.blank(width, base)

@@ -35,7 +35,7 @@ class RegistryPanel(Vertical):
         with Horizontal(classes="registry-header"):
             yield Static("function", id="registry-heading")
             yield Static(" ".join(self.components), id="registry-columns")
-        yield FunctionList(empty_text="the registry is empty: functions-tui import", id="list-registry")
+        yield FunctionList(empty_text="the registry is empty — add functions with: functions-tui add PATH", id="list-registry")
 
     @property
     def function_list(self) -> FunctionList:

@@ -132,3 +132,14 @@ async def test_a_10k_registry_renders_only_the_visible_rows():
         await pilot.pause()
         assert lst.current_key == "fn-09999"
         assert rendered and len(rendered) <= 2 * lst.size.height   # a screenful, not 10k
+
+
+@run_async
+async def test_a_sync_with_after_waits_for_the_one_it_follows():
+    service = CountingService(sample_service(observe_delay=0.2))
+    jobs = [SyncJob("docker", ("docker",), 3600), SyncJob("aws", ("aws",), 3600, after=("docker",))]
+    app = FunctionsApp(service, clock=fixed_clock, jobs=jobs)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert await wait_until(pilot, lambda: app.sync_count >= 2 and not app.syncing)
+        assert service.plans == ["docker", "aws"]      # never both at once, docker first
+        assert max(service.most_at_once.values()) == 1
