@@ -48,7 +48,8 @@ def run_sync(service, requested: Iterable[str] | None, *, direction: str | None 
 
     _deletions_need_confirmation(plan)
     result: ApplyResult | None = None
-    errors = [f"{c}: {reason}" for c, reason in sorted(plan.unknown.items())]
+    # A component that cannot be read is never treated as empty: nothing at all is applied.
+    errors = [f"{c}: {reason}; nothing was applied" for c, reason in sorted(plan.unknown.items())]
     if not errors and not dry_run and any(a.kind is not ActionKind.ASK for a in plan.actions):
         with _progress(f"applying {sum(a.kind is not ActionKind.ASK for a in plan.actions)} actions"):
             result = service.apply(plan)
@@ -66,8 +67,6 @@ def run_sync(service, requested: Iterable[str] | None, *, direction: str | None 
         render(plan, result, skipped=skipped, dry_run=dry_run, code=code)
     for line in errors:
         _err(f"functions-tui: error: {line}")
-    if errors and plan.unknown and not as_json:
-        _err("nothing was applied: a component that cannot be read is never treated as empty")
     return code
 
 

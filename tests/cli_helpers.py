@@ -64,7 +64,9 @@ def registry_bytes(home: Path) -> bytes | None:
 
 
 def one_line_error(stderr: str) -> str:
-    """The single error line the CLI prints (asserting there is exactly one)."""
-    lines = [line for line in stderr.splitlines() if line.startswith("functions-tui: error:")]
-    assert len(lines) == 1, stderr
+    """The single error line the CLI prints: asserting it is all of stderr (the first-run
+    notice and a usage line aside), so an error is never a traceback or a paragraph."""
+    lines = [line for line in stderr.splitlines()
+             if line.strip() and not line.startswith(("first run:", "usage:"))]
+    assert len(lines) == 1 and lines[0].startswith("functions-tui: error:"), stderr
     return lines[0]
