@@ -58,7 +58,10 @@ class PlanScreen(GuardedScreen):
         scope = ", ".join(self.components) if self.components else "all components"
         self.sub_title = f"plan — {scope}"
         table = self.query_one(DataTable)
-        table.add_columns("", "function", "component", "action", "reason")
+        table.add_columns("", "function", "component", "action")
+        # the reason column takes the rest of the width and wraps (reasons are sentences)
+        self.reason_width = max(30, self.app.size.width - 62)
+        table.add_column("reason", width=self.reason_width)
         if self.plan is None:
             self.compute()
         else:
@@ -91,9 +94,11 @@ class PlanScreen(GuardedScreen):
             if action.kind is ActionKind.ASK:
                 label = "ask → press c"
             fields = f" [{', '.join(action.fields)}]" if action.fields else ""
+            reason = Text(action.reason + fields)
+            height = len(reason.wrap(self.app.console, self.reason_width))
             table.add_row(marker, action.function, action.component,
                           self.app_markup(label, KIND_STYLES.get(kind, "$text")),
-                          action.reason + fields, key=str(i))
+                          reason, key=str(i), height=max(height, 1))
         runnable = [a for a in plan.actions if a.kind is not ActionKind.ASK]
         destructive = [a for a in runnable if a.destructive]
         asks = len(plan.actions) - len(runnable)
