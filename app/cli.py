@@ -151,8 +151,12 @@ def _dispatch(args) -> int:
     # A short-lived command allocates a lot (SDK imports, thousands of records) and frees it all
     # at exit: the cyclic GC only costs time here (~10% of a 1k sync). The app keeps it on.
     import gc
+    import warnings
 
     gc.disable()
+    # requests probes for optional SOCKS support on import and urllib3 warns about it: noise
+    # on stderr (which scripts read for errors) about a feature nobody asked for.
+    warnings.filterwarnings("ignore", message="SOCKS support in urllib3")
     from app import commands
     from app.first_run import ensure_first_run
 
