@@ -200,19 +200,27 @@ def test_progress_goes_to_stderr_on_a_terminal(project):
     master, slave = pty.openpty()
     from tests.cli_helpers import command
 
+    import threading
+
+    chunks: list[bytes] = []
+
+    def drain() -> None:  # read as it comes, so a slow run never fills the terminal's buffer
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the child side is closed
+                return
+            if not data:
+                return
+            chunks.append(data)
+
     proc = subprocess.Popen(command() + ["--sync", "aws", "--dry-run"], env=env, stdout=subprocess.PIPE,
                             stderr=slave, stdin=subprocess.DEVNULL)
     os.close(slave)
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
     out, _ = proc.communicate(timeout=120)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
+    reader.join(timeout=10)
     os.close(master)
     assert proc.returncode == 0
     assert b"observing aws" in b"".join(chunks)
