@@ -124,3 +124,18 @@ def test_emulator_command_serves_the_gcp_api(tmp_path):
             proc.kill()
             proc.wait()
     assert proc.returncode == 0
+
+
+def test_the_cli_modules_import_no_sdk_and_no_ui(tmp_path):
+    """SDKs load when a component is used, the UI when the app opens: never on import."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import app.cli, app.commands, app.headless, app.service, app.config, app.declarations, "
+            "app.adapters, app.sandbox, app.first_run, app.detection_cache; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'textual', 'boto3', 'botocore', 'docker', 'google', 'moto', 'rich'}))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=cli_env(tmp_path / "home"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
