@@ -189,7 +189,8 @@ def info(args) -> int:
     table.add_row("env", escape(", ".join(f"{k}=•••" for k in sorted(spec.env)) or "-"))  # values are secrets
     table.add_row("labels", escape(", ".join(f"{k}={v}" for k, v in sorted(spec.labels.items())) or "-"))
     table.add_row("after", escape(", ".join(spec.after) or "-"))
-    table.add_row("targets", escape("; ".join(f"{c}: {t}" for c, t in spec.targets.items()) or "-"))
+    table.add_row("targets", escape("; ".join(
+        c + (f" ({', '.join(f'{k}={v}' for k, v in t.items())})" if t else "") for c, t in spec.targets.items()) or "-"))
     console.print(table)
     detections = service.detections()
     targets = [c for c in service.component_names() if (c in spec.targets or c in record.components)]
