@@ -177,6 +177,8 @@ class FunctionsApp(App):
     def start_sync(self, job: SyncJob) -> None:
         """Run ``job`` now, unless it is running (then once more right after it ends), or
         unless a job it comes ``after`` is running (then right after that one succeeds)."""
+        if not self._alive():
+            return   # a timer firing while the app shuts down
         if job.name in self.syncing:
             self._rerun.add(job.name)
             return
@@ -205,6 +207,8 @@ class FunctionsApp(App):
 
     def on_functions_app_sync_finished(self, message: SyncFinished) -> None:
         outcome = message.outcome
+        if not self._alive():
+            return
         if message.data is self.data:  # an older result than the latest merge is not shown
             self._show(message.view)
         self.sync_count += 1
@@ -228,12 +232,26 @@ class FunctionsApp(App):
         self._sync_ended(outcome.job)
 
     def on_functions_app_sync_failed(self, message: SyncFailed) -> None:
+        if not self._alive():
+            return
         self.log_activity(f"sync {message.job.name} failed: {message.error}", "error")
         self.notify(message.error, title=f"sync {message.job.name} failed", severity="error")
         self._sync_ended(message.job, ok=False)
 
+    def _alive(self) -> bool:
+        """The dashboard exists (False while the app is shutting down)."""
+        if not self.is_running or self._closing or self._closed:
+            return False
+        try:
+            self.query_one(SyncStatus)
+        except Exception:
+            return False
+        return True
+
     def _sync_ended(self, job: SyncJob, ok: bool = True) -> None:
         self.syncing.discard(job.name)
+        if not self._alive():
+            return
         (self.failed_jobs.discard if ok else self.failed_jobs.add)(job.name)
         self._round_done += 1
         self._mark_syncing(job, False)
