@@ -144,6 +144,11 @@ class FunctionsApp(App):
         self.loaded = True
         missing = [c for c, d in message.data.detections.items() if not getattr(d, "available", True)]
         self.log_activity(f"registry: {len(message.data.records)} functions")
+        for operation in message.data.interrupted:
+            self.log_activity(f"interrupted earlier: {operation}", "warning")
+        if message.data.interrupted:
+            self.notify("\n".join(message.data.interrupted[:5]), severity="warning", timeout=15,
+                        title=f"{len(message.data.interrupted)} cloud operation(s) were interrupted")
         for comp in missing:
             det = message.data.detections[comp]
             fix = f" — fix: {det.fix}" if getattr(det, "fix", "") else ""

@@ -102,6 +102,7 @@ class DashboardData:
     last_sync: dict[str, str] = field(default_factory=dict)       # component -> ISO time
     unknown: dict[str, str] = field(default_factory=dict)         # component -> reason
     plans: dict[str, Plan] = field(default_factory=dict)          # sync job -> latest plan
+    interrupted: list[str] = field(default_factory=list)          # journaled ops never cleared
 
     # -- merging results in ------------------------------------------------------------
     def merge_plan(self, components: Iterable[str], plan: Plan, when: str) -> None:
@@ -272,6 +273,11 @@ def load_dashboard(service: Any, clock: Clock = system_clock) -> DashboardData:
             data.statuses[(status.function, status.component)] = status
     except Exception:
         pass  # nothing observed yet: every pair shows "not synced yet" until the first sync
+    try:
+        # cloud changes journaled by an earlier run that never finished: reported at start
+        data.interrupted = [str(op) for op in (getattr(service, "interrupted", lambda: [])() or [])]
+    except Exception:
+        pass
     try:
         for comp, obs in (service.last_observations() or {}).items():
             if getattr(obs, "observed_at", ""):

@@ -143,3 +143,15 @@ async def test_a_sync_with_after_waits_for_the_one_it_follows():
         assert await wait_until(pilot, lambda: app.sync_count >= 2 and not app.syncing)
         assert service.plans == ["docker", "aws"]      # never both at once, docker first
         assert max(service.most_at_once.values()) == 1
+
+
+@run_async
+async def test_interrupted_cloud_operations_are_reported_at_start():
+    service = sample_service()
+    service.interrupted = lambda: ["update orders-api on aws (started 2026-01-15T09:00:00+00:00)"]
+    app = FunctionsApp(service, clock=fixed_clock, autosync=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert await wait_until(pilot, lambda: app.loaded)
+        assert any("interrupted earlier: update orders-api on aws" in line
+                   for line in app.dashboard.activity.entries)
+        assert any("interrupted" in (n.title or "") for n in app._notifications)
