@@ -225,39 +225,8 @@ class ConflictItem:
 
 
 # --- calls made from worker threads --------------------------------------------------------
-def prime_detections(service: Any) -> None:
-    """Fill SyncService's detection memo one component at a time, before anything asks for it.
-
-    Why: SyncService.detections() holds its RLock while detect_all() runs the detections in a
-    thread pool whose threads call service.adapter(), which takes the same lock, so a first,
-    uncached detection deadlocks (seen at commit c28753a). Detecting here sequentially, outside
-    that lock, sidesteps it; a no-op for services without the memo (or once it is filled).
-    """
-    if getattr(service, "_detections", False) is not None or not hasattr(service, "adapter"):
-        return
-    from registry.component import Detection
-
-    names = component_names(service)
-    cached = None
-    if not getattr(service, "_injected", None):
-        try:
-            from app import detection_cache
-            cached = detection_cache.load(service.home)
-        except Exception:
-            cached = None
-    if cached is None or set(cached) != set(names):
-        cached = {}
-        for name in names:
-            try:
-                cached[name] = service.adapter(name).detect()
-            except Exception as exc:
-                cached[name] = Detection(name, False, reason=f"detection failed: {type(exc).__name__}: {exc}")
-    service._detections = cached
-
-
 def load_dashboard(service: Any, clock: Clock = system_clock) -> DashboardData:
     """The first read: registry, detections (cached when possible), last known states."""
-    prime_detections(service)
     data = DashboardData(components=component_names(service))
     data.records = dict(service.records())
     try:
@@ -300,7 +269,6 @@ class SyncOutcome:
 def run_sync(service: Any, job: SyncJob, clock: Clock = system_clock) -> SyncOutcome:
     """Observe the job's components and plan (changes nothing): the background sync."""
     started = time.perf_counter()
-    prime_detections(service)
     if job.sync is not None:
         plan = service.plan(list(job.components), sync=job.sync)
     else:
