@@ -26,7 +26,9 @@ def adapter_settings(name: str, config: Config) -> dict[str, Any]:
         return {
             "region": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or config.aws_region,
             "profile": env.get("AWS_PROFILE") or config.aws_profile,
-            "endpoint_url": env.get("AWS_ENDPOINT_URL_LAMBDA") or env.get("AWS_ENDPOINT_URL") or None,
+            # None on purpose: boto3 applies AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE> per
+            # client itself, so the tagging client is not sent to a Lambda-only endpoint.
+            "endpoint_url": None,
             "role_arn": config.aws_role,
         }
     if name == "gcp":
