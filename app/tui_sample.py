@@ -64,7 +64,8 @@ class SampleService:
         self._wait()
         return {c: Observation(component=c, observed_at=FIXED_TIME) for c in (components or COMPONENTS)}
 
-    def status(self, components: Iterable[str] | None = None, *, observe: bool = True) -> list[PairStatus]:
+    def status(self, components: Iterable[str] | None = None, *, observe: bool = True,
+               records: Any = None) -> list[PairStatus]:
         if observe:
             self._wait()
         comps = set(components or COMPONENTS)
