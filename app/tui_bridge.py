@@ -194,7 +194,7 @@ class DashboardData:
         comps = self.components
         # each badge is as wide as its component's name, under the panel's column header
         badge_for = [{s: (f"{GLYPHS[s]:^{len(c)}}", s) for s in GLYPHS} for c in comps]
-        statuses, unknown, records = self.statuses, self.unknown, self.records
+        statuses, records = self.statuses, self.records
         rows = []
         for name in sorted(records):
             spec_targets = records[name].spec.targets
