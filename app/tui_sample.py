@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from registry.component import Detection, Observation
-from registry.fingerprint import hash_value
 from registry.models import COMPONENTS, ComponentRecord, FunctionRecord, FunctionSpec, HistoryEntry
 from registry.plan_types import (Action, ActionKind, ActionResult, ApplyResult, FieldDiff, PairStatus,
                                  Plan, State)
@@ -158,10 +157,9 @@ def _diffs(name: str, component: str, state: str) -> list[FieldDiff]:
     if state == "conflict":
         return [
             FieldDiff("memory", base=256, registry=512, component=1024),
-            # env as the engine gives it: value hashes, never the values
-            FieldDiff("env", base={"API_KEY": hash_value("k1"), "LOG_LEVEL": hash_value("info")},
-                      registry={"API_KEY": hash_value("k1"), "LOG_LEVEL": hash_value("debug")},
-                      component={"API_KEY": hash_value("k2"), "LOG_LEVEL": hash_value("info")}, secret=True),
+            # env as the engine gives it: one diff per variable, values already masked
+            FieldDiff("env.API_KEY", base="••••", registry="••••", component="•••• (changed)", secret=True),
+            FieldDiff("env.LOG_LEVEL", base="••••", registry="•••• (changed)", component="••••", secret=True),
             FieldDiff("timeout", base=60, registry=60, component=120),
         ]
     if state == "drifted":

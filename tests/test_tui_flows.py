@@ -303,3 +303,20 @@ async def test_plan_applies_on_confirmation_only(home, aws_service, aws_clean):
         await wait_for_sync(pilot, after=seen)
         assert row_state(app, "aws", "payments") == "in_sync"
     assert lambda_config(aws_clean, "payments")["MemorySize"] == 384
+
+
+@run_async
+async def test_conflict_view_masks_secrets(home, aws_service, aws_clean):
+    # both sides change a secret env value: the diff is shown, the values never are
+    make_conflict(aws_service, aws_clean,
+                  registry={"env": {"GREETING": "hello", "API_KEY": "registry-secret-1"}},
+                  component={"Environment": {"Variables": {"GREETING": "hello", "API_KEY": "console-secret-2"}}})
+    app = app_for(aws_service, "aws")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_conflicts(pilot)
+        assert [d.field for d in screen.current.diffs] == ["env.API_KEY"]
+        assert all(d.secret for d in screen.current.diffs)
+        svg = app.export_screenshot()
+        assert "API_KEY" in svg
+        for secret in ("registry-secret-1", "console-secret-2", "s3cr3t"):
+            assert secret not in svg
