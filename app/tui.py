@@ -25,7 +25,9 @@ from textual.worker import Worker, WorkerState
 from app.tui_bridge import (Clock, DashboardData, DashboardView, SyncJob, SyncOutcome, build_view,
                             clock_text, component_names, gc_paused, load_dashboard, merged_copy,
                             run_sync, sync_jobs, system_clock)
-from screens.dashboard import Dashboard, FilterBar, SyncStatus
+from screens.dashboard import Dashboard
+from screens.filter_bar import FilterBar
+from screens.sync_status import SyncStatus
 from screens.function_list import FunctionList
 from screens.palette import FunctionsCommands
 from screens.read_only import MUTATING_ACTIONS

@@ -4,57 +4,13 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
-from textual.widgets import Input, Static
 
 from screens.activity_log import ActivityLog
 from screens.component_panel import ComponentPanel
 from screens.function_list import FunctionList
+from screens.filter_bar import FilterBar
 from screens.registry_panel import RegistryPanel
-
-
-class SyncStatus(Static):
-    """One line: what is syncing now (the progress indicator), or idle, and the mode."""
-
-    DEFAULT_CSS = """
-    SyncStatus { height: 1; padding: 0 1; background: $panel; color: $text-muted; }
-    SyncStatus.-busy { color: $accent; text-style: bold; }
-    """
-
-    def show(self, running: list[str], done: int, total: int, read_only: bool, filter_text: str) -> None:
-        parts = []
-        if running:
-            parts.append(f"⟳ syncing {', '.join(running)} [{done}/{total}]")
-        else:
-            parts.append("● idle")
-        if filter_text:
-            parts.append(f"filter: {filter_text!r}")
-        if read_only:
-            parts.append("READ-ONLY")
-        self.set_class(bool(running), "-busy")
-        self.update("  ·  ".join(parts))
-
-
-class FilterBar(Input):
-    DEFAULT_CSS = """
-    FilterBar { dock: bottom; display: none; height: 3; border: tall $accent; }
-    FilterBar.-active { display: block; }
-    """
-
-    class Closed(Message):
-        """Escape (clear) or Enter (keep) in the filter."""
-
-        def __init__(self, keep: bool) -> None:
-            super().__init__()
-            self.keep = keep
-
-    BINDINGS = [("escape", "close(False)", "Clear filter")]
-
-    def action_close(self, keep: bool) -> None:
-        self.post_message(self.Closed(keep))
-
-    async def action_submit(self) -> None:
-        self.post_message(self.Closed(True))
+from screens.sync_status import SyncStatus
 
 
 class Dashboard(Vertical):

@@ -1,0 +1,27 @@
+"""SyncStatus: the dashboard's top line: what is syncing now (the progress indicator), or idle."""
+
+from __future__ import annotations
+
+from textual.widgets import Static
+
+
+class SyncStatus(Static):
+    """One line: what is syncing now (the progress indicator), or idle, and the mode."""
+
+    DEFAULT_CSS = """
+    SyncStatus { height: 1; padding: 0 1; background: $panel; color: $text-muted; }
+    SyncStatus.-busy { color: $accent; text-style: bold; }
+    """
+
+    def show(self, running: list[str], done: int, total: int, read_only: bool, filter_text: str) -> None:
+        parts = []
+        if running:
+            parts.append(f"⟳ syncing {', '.join(running)} [{done}/{total}]")
+        else:
+            parts.append("● idle")
+        if filter_text:
+            parts.append(f"filter: {filter_text!r}")
+        if read_only:
+            parts.append("READ-ONLY")
+        self.set_class(bool(running), "-busy")
+        self.update("  ·  ".join(parts))
