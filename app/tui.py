@@ -181,17 +181,23 @@ class FunctionsApp(App):
     def on_functions_app_first_paint(self, message: FirstPaint) -> None:
         self.first_paint_at = time.perf_counter()
 
+    def _panel_status(self, comp: str) -> dict[str, Any]:
+        det = self.data.detections.get(comp)
+        available = bool(getattr(det, "available", True)) if det is not None else True
+        return {
+            "available": available,
+            "reason": getattr(det, "reason", "") if not available else self.data.unknown.get(comp, ""),
+            "last_sync": clock_text(self.data.last_sync.get(comp)),
+            "version": str(getattr(det, "version", "") or ""),
+            "syncing": any(comp in j.components for j in self.jobs if j.name in self.syncing),
+        }
+
     def _show(self, view: DashboardView) -> None:
         dash = self.dashboard
         dash.registry_panel.show(view.rows["registry"], view.counts["registry"])
         for comp in self.components:
-            det = self.data.detections.get(comp)
-            available = bool(getattr(det, "available", True)) if det is not None else True
-            reason = (getattr(det, "reason", "") if not available else self.data.unknown.get(comp, ""))
-            dash.component_panel(comp).show(
-                view.rows.get(comp, []), view.counts.get(comp, {}), available=available,
-                reason=reason, last_sync=clock_text(self.data.last_sync.get(comp)),
-                syncing=any(comp in j.components for j in self.jobs if j.name in self.syncing))
+            dash.component_panel(comp).show(view.rows.get(comp, []), view.counts.get(comp, {}),
+                                            **self._panel_status(comp))
 
     # --- background sync workers -------------------------------------------------------
     def start_syncs(self, jobs: list[SyncJob]) -> None:
@@ -315,20 +321,10 @@ class FunctionsApp(App):
 
     def _refresh_status_lines(self) -> None:
         for comp in self.components:
-            busy = any(comp in j.components for j in self.jobs if j.name in self.syncing)
             panel = self.dashboard.component_panel(comp)
-            if not busy and panel.has_class("-syncing"):
-                panel.set_class(False, "-syncing")
-                det = self.data.detections.get(comp)
-                available = bool(getattr(det, "available", True)) if det is not None else True
-                if not available:
-                    text = f"✗ unavailable: {getattr(det, 'reason', '')}"
-                elif self.data.unknown.get(comp):
-                    text = f"? unknown: {self.data.unknown[comp]}"
-                else:
-                    last = clock_text(self.data.last_sync.get(comp))
-                    text = f"last sync {last}" if last else "not synced yet"
-                panel.query_one(".panel-status").update(text)
+            status = self._panel_status(comp)
+            if not status["syncing"] and panel.has_class("-syncing"):
+                panel.show_status(**status)
 
     def _update_status(self) -> None:
         running = sorted(self.syncing)

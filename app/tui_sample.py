@@ -174,8 +174,8 @@ def sample_service(*, read_only: bool = False, observe_delay: float = 0.0) -> Sa
     svc = SampleService(read_only=read_only, observe_delay=observe_delay)
     svc.detection_map = {
         "docker": Detection("docker", True, version="27.5.1"),
-        "gcp": Detection("gcp", True, version="v2 (emulator)"),
-        "aws": Detection("aws", True, version="boto3 1.35"),
+        "gcp": Detection("gcp", True, version="2"),
+        "aws": Detection("aws", True, version="1.35"),
     }
     for name, runtime, memory, targets, states in _SAMPLE:
         spec = FunctionSpec(name=name, runtime=runtime, memory=memory, source=f"functions/{name}",

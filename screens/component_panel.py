@@ -43,11 +43,17 @@ class ComponentPanel(Vertical):
         return self.query_one(FunctionList)
 
     def show(self, rows: list[Row], counts: dict[str, int], *, available: bool, reason: str,
-             last_sync: str, syncing: bool) -> None:
+             last_sync: str, syncing: bool, version: str = "") -> None:
         self.function_list.set_rows(rows)
         summary = counts_markup(counts)
         self.border_title = f"{self.component} {summary}" if summary else self.component
         self.border_subtitle = f"{len(rows)} functions"
+        self.show_status(available=available, reason=reason, last_sync=last_sync, syncing=syncing,
+                         version=version)
+
+    def show_status(self, *, available: bool, reason: str, last_sync: str, syncing: bool,
+                    version: str = "") -> None:
+        """The line under the title: syncing / unavailable and why / unknown / last sync."""
         self.set_class(not available, "-unavailable")
         self.set_class(syncing, "-syncing")
         if syncing:
@@ -57,7 +63,7 @@ class ComponentPanel(Vertical):
         elif reason:
             status = f"? unknown: {reason}"
         elif last_sync:
-            status = f"last sync {last_sync}"
+            status = f"last sync {last_sync}" + (f" · v{version.lstrip('v')}" if version else "")
         else:
             status = "not synced yet"
         self.query_one(".panel-status", Static).update(status)

@@ -176,10 +176,11 @@ class FunctionList(ScrollView, can_focus=True):
         if self.current_key is not None:
             self.post_message(self.Selected(self, self.current_key))
 
-    async def _on_click(self, event) -> None:  # a click moves the cursor and selects
+    def on_click(self, event) -> None:
+        """A click moves the cursor there; a second click on the cursor's row selects it."""
         index = event.y + self.scroll_offset.y
         if 0 <= index < len(self._view):
-            if index == self.cursor and event.chain > 1:
+            if index == self.cursor:   # like DataTable: clicking the cursor's row selects it
                 self.action_select()
             self.cursor = index
 

@@ -155,3 +155,16 @@ async def test_interrupted_cloud_operations_are_reported_at_start():
         assert any("interrupted earlier: update orders-api on aws" in line
                    for line in app.dashboard.activity.entries)
         assert any("interrupted" in (n.title or "") for n in app._notifications)
+
+
+@run_async
+async def test_clicking_a_row_moves_the_cursor_and_a_second_click_opens_it():
+    app = FunctionsApp(sample_service(), clock=fixed_clock, autosync=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert await wait_until(pilot, lambda: app.loaded)
+        lst = app.dashboard.registry_panel.function_list
+        await pilot.click(lst, offset=(3, 3))
+        assert lst.current_key == lst.rows[3].key
+        await pilot.click(lst, offset=(3, 3))
+        assert await wait_until(pilot, lambda: app.screen.__class__.__name__ == "DetailScreen")
+        assert app.screen.function_name == lst.rows[3].key
