@@ -36,8 +36,14 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-def image_archive(count: int) -> bytes:
-    """A ``docker save``-style archive of ``count`` images sharing one empty layer."""
+def _bench_spec(i: int) -> dict:
+    return {"runtime": "python312", "entry_point": "main", "memory": 128 + i % 4 * 128,
+            "timeout": 30, "labels": {"team": f"t{i % 7}"}, "env": {"MODE": f"h:{i:016x}"}}
+
+
+def image_archive(count: int, prefix: str = "bench", spec_for=_bench_spec) -> bytes:
+    """A ``docker save``-style archive of ``count`` marked function images sharing one empty
+    layer (building 1,000 images would take minutes on the vfs driver). Also used by bench/cli."""
     from components.docker import SPEC_LABEL
 
     layer_buf = io.BytesIO()
@@ -50,9 +56,8 @@ def image_archive(count: int) -> bytes:
     with tarfile.open(fileobj=out, mode="w") as tar:
         _add(tar, "layer/layer.tar", layer_bytes)
         for i in range(count):
-            name = f"bench-{i:04d}"
-            spec = {"runtime": "python312", "entry_point": "main", "memory": 128 + i % 4 * 128,
-                    "timeout": 30, "labels": {"team": f"t{i % 7}"}, "env": {"MODE": f"h:{i:016x}"}}
+            name = f"{prefix}-{i:04d}"
+            spec = spec_for(i)
             config = json.dumps({
                 "architecture": "amd64", "os": "linux",
                 "config": {"Cmd": ["/marker"], "Labels": {

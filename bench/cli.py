@@ -16,15 +16,12 @@ find everything in sync.
 
 from __future__ import annotations
 
-import io
-import hashlib
 import json
 import os
 import shutil
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -104,42 +101,11 @@ def cli_start() -> dict:
 
 # --- the 1k data ------------------------------------------------------------------------------
 def _docker_archive(count: int) -> bytes:
-    """``docker load`` archive of ``count`` marked function images sharing one empty layer
-    (building 1,000 images would take minutes on the vfs driver)."""
-    from components.docker import SPEC_LABEL
-    from registry.models import DIGEST_KEYS, MARK_KEYS
+    from bench._components_docker import image_archive
 
-    def add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
-        info = tarfile.TarInfo(name)
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-
-    layer_buf = io.BytesIO()
-    with tarfile.open(fileobj=layer_buf, mode="w") as layer:
-        add(layer, "marker", b"")
-    layer_bytes = layer_buf.getvalue()
-    diff_id = "sha256:" + hashlib.sha256(layer_bytes).hexdigest()
-    manifest = []
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w") as tar:
-        add(tar, "layer/layer.tar", layer_bytes)
-        for i in range(count):
-            name = f"local-{i:04d}"
-            spec = {"runtime": "python3.12", "entry_point": "main", "memory": 256, "timeout": 30,
-                    "labels": {"team": "bench"}, "env": {}}
-            config = json.dumps({
-                "architecture": "amd64", "os": "linux",
-                "config": {"Cmd": ["/marker"], "Labels": {
-                    MARK_KEYS["docker"]: name, DIGEST_KEYS["docker"]: f"sha256:{i:064x}",
-                    SPEC_LABEL: json.dumps(spec, separators=(",", ":"), sort_keys=True)}},
-                "rootfs": {"type": "layers", "diff_ids": [diff_id]},
-            }, sort_keys=True).encode()
-            config_name = hashlib.sha256(config).hexdigest() + ".json"
-            add(tar, config_name, config)
-            manifest.append({"Config": config_name, "RepoTags": [f"functions-tui/{name}:latest"],
-                             "Layers": ["layer/layer.tar"]})
-        add(tar, "manifest.json", json.dumps(manifest).encode())
-    return out.getvalue()
+    return image_archive(count, prefix="local", spec_for=lambda i: {
+        "runtime": "python3.12", "entry_point": "main", "memory": 256, "timeout": 30,
+        "labels": {"team": "bench"}, "env": {}})
 
 
 def _seed_docker(host: str) -> None:
