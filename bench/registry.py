@@ -8,9 +8,13 @@ shape, index by name (FunctionRecords are built lazily, on access).
 
 Records are shaped like real ones: a spec with env (3 vars), labels (2), three targets and
 sometimes `after`, and three component records with base fingerprints (env values hashed,
-code digest): about 1.9 KB of JSON each. At that size the load floor is orjson parsing the
-file itself (~130-170 ms for the 20 MB of 10k records, ~1.5 s for 100k, on this shared
-2-core machine); the store adds a shape check of every record (~10%) and nothing else.
+code digest): about 1.9 KB of JSON each as FunctionRecord.to_dict(). The file stores a
+base that repeats another component's but for its state as a reference (registry.compact):
+in sync, as here, two of the three bases, so about 1.4 KB each. The load floor is orjson
+parsing the file (~65 ms for the 14 MB of 10k records on this shared 2-core machine); the
+store adds a shape check of every record (~15%) and nothing else. Saving pays ~3-4 us per
+record for that check of the bases (~35 ms at 10k, less than half of it won back by the
+smaller file's serialization and write).
 Each figure is the best of a few runs (the machine is shared; the best run is the code's
 cost, the others include other processes' noise).
 """

@@ -17,7 +17,9 @@ or the current record), so the file keeps:
 ``entries()`` rebuilds full HistoryEntry objects with before/after records. This holds
 because every change goes through a transaction that records it, and history, records and
 any restore move together in one file. A future schema migration that reshapes records
-must rewrite ``undo`` paths and ``before`` dicts too.
+must rewrite ``undo`` paths and ``before`` dicts too. Records are walked in their stored
+form, with compact bases (registry.compact), and expanded only in the entries returned:
+each undo was worked out between two stored forms, so the walk rebuilds them exactly.
 
 Only the newest HISTORY_LIMIT entries are kept; older ones are dropped on write (the
 chain stays valid: it is walked from the newest end). Doc ids keep counting up across
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from registry.compact import copy_json, expand_doc
 from registry.models import HistoryEntry
 
 #: Entries kept in the file; the oldest are dropped beyond this.
@@ -56,14 +59,6 @@ def undo_ops(after: dict[str, Any], before: dict[str, Any]) -> list[list[Any]]:
 
     walk([], after, before)
     return ops
-
-
-def copy_json(value: Any) -> Any:
-    if type(value) is dict:
-        return {k: copy_json(v) for k, v in value.items()}
-    if type(value) is list:
-        return [copy_json(v) for v in value]
-    return value
 
 
 def apply_undo(after: dict[str, Any], ops: list[list[Any]]) -> dict[str, Any]:
@@ -139,8 +134,9 @@ def entries(table: dict[str, dict[str, Any]], current: dict[str, dict[str, Any]]
             after = doc["after"]
         found.append(HistoryEntry(
             function=function, action=doc.get("action", ""), source=doc.get("source", ""),
-            before=copy_json(before) if before is not None else None,
-            after=copy_json(after) if after is not None else None,
+            # Walked in the stored (compact) form; expanded only for the caller.
+            before=expand_doc(before) if before is not None else None,
+            after=expand_doc(after) if after is not None else None,
             component=doc.get("component", ""), at=doc.get("at", ""), actor=doc.get("actor", ""),
         ))
         if limit is not None and len(found) >= limit:

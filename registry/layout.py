@@ -5,7 +5,10 @@ The file is a TinyDB database (an object of tables, each an object of doc-id -> 
 - ``meta``: one document ``{"schema", "serial", "lineage", "created", "updated", "updated_by"}``
 - ``functions``: one document per function, ``{"spec", "components"}``: FunctionRecord.to_dict()
   without its redundant top-level "name" (the name is ``spec.name``; a "name" key, if
-  present, must agree)
+  present, must agree), a base that repeats another component's but for its state
+  stored as ``[component, state]`` (registry.compact). That a reference names a full base
+  is checked when the record is read (CorruptRegistryError then), not here: a crash cannot
+  produce a bad one (writes are atomic), and checking every component costs 40% more here
 - ``history``: HistoryEntry dicts, oldest first, bounded (see registry.history)
 
 Other tables (e.g. a journal added later) are carried through writes untouched.
@@ -80,27 +83,52 @@ def check(tables: dict[str, Any], path: Path) -> Contents:
 
 
 def _index_functions(table: dict[str, Any], path: Path) -> dict[str, dict[str, Any]]:
-    # One tight loop: at 100k records every check here costs ~10 ms, so keep it lean.
+    # One tight loop: at 100k records every check here costs ~10 ms, so keep it lean. The
+    # common, well-formed case runs on plain subscripts inside one try; anything odd
+    # (a missing key, a wrong type) falls to _describe, which names the problem.
     index: dict[str, dict[str, Any]] = {}
     for doc_id, doc in table.items():
-        if type(doc) is not dict:
-            raise corrupt(path, f"function document {doc_id} is not an object")
-        spec = doc.get("spec")
-        if type(spec) is not dict:
-            raise corrupt(path, f"function document {doc_id} has no 'spec'")
-        name = spec.get("name")
-        if type(name) is not str or not name or type(spec.get("runtime")) is not str:
-            raise corrupt(path, f"function document {doc_id} has a spec without a name or runtime")
-        if doc.get("name", name) != name:
-            raise corrupt(path, f"function document {doc_id} is named {doc.get('name')!r} but its spec says {name!r}")
-        components = doc.get("components")
-        if components is not None:
-            if type(components) is not dict:
-                raise corrupt(path, f"function {name!r}: 'components' is not an object")
-            for comp in components.values():
-                if type(comp) is not dict or "component" not in comp:
-                    raise corrupt(path, f"function {name!r}: a component record is not a component record")
-        if name in index:
-            raise corrupt(path, f"function {name!r} appears twice")
+        try:
+            spec = doc["spec"]
+            name = spec["name"]
+            if (type(doc) is not dict or type(spec) is not dict or type(name) is not str or not name
+                    or type(spec["runtime"]) is not str or name in index):
+                raise _describe(doc_id, doc, index, path)
+            components = doc.get("components")
+            if components is not None:
+                if type(components) is not dict:
+                    raise _describe(doc_id, doc, index, path)
+                for comp in components.values():
+                    if type(comp) is not dict or "component" not in comp:
+                        raise _describe(doc_id, doc, index, path)
+            if "name" in doc and doc["name"] != name:
+                raise _describe(doc_id, doc, index, path)
+        except (KeyError, TypeError, IndexError):
+            raise _describe(doc_id, doc, index, path) from None
         index[name] = doc
     return index
+
+
+def _describe(doc_id: str, doc: Any, index: dict[str, Any], path: Path) -> Exception:
+    """The CorruptRegistryError naming what is wrong with function document ``doc_id``."""
+    if type(doc) is not dict:
+        return corrupt(path, f"function document {doc_id} is not an object")
+    spec = doc.get("spec")
+    if type(spec) is not dict:
+        return corrupt(path, f"function document {doc_id} has no 'spec'")
+    name = spec.get("name")
+    if type(name) is not str or not name or type(spec.get("runtime")) is not str:
+        return corrupt(path, f"function document {doc_id} has a spec without a name or runtime")
+    if doc.get("name", name) != name:
+        return corrupt(path, f"function document {doc_id} is named {doc.get('name')!r} but its spec says {name!r}")
+    components = doc.get("components")
+    if components is not None:
+        if type(components) is not dict:
+            return corrupt(path, f"function {name!r}: 'components' is not an object")
+        for comp in components.values():
+            if type(comp) is not dict or "component" not in comp:
+                return corrupt(path, f"function {name!r}: a component record is not a component record")
+    if name in index:
+        return corrupt(path, f"function {name!r} appears twice")
+    return corrupt(path, f"function document {doc_id} is not a function record")
+

@@ -7,6 +7,14 @@ refused rather than guessed at.
 
 To change the file's shape: bump SCHEMA_VERSION, add ``MIGRATIONS[old] = step`` and a
 test that loads a file of the old version.
+
+Schema 2's compact bases (registry.compact) are self-contained: a reference
+``[component, state]`` means "that component's base in this same document, with this
+state", never "recompute from the spec". So a change to the fingerprint rule
+(``registry.fingerprint.normalize``) changes no stored base and needs no migration. A future
+form that did store "the spec's fingerprint" instead of a base would: a change of
+normalize would then need a schema bump whose step expands those markers with the OLD
+rule (a frozen copy of it), in records and in history, before the new rule applies.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ from typing import Any, Callable
 
 from registry.errors import RegistryError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 Tables = dict[str, Any]
 
@@ -45,9 +53,21 @@ def _v0_to_v1(tables: Tables) -> Tables:
     return migrated
 
 
+def _v1_to_v2(tables: Tables) -> Tables:
+    """Schema 2 may store a component's base as a reference ``[component, state]``
+    (registry.compact): the named component's base in the same document with that state.
+    A schema-1 file, with every base in full, is already a valid schema-2 file, so nothing
+    is rewritten: records turn compact as they are put again. (Compacting them here would also mean rewriting
+    history's undo paths, which were worked out on the full form.) The bump itself is what
+    matters: it makes older functions-tui refuse a file whose references it would misread.
+    """
+    return tables
+
+
 #: version -> step to version + 1
 MIGRATIONS: dict[int, Callable[[Tables], Tables]] = {
     0: _v0_to_v1,
+    1: _v1_to_v2,
 }
 
 

@@ -16,6 +16,8 @@ under an inter-process lock (registry.lock), with the previous good file kept as
 - History (``history()``) is a table in the same file, so a change and its entry are one
   atomic write; it keeps the newest 10,000 entries and stores them compactly (see
   registry.history). Schema versions and their migrations: registry.migrations.
+- Records are stored compactly (registry.compact: a base repeating another component's is
+  a reference) and expanded whenever one is read: no caller sees the stored form.
 
 Why not TinyDB's insert/update API: each call re-reads and rewrites the whole table, so
 a sync touching every record is quadratic (~12 minutes for 10k records). The store keeps
@@ -40,6 +42,15 @@ from typing import Any, Callable, Iterator
 
 from registry import history as history_table
 from registry import layout
+from registry.compact import (
+    BadReferenceError,
+    compact_components,
+    compact_doc,
+    compact_record,
+    expand_doc,
+    expand_record,
+    has_references,
+)
 from registry.errors import (
     CorruptRegistryError,
     LockTimeoutError,
@@ -83,10 +94,22 @@ copy_json = history_table.copy_json  # deep copy of JSON-shaped data (much faste
 
 
 def _as_doc(record: FunctionRecord) -> dict[str, Any]:
-    """The stored form of a record: ``to_dict()`` without the redundant top-level name."""
+    """The stored form of a record: ``to_dict()`` without the redundant top-level name,
+    a base repeating another component's stored as a reference (registry.compact)."""
     doc = record.to_dict()
     del doc["name"]
+    doc["components"] = compact_components(doc["components"])
     return doc
+
+
+@contextmanager
+def _expanding(path: Path) -> Iterator[None]:
+    """Reading compact bases: a reference naming no base (a hand-edited file; a crash
+    cannot make one) is a corrupt registry, reported when that record is read."""
+    try:
+        yield
+    except BadReferenceError as exc:
+        raise corrupt(path, str(exc)) from None
 
 
 def _same_doc(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -100,21 +123,20 @@ class RecordMap(Mapping[str, FunctionRecord]):
 
     Building 100k FunctionRecords costs more than parsing the file, and most readers look
     at a few; so each record is built on first access and cached. ``len``, ``in`` and
-    iteration over names never build records.
+    iteration over names never build records. Building one also expands its compact bases
+    (registry.compact): no reader ever sees a stored reference.
     """
 
-    def __init__(self, raw: dict[str, dict[str, Any]] | None = None) -> None:
+    def __init__(self, raw: dict[str, dict[str, Any]] | None = None, path: Path | None = None) -> None:
         self._raw = raw if raw is not None else {}
         self._built: dict[str, FunctionRecord] = {}
+        self._path = path
 
     def __getitem__(self, name: str) -> FunctionRecord:
         record = self._built.get(name)
         if record is None:
-            record = FunctionRecord.from_dict(self._raw[name])
-            for component in record.components.values():
-                if component.base is not None:  # from_dict shares it with the (cached) file data
-                    component.base = copy_json(component.base)
-            self._built[name] = record
+            with _expanding(self._path):
+                record = self._built[name] = expand_record(self._raw[name])
         return record
 
     def __contains__(self, name: object) -> bool:
@@ -127,8 +149,9 @@ class RecordMap(Mapping[str, FunctionRecord]):
         return len(self._raw)
 
     def raw(self, name: str) -> dict[str, Any]:
-        """The record as stored (a dict); do not mutate."""
-        return self._raw[name]
+        """The record as a dict (``to_dict()`` without "name"), bases expanded: a copy."""
+        with _expanding(self._path):
+            return expand_doc(self._raw[name])
 
     def __repr__(self) -> str:
         return f"RecordMap({len(self)} functions)"
@@ -176,16 +199,21 @@ class Transaction:
         self._actor = store.actor
         # A file read in an older schema is saved in the current one by any transaction.
         self._changed = contents is not None and contents.meta.get("schema") != store.schema_version
+        # Records of a schema-1 file hold full bases where schema 2 writes markers: see put().
+        self._full_bases = contents is not None and contents.meta.get("schema", 0) < 2
 
     # --- reading -------------------------------------------------------------
     def _doc(self, name: str) -> dict[str, Any] | None:
-        """The stored form of ``name`` as a dict (shared: do not mutate)."""
+        """The stored (compact) form of ``name`` as a dict (shared: do not mutate)."""
         value = self._functions.get(name)
         return _as_doc(value) if type(value) is FunctionRecord else value
 
     def get(self, name: str) -> FunctionRecord | None:
         doc = self._doc(name)
-        return None if doc is None else FunctionRecord.from_dict(copy_json(doc))
+        if doc is None:
+            return None
+        with _expanding(self._store.path):
+            return FunctionRecord.from_dict(expand_doc(doc))
 
     def names(self) -> list[str]:
         return list(self._functions)
@@ -224,6 +252,10 @@ class Transaction:
             return
         after = _as_doc(record)
         if _same_doc(before, after):
+            return
+        if self._full_bases and not has_references(before) and _same_doc(compact_doc(before), after):
+            # Unchanged, only stored the schema-1 way: keep it as it is (its history's undo
+            # paths were worked out on that form, so it must not change without an entry).
             return
         self._functions[name] = after
         self._record(name, action, component, before, after)
@@ -281,7 +313,8 @@ class Transaction:
                 raise RegistryError(f"registry {self._store.path}: function {name!r} was renamed to "
                                     f"{value.spec.name!r} after it was put; put a renamed copy instead. "
                                     "Nothing was written.")
-            functions[str(i)] = value
+            # A put record is written compactly straight from its dataclasses (orjson).
+            functions[str(i)] = compact_record(value) if type(value) is FunctionRecord else value
         old_history = contents.history if contents else {}
         # meta first: a damaged file's serial can then still be found at its start (restore).
         tables: dict[str, Any] = {layout.META: {"1": meta}, layout.FUNCTIONS: functions}
@@ -356,7 +389,7 @@ class RegistryStore:
         if contents is None:
             return RegistrySnapshot(path=self.path, serial=0, lineage="", schema=self.schema_version)
         return RegistrySnapshot(path=self.path, serial=contents.serial, lineage=contents.lineage,
-                                schema=self.schema_version, functions=RecordMap(contents.functions),
+                                schema=self.schema_version, functions=RecordMap(contents.functions, self.path),
                                 migrated_from=migrated_from)
 
     def history(self, name: str | None = None, limit: int | None = None) -> list[HistoryEntry]:
@@ -367,7 +400,8 @@ class RegistryStore:
         contents, _ = self._read()
         if contents is None:
             return []
-        return history_table.entries(contents.history, contents.functions, name, limit)
+        with _expanding(self.path):
+            return history_table.entries(contents.history, contents.functions, name, limit)
 
     def holder(self):
         """Who holds the lock right now (or last held it, if it died): a LockHolder or None."""

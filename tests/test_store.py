@@ -250,8 +250,10 @@ def test_history_entries_are_stored_compactly(store):
         txn.put(rec)
     stored = list(orjson.loads(store.path.read_bytes())["history"].values())
     assert "before" not in stored[0] and "after" not in stored[0]
-    assert stored[1]["undo"] == [[["components", "aws", "base", "memory"], 256]]
+    # Before, the aws base repeated docker's but for state: stored as a reference (registry.compact).
+    assert stored[1]["undo"] == [[["components", "aws", "base"], ["docker", "active"]]]
     assert store.history()[0].before["components"]["aws"]["base"]["memory"] == 256
+    assert store.history()[0].after["components"]["aws"]["base"]["memory"] == 1024
 
 
 def test_backup_holds_the_previous_version_and_restore_brings_it_back(store):
@@ -365,14 +367,20 @@ def test_unknown_tables_are_carried_through(store):
 
 def test_new_records_are_stored_exactly_as_to_dict_says(store):
     # New records are serialized straight from the dataclasses (fast path); this holds the
-    # stored form to FunctionRecord.to_dict(), so a field added to one but not the other shows.
+    # stored form to FunctionRecord.to_dict(), so a field added to one but not the other shows
+    # (a base repeating another component's is stored as a reference: registry.compact).
     rec = make_record(7)
+    rec.components["aws"].base["memory"] = 1  # one base that differs: stored in full
     with store.transaction("import") as txn:
         txn.put(rec)
     stored = next(iter(orjson.loads(store.path.read_bytes())["functions"].values()))
     expected = rec.to_dict()
     del expected["name"]
+    expected["components"]["gcp"]["base"] = ["docker", "active"]
     assert stored == expected
+    expected = rec.to_dict()
+    del expected["name"]
+    assert store.load().functions.raw("fn-000007") == expected
 
 
 def test_renaming_a_record_after_put_is_refused(store):

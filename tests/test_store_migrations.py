@@ -31,7 +31,7 @@ def v0_store(tmp_path):
 
 def test_v0_file_is_migrated_on_read(v0_store):
     snapshot = v0_store.load()
-    assert snapshot.migrated_from == 0 and snapshot.schema == SCHEMA_VERSION == 1
+    assert snapshot.migrated_from == 0 and snapshot.schema == SCHEMA_VERSION == 2
     assert (snapshot.serial, snapshot.lineage) == (7, V0_FILE["meta"]["1"]["lineage"])
     resize = snapshot.functions["resize"]
     assert resize.spec.memory == 512
@@ -42,11 +42,11 @@ def test_v0_file_is_migrated_on_read(v0_store):
     assert orjson.loads(v0_store.path.read_bytes()) == V0_FILE  # reading never writes
 
 
-def test_next_write_saves_v1_and_keeps_v0_as_backup(v0_store):
+def test_next_write_saves_the_current_schema_and_keeps_v0_as_backup(v0_store):
     with v0_store.transaction("user", expected_serial=7):
         pass  # even with no change, the migrated form is saved
     saved = orjson.loads(v0_store.path.read_bytes())
-    assert saved["meta"]["1"]["schema"] == 1 and saved["meta"]["1"]["serial"] == 8
+    assert saved["meta"]["1"]["schema"] == SCHEMA_VERSION and saved["meta"]["1"]["serial"] == 8
     assert saved["meta"]["1"]["lineage"] == V0_FILE["meta"]["1"]["lineage"]
     assert saved["functions"]["1"]["components"]["docker"]["resource_id"] == "c0ffee"
     assert "history" in saved
@@ -70,24 +70,24 @@ def test_migration_hook_runs_custom_steps_in_order(tmp_path):
     calls = []
 
     def add_owner(tables):
-        calls.append("1->2")
+        calls.append("current->next")
         for doc in tables["functions"].values():
             doc["spec"].setdefault("labels", {})["owner"] = "platform"
         return tables
 
     steps = dict(MIGRATIONS)
-    steps[1] = add_owner
+    steps[SCHEMA_VERSION] = add_owner
     current = RegistryStore(tmp_path / "registry.json")
     with current.transaction("user") as txn:
         from registry.models import FunctionRecord, FunctionSpec
         txn.put(FunctionRecord(spec=FunctionSpec(name="f", runtime="go1.22")))
 
-    upgraded = RegistryStore(current.path, migrations=steps, schema_version=2)
+    upgraded = RegistryStore(current.path, migrations=steps, schema_version=SCHEMA_VERSION + 1)
     assert upgraded.load().functions["f"].spec.labels == {"owner": "platform"}
-    assert calls == ["1->2"]
+    assert calls == ["current->next"]
     with upgraded.transaction("user"):
         pass
-    assert orjson.loads(current.path.read_bytes())["meta"]["1"]["schema"] == 2
+    assert orjson.loads(current.path.read_bytes())["meta"]["1"]["schema"] == SCHEMA_VERSION + 1
     with pytest.raises(RegistryError, match="newer"):
         current.load()  # the old code refuses the file it cannot understand
 
