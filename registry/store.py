@@ -280,22 +280,28 @@ class Transaction:
 
     # --- writing (called by the store) ---------------------------------------
     def _payload(self, lineage: str, serial: int) -> bytes:
+        # One GC pause from building the tables to dropping them: they are hundreds of
+        # thousands of fresh dicts (compact components) that the GC would otherwise scan
+        # at its first chance between the two steps, only for them to be freed right after.
         with gc_paused():
-            tables = self._tables(lineage, serial)
-        try:
-            return dumps(tables)
-        except TypeError:
-            # A put record holds a value orjson cannot write as is (a set, a tuple subclass,
-            # a Mapping): to_dict() coerces those, so take the slow path for every record.
-            for name, value in self._functions.items():
-                if type(value) is FunctionRecord:
-                    self._functions[name] = _as_doc(value)
             tables = self._tables(lineage, serial)
             try:
                 return dumps(tables)
-            except TypeError as exc:
-                raise RegistryError(f"registry {self._store.path}: a record cannot be saved: {exc}. "
-                                    "Nothing was written.") from None
+            except TypeError:
+                pass
+            finally:
+                del tables
+        # A put record holds a value orjson cannot write as is (a set, a tuple subclass,
+        # a Mapping): to_dict() coerces those, so take the slow path for every record.
+        for name, value in self._functions.items():
+            if type(value) is FunctionRecord:
+                self._functions[name] = _as_doc(value)
+        tables = self._tables(lineage, serial)
+        try:
+            return dumps(tables)
+        except TypeError as exc:
+            raise RegistryError(f"registry {self._store.path}: a record cannot be saved: {exc}. "
+                                "Nothing was written.") from None
 
     def _tables(self, lineage: str, serial: int) -> dict[str, Any]:
         contents = self._contents
