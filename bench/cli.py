@@ -75,13 +75,18 @@ def _timed(cmd: list[str], env: dict[str, str], ok=(0,)) -> float:
     return elapsed
 
 
+_PYCACHE = ""  # set by run()
+
+
 def _base_env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AWS_", "FUNCTIONS_TUI_", "GOOGLE_")) and k != "DOCKER_HOST"}
     # Compiled bytecode as an installed package has it (this machine sets PYTHONDONTWRITEBYTECODE,
     # which would make every run compile the project from source), kept out of the checkout.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "functions-tui-bench-pycache")
+    # One cache per bench run: a cache kept across runs could hold bytecode of an edit made in
+    # the same second as the compile (pyc checks mtime seconds + size). Each figure warms it first.
+    env["PYTHONPYCACHEPREFIX"] = _PYCACHE
     env.update({"FUNCTIONS_TUI_HOME": str(home), "NO_GCE_CHECK": "true",
                 "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"})
     return env
@@ -198,5 +203,8 @@ def sync_ratio_and_status() -> Iterator[dict]:
 
 
 def run() -> Iterator[dict]:
-    yield cli_start()
-    yield from sync_ratio_and_status()
+    global _PYCACHE
+    with tempfile.TemporaryDirectory(prefix="functions-tui-bench-pycache-") as cache:
+        _PYCACHE = cache
+        yield cli_start()
+        yield from sync_ratio_and_status()
