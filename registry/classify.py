@@ -11,6 +11,7 @@ compared as whole dicts first and field diffs are only worked out for pairs that
 
 from __future__ import annotations
 
+from hashlib import sha256 as _sha256
 from operator import itemgetter
 from typing import Any, Iterable, Mapping
 
@@ -47,30 +48,26 @@ def forget_env_hashes() -> None:
 
 
 def _hash(value: Any) -> str:
-    try:
-        return _HASHES[value]
-    except KeyError:
-        pass
-    except TypeError:  # unhashable: no memo
+    """hash_value(value), memoized. Only plain str values are memo keys: a key such as 1
+    would also answer for True or 1.0, whose hashes differ ("1" / "True" / "1.0")."""
+    if value.__class__ is not str:
         return hash_value(value)
-    if len(_HASHES) >= _HASHES_MAX:
-        _HASHES.clear()
-    digest = _HASHES[value] = hash_value(value)
+    digest = _HASHES.get(value)
+    if digest is None:
+        if len(_HASHES) >= _HASHES_MAX:
+            _HASHES.clear()
+        # hash_value inlined (str(value) is value here): the cold plan does this once per secret.
+        digest = _HASHES[value] = "h:" + _sha256(value.encode()).hexdigest()[:16]
     return digest
 
 
 def _env_hashes(env: Mapping[Any, Any]) -> dict[str, str]:
-    try:  # the common case: every value seen before
-        return {str(k): _HASHES[v] for k, v in env.items()}
-    except (KeyError, TypeError):
-        pass
-    hashes = _HASHES
+    # A plain loop: a comprehension that raises on the first memo miss costs more than it saves.
+    get = _HASHES.get
     out = {}
     for k, v in env.items():
-        try:
-            out[str(k)] = hashes[v]
-        except (KeyError, TypeError):
-            out[str(k)] = _hash(v)
+        digest = get(v) if v.__class__ is str else None
+        out[str(k)] = digest if digest is not None else _hash(v)
     return out
 
 
@@ -105,7 +102,7 @@ def spec_raw(spec: FunctionSpec) -> tuple:
     """The spec's values in the shape a component reports them (env in plain text), for
     :func:`raw_equal`: (runtime, entry_point, memory, timeout, code_digest, env, labels)."""
     labels = spec.labels
-    if labels and any(k in _MANAGED_LABELS for k in labels):
+    if labels and not _MANAGED_LABELS.isdisjoint(labels):
         labels = {k: v for k, v in labels.items() if k not in _MANAGED_LABELS}
     return (spec.runtime, spec.entry_point, spec.memory, spec.timeout, spec.code_digest, spec.env, labels)
 
@@ -129,7 +126,15 @@ def raw_equal(observed: ObservedFunction, raw: tuple, state: Any, registry: Mapp
         return False
     if (env or {}) != (registry["env"] if observed.env_hashed else raw[5]):
         return False
-    return {k: v for k, v in (labels or {}).items() if k not in _MANAGED_LABELS} == raw[6]
+    wanted = raw[6]
+    if not labels:
+        return not wanted
+    if len(labels) == len(wanted) + 1 and MARK_KEYS.get(observed.component) in labels \
+            and wanted.items() <= labels.items():
+        # The usual shape, checked in C: the wanted labels plus our mark (a managed label),
+        # so nothing else is left once managed labels are dropped.
+        return True
+    return {k: v for k, v in labels.items() if k not in _MANAGED_LABELS} == wanted
 
 
 def observed_fingerprint(observed: ObservedFunction) -> dict[str, Any]:
@@ -139,9 +144,12 @@ def observed_fingerprint(observed: ObservedFunction) -> dict[str, Any]:
 
 def registry_fingerprints(spec: FunctionSpec, components: Iterable[str]) -> dict[str, dict[str, Any]]:
     """R for every component ``spec`` targets: ``spec_fingerprint(spec, c)`` per component,
-    normalizing the shared fields once (only ``state`` differs between components)."""
+    normalizing the shared fields once (only ``state`` differs between components).
+
+    Components that want the same run state get the same dict: read R, never change it."""
     targets = spec.targets
     out: dict[str, dict[str, Any]] = {}
+    by_state: dict[str | None, dict[str, Any]] = {}  # components wanting the same state share R
     shared = None
     for component in components:
         target = targets.get(component)
@@ -159,8 +167,11 @@ def registry_fingerprints(spec: FunctionSpec, components: Iterable[str]) -> dict
                 "labels": {str(k): str(v) for k, v in labels.items() if k not in _MANAGED_LABELS} if labels else {},
                 "code_digest": spec.code_digest or None,
             }
-        state = target.get("state", DEFAULT_STATE.get(component, "active"))
-        out[component] = {**shared, "state": str(state) or None}
+        state = str(target.get("state", DEFAULT_STATE.get(component, "active"))) or None
+        fingerprint = by_state.get(state)
+        if fingerprint is None:
+            fingerprint = by_state[state] = {**shared, "state": state}
+        out[component] = fingerprint
     return out
 
 

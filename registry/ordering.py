@@ -31,6 +31,14 @@ def topological_order(after: Mapping[str, Iterable[str]], *, what: str = "functi
     for root in sorted(after):
         if root in state:
             continue
+        listed = after.get(root)
+        if not listed or (len(listed) == 1 and (dep := next(iter(listed))) != root
+                          and (state.get(dep) == _DONE or dep not in after)):
+            # The usual case: no dependency, or one already placed (or not a node). The walk
+            # below would place the root at once; skip building its stack.
+            state[root] = _DONE
+            order.append(root)
+            continue
         state[root] = _VISITING
         path = [root]
         stack = [iter(deps(root))]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gc
 from contextlib import contextmanager
+from itertools import chain
 from typing import Any, Iterable, Iterator, Mapping
 
 from registry.classify import (MARKED, NOT_DEPLOYED, STALE_BASE, classify_fingerprints, fast_normalize,
@@ -54,8 +55,11 @@ def allowed(kind: ActionKind, direction: Direction) -> bool:
     return True
 
 
+_COMPONENT_RANK = {c: i for i, c in enumerate(COMPONENTS)}
+
+
 def _component_order(name: str) -> int:
-    return COMPONENTS.index(name) if name in COMPONENTS else len(COMPONENTS)
+    return _COMPONENT_RANK.get(name, len(COMPONENTS))
 
 
 def _fields_text(fields: Iterable[str]) -> str:
@@ -218,19 +222,16 @@ def build_plan(records: Mapping[str, FunctionRecord], observations: Mapping[str,
 
     # Classify and decide every pair: registry functions first, then names only a component has.
     with _gc_paused():
-        pairs = _classify_and_decide(records, observations, comps, plan, unavailable, policies,
-                                     direction, global_ignore)
+        actions = _classify_and_decide(records, observations, comps, plan, unavailable, policies,
+                                       direction, global_ignore)
         _attach_observed(plan, observations)
-        _finish(plan, pairs, records, max_deletions)
-        del pairs  # freed by refcount now, so the collector resumes with less to scan
+        _finish(plan, actions, records, max_deletions)
     return plan
 
 
-def _finish(plan: Plan, pairs: Mapping[str, list[_Pair]], records: Mapping[str, FunctionRecord],
+def _finish(plan: Plan, actions: list[Action], records: Mapping[str, FunctionRecord],
             max_deletions: int) -> None:
     """The deletion limit, then the apply order."""
-
-    actions = [p.action for row in pairs.values() for p in row if p.action is not None]
     destructive = [a for a in actions if a.destructive]
     if len(destructive) > max_deletions:
         plan.warnings.append(
@@ -260,7 +261,7 @@ def _gc_paused() -> Iterator[None]:
 def _classify_and_decide(records: Mapping[str, FunctionRecord], observations: Mapping[str, Observation],
                          comps: list[str], plan: Plan, unavailable: Mapping[str, str],
                          policies: Mapping[str, Policy], direction: Direction,
-                         global_ignore: tuple[str, ...]) -> dict[str, list[_Pair]]:
+                         global_ignore: tuple[str, ...]) -> list[Action]:
     """One pass over every pair (the hot loop of planning: keep it lean)."""
     items_by_comp = {c: (observations[c].items if c in observations and c not in unavailable else {})
                      for c in comps}
@@ -269,8 +270,9 @@ def _classify_and_decide(records: Mapping[str, FunctionRecord], observations: Ma
     reasons = {c: plan.unknown.get(c, "") for c in comps}
     comp_policy = {c: policies.get(c, DEFAULT_POLICIES.get(c, Policy.ASK)) for c in comps}
     statuses = plan.statuses
-    pairs: dict[str, list[_Pair]] = {}
+    actions: list[Action] = []  # in the order of the pairs (order_actions' sort is stable)
     in_sync = State.IN_SYNC
+    comp_items = [(c, items_by_comp[c].get) for c in comps]
 
     def decide(pair: _Pair, name: str, depends_on: list[str], comp_record: ComponentRecord | None) -> None:
         status = pair.status
@@ -297,11 +299,12 @@ def _classify_and_decide(records: Mapping[str, FunctionRecord], observations: Ma
         rules = rules_for(spec.ignore, global_ignore) if spec.ignore or global_ignore else ()
         comp_records = record.components
         raw = spec_raw(spec) if rfps else None
-        row: list[_Pair] = []
+        row: list[_Pair | tuple] = []
         pulls = False
-        for c in comps:
+        first_action = len(actions)
+        for c, listed in comp_items:
             registry = rfps.get(c)
-            observed = items_by_comp[c].get(name)
+            observed = listed(name)
             if registry is None and observed is None:
                 continue
             comp_record = comp_records.get(c)
@@ -313,10 +316,14 @@ def _classify_and_decide(records: Mapping[str, FunctionRecord], observations: Ma
                 stale = base != registry
                 status = PairStatus(name, c, in_sync, STALE_BASE if stale else "")
                 statuses.append(status)
-                pair = _Pair(status, registry, registry, observed, rules)
                 if stale or comp_record is None or comp_record.resource_id != observed.resource_id:
+                    pair = _Pair(status, registry, registry, observed, rules)
                     pair.action = Action(name, c, ActionKind.REBASE, _rebase_reason(c), depends_on=list(spec.after))
-                row.append(pair)
+                    actions.append(pair.action)
+                    row.append(pair)
+                else:
+                    # No action: a _Pair is only made if a pull in this row needs it (below).
+                    row.append((status, registry, observed))
                 continue
             current = observed_fingerprint(observed) if observed is not None else None
             status = classify_fingerprints(
@@ -325,17 +332,24 @@ def _classify_and_decide(records: Mapping[str, FunctionRecord], observations: Ma
             statuses.append(status)
             pair = _Pair(status, registry, current, observed, rules)
             decide(pair, name, spec.after, comp_record)
-            if pair.action is not None and pair.action.kind in _PULLS:
-                pulls = True
-                if pair.action.kind is ActionKind.ADOPT:
-                    _adopt_into(spec, pair)
+            if pair.action is not None:
+                actions.append(pair.action)
+                if pair.action.kind in _PULLS:
+                    pulls = True
+                    if pair.action.kind is ActionKind.ADOPT:
+                        _adopt_into(spec, pair)
             row.append(pair)
-        if row:
-            pairs[name] = row
-            if pulls:
-                _propagate_pulls(record, row, direction)
+        if pulls:
+            # Pulls rewrite the row's actions: collect them again once they are settled.
+            del actions[first_action:]
+            row = [p if p.__class__ is _Pair else _Pair(p[0], p[1], p[1], p[2], rules) for p in row]
+            _propagate_pulls(record, row, direction)
+            actions.extend(p.action for p in row if p.action is not None)
 
-    observed_only = sorted({n for c in comps for n in items_by_comp[c] if n not in records})
+    listed: set[str] = set()
+    for c in comps:
+        listed.update(items_by_comp[c])
+    observed_only = sorted(listed.difference(records))
     for name in observed_only:
         row = []
         for c in comps:
@@ -348,9 +362,9 @@ def _classify_and_decide(records: Mapping[str, FunctionRecord], observations: Ma
             pair = _Pair(status, None, observed_fingerprint(observed), observed, global_ignore)
             decide(pair, name, [], None)
             row.append(pair)
-        pairs[name] = row
         _settle_adoptions(name, row)
-    return pairs
+        actions.extend(p.action for p in row if p.action is not None)
+    return actions
 
 
 def _action_fields(kind: ActionKind, status: PairStatus) -> list[str]:
@@ -479,16 +493,27 @@ def order_actions(actions: Iterable[Action], records: Mapping[str, FunctionRecor
     actions = list(actions)
     if not actions:
         return []
-    graph = {name: [d for d in r.spec.after if d in records] for name, r in records.items()}
-    for a in actions:
-        graph.setdefault(a.function, [])
-    rank = {name: i for i, name in enumerate(topological_order(graph))}
+    # Only registry functions' ``after`` entries order anything. topological_order skips names
+    # that are not graph keys, so the lists only need filtering for the action names without a
+    # record (strays to adopt or delete), which become keys below.
+    graph = {name: r.spec.after for name, r in records.items()}
+    strays = {a.function for a in actions if a.function not in records}
+    if strays:
+        if not strays.isdisjoint(chain.from_iterable(graph.values())):
+            for name, after in graph.items():
+                if not strays.isdisjoint(after):
+                    graph[name] = [d for d in after if d in records]
+        graph.update(dict.fromkeys(strays, ()))
+    order = topological_order(graph)
+    rank = dict(zip(order, range(len(order))))
     runnable = [a for a in actions if a.kind is not ActionKind.ASK and not a.destructive]
     destructive = [a for a in actions if a.destructive]
     asks = [a for a in actions if a.kind is ActionKind.ASK]
-    runnable.sort(key=lambda a: (rank[a.function], _PHASE.get(a.kind, 1), _component_order(a.component)))
-    destructive.sort(key=lambda a: (-rank[a.function], _component_order(a.component)))
-    asks.sort(key=lambda a: (rank[a.function], _component_order(a.component)))
+    comp_rank = _COMPONENT_RANK.get
+    last = len(COMPONENTS)
+    runnable.sort(key=lambda a: (rank[a.function], _PHASE.get(a.kind, 1), comp_rank(a.component, last)))
+    destructive.sort(key=lambda a: (-rank[a.function], comp_rank(a.component, last)))
+    asks.sort(key=lambda a: (rank[a.function], comp_rank(a.component, last)))
     return runnable + destructive + asks
 
 
