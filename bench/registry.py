@@ -2,7 +2,8 @@
 
 save_<n>_s: one transaction (source "import") that puts n new functions into an empty
 registry and writes it: lock, read, n puts with their history entries (history bounded at
-10k), one serialization, fsync, backup link, rename, folder fsync.
+10k), the serialization of the whole file (a slice of records at a time, straight into the
+temp file: registry.store.Transaction._pieces), fsync, backup link, rename, folder fsync.
 load_<n>_s: ``RegistryStore.load()`` of that file: read, parse, validate every record's
 shape, index by name (FunctionRecords are built lazily, on access).
 
@@ -12,9 +13,9 @@ code digest): about 1.9 KB of JSON each as FunctionRecord.to_dict(). The file st
 base that repeats another component's but for its state as a reference (registry.compact):
 in sync, as here, two of the three bases, so about 1.4 KB each. The load floor is orjson
 parsing the file (~65 ms for the 14 MB of 10k records on this shared 2-core machine); the
-store adds a shape check of every record (~15%) and nothing else. Saving pays ~3-4 us per
-record for that check of the bases (~35 ms at 10k, less than half of it won back by the
-smaller file's serialization and write).
+store adds a shape check of every record (~15%) and nothing else. Saving pays ~3 us per
+record for that check of the bases; encoding in cache-sized slices (compact, encode, write,
+free while the slice is still in the CPU cache) more than wins it back.
 Each figure is the best of a few runs (the machine is shared; the best run is the code's
 cost, the others include other processes' noise).
 """

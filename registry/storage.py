@@ -25,7 +25,7 @@ import shutil
 import stat
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import orjson
 from tinydb.storages import Storage
@@ -100,13 +100,26 @@ def _write_fd(fd: int, payload: bytes) -> None:
         view = view[written:]
 
 
-def write_temp(folder: Path, name: str, payload: bytes, *, durable: bool = True) -> Path:
-    """Write ``payload`` to a fresh 0600 temp file in ``folder``; fsync it when durable."""
+#: What a write takes: the file's bytes, or an iterable of its pieces in order.
+Payload = bytes | Iterable[bytes | memoryview]
+
+
+def write_temp(folder: Path, name: str, payload: Payload, *, durable: bool = True) -> Path:
+    """Write ``payload`` to a fresh 0600 temp file in ``folder``; fsync it when durable.
+
+    Given pieces, each is written as it comes: a large registry is then serialized a slice
+    at a time straight into the file, never whole in memory. An exception while producing
+    them removes the temp file and propagates (nothing else was touched).
+    """
     tmp = folder / f".{name}.{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
     try:
         os.fchmod(fd, FILE_MODE)  # the umask may have narrowed it further
-        _write_fd(fd, payload)
+        if isinstance(payload, (bytes, bytearray, memoryview)):
+            _write_fd(fd, payload)
+        else:
+            for piece in payload:
+                _write_fd(fd, piece)
         if durable:
             os.fsync(fd)
     except BaseException:
@@ -131,9 +144,10 @@ def _keep_backup(path: Path) -> None:
     os.replace(staged, bak)
 
 
-def write_atomic(path: Path, payload: bytes, *, backup: bool = True) -> None:
-    """Replace ``path`` with ``payload`` so that a crash at any point leaves the old or the
-    new file, never a mix; with ``backup`` the replaced file stays as ``<path>.bak``."""
+def write_atomic(path: Path, payload: Payload, *, backup: bool = True) -> None:
+    """Replace ``path`` with ``payload`` (bytes, or pieces: see write_temp) so that a crash
+    at any point leaves the old or the new file, never a mix; with ``backup`` the replaced
+    file stays as ``<path>.bak``."""
     secure_dir(path.parent)
     tmp = write_temp(path.parent, path.name, payload)
     try:

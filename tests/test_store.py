@@ -453,3 +453,57 @@ def test_a_write_that_fails_leaves_the_registry_as_it_was(store, monkeypatch):
     with store.transaction("user") as txn:  # the lock was released
         txn.put(record("c"))
     assert sorted(store.load().functions) == ["a", "c"]
+
+
+def test_a_file_written_a_slice_at_a_time_is_what_one_encoding_would_write(store, monkeypatch):
+    # The functions table is encoded WRITE_SLICE records at a time straight into the file;
+    # small slices here so the seams (and a slice needing the to_dict path) are exercised.
+    monkeypatch.setattr(store_module, "WRITE_SLICE", 3)
+    with store.transaction("import") as txn:
+        for i in range(5):
+            txn.put(make_record(i))
+    tables = orjson.loads(store.path.read_bytes())
+    tables["journal"] = {"1": {"op": "create", "function": "fn-000001"}}
+    store.path.write_bytes(orjson.dumps(tables))
+    odd = make_record(7)
+    odd.spec.after = {"fn-000001"}  # a set: orjson refuses it, to_dict() makes it a list
+    with store.transaction("import") as txn:
+        txn.put(make_record(6))
+        txn.put(odd)
+        for i in range(8, 12):
+            txn.put(make_record(i))
+    payload = store.path.read_bytes()
+    tables = orjson.loads(payload)
+    assert payload == orjson.dumps(tables)  # not a byte orjson would not write for these tables
+    assert list(tables) == ["meta", "functions", "journal", "history"]
+    assert list(tables["functions"]) == [str(i) for i in range(1, 12)]
+    functions = store.load().functions
+    assert list(functions) == [f"fn-{i:06d}" for i in (0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11)]
+    odd.spec.after = ["fn-000001"]
+    assert functions["fn-000007"] == odd
+    assert all(functions[f"fn-{i:06d}"] == make_record(i) for i in (0, 4, 6, 11))
+
+
+def test_removing_every_record_writes_an_empty_functions_table(store):
+    with store.transaction("user") as txn:
+        txn.put(record("a"))
+    with store.transaction("user") as txn:
+        txn.remove("a")
+    assert orjson.loads(store.path.read_bytes())["functions"] == {}
+    assert len(store.load().functions) == 0
+
+
+def test_a_record_that_cannot_be_encoded_writes_nothing(store, monkeypatch):
+    monkeypatch.setattr(store_module, "WRITE_SLICE", 2)
+    with store.transaction("user") as txn:
+        txn.put(record("a"))
+    before = store.path.read_bytes()
+    bad = record("d")
+    bad.spec.targets = {"docker": {"port": object()}}  # no JSON form, even through to_dict()
+    with pytest.raises(RegistryError, match="cannot be saved"):
+        with store.transaction("user") as txn:
+            txn.put(record("b"))
+            txn.put(record("c"))
+            txn.put(bad)
+    assert store.path.read_bytes() == before
+    assert not [p.name for p in store.path.parent.iterdir() if p.name.endswith(".tmp")]  # the temp file is gone
