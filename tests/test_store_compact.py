@@ -7,7 +7,7 @@ import orjson
 import pytest
 
 from bench.registry import make_record
-from registry.compact import BadReferenceError, compact_doc, expand_doc
+from registry.compact import BadReferenceError, compact_components, compact_doc, compact_record, expand_doc
 from registry.models import ComponentRecord, FunctionRecord, FunctionSpec
 from registry.store import CorruptRegistryError, RegistryStore
 
@@ -157,3 +157,10 @@ def test_a_reference_to_nothing_in_the_file_is_a_corrupt_registry(store):
     with pytest.raises(CorruptRegistryError):
         with store.transaction("user") as txn:
             txn.get("fn-000002")
+
+
+def test_compact_record_is_compact_components_of_the_record():
+    # compact_record (the save's per-record path) is a specialization of compact_components:
+    # the two must agree on every relation between bases.
+    for rec in odd_records() + [make_record(i) for i in range(5)]:
+        assert orjson.dumps(compact_record(rec)["components"]) == orjson.dumps(compact_components(rec.components))
