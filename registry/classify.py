@@ -100,33 +100,34 @@ def fast_normalize(values: Mapping[str, Any], env_hashed: bool = False) -> dict[
 
 def spec_raw(spec: FunctionSpec) -> tuple:
     """The spec's values in the shape a component reports them (env in plain text), for
-    :func:`raw_equal`: (runtime, entry_point, memory, timeout, code_digest, env, labels)."""
+    :func:`raw_equal`: ((runtime, entry_point, memory, timeout, code_digest), env, labels)."""
     labels = spec.labels
     if labels and not _MANAGED_LABELS.isdisjoint(labels):
         labels = {k: v for k, v in labels.items() if k not in _MANAGED_LABELS}
-    return (spec.runtime, spec.entry_point, spec.memory, spec.timeout, spec.code_digest, spec.env, labels)
+    return ((spec.runtime, spec.entry_point, spec.memory, spec.timeout, spec.code_digest), spec.env, labels)
 
 
-_RAW_FIELDS = itemgetter("runtime", "entry_point", "memory", "timeout", "code_digest", "state", "env", "labels")
+_RAW_HEAD = itemgetter("runtime", "entry_point", "memory", "timeout", "code_digest")
 
 
 def raw_equal(observed: ObservedFunction, raw: tuple, state: Any, registry: Mapping[str, Any]) -> bool:
-    """True only if C = R, checked on raw values without building C (no hashing, C-level dict
-    compares): the fast path for the common case. Sound, not complete: equal raw values give
-    equal fingerprints, while a False (a missing key, "" against None, 256 against "256")
-    only sends the pair down the full comparison."""
+    """True only if C = R, checked on raw values without building C (no hashing, C-level
+    tuple and dict compares): the fast path for the common case. Sound, not complete: equal
+    raw values give equal fingerprints, while a False (a missing key, "" against None, 256
+    against "256") only sends the pair down the full comparison."""
     if not observed.marked:
         return False
+    values = observed.values
     try:
-        runtime, entry_point, memory, timeout, code_digest, c_state, env, labels = _RAW_FIELDS(observed.values)
+        if values["state"] != state or _RAW_HEAD(values) != raw[0]:
+            return False
+        env = values["env"]
+        labels = values["labels"]
     except KeyError:
         return False
-    if (c_state != state or memory != raw[2] or timeout != raw[3] or runtime != raw[0]
-            or entry_point != raw[1] or code_digest != raw[4]):
+    if (env or {}) != (registry["env"] if observed.env_hashed else raw[1]):
         return False
-    if (env or {}) != (registry["env"] if observed.env_hashed else raw[5]):
-        return False
-    wanted = raw[6]
+    wanted = raw[2]
     if not labels:
         return not wanted
     if len(labels) == len(wanted) + 1 and MARK_KEYS.get(observed.component) in labels \
@@ -142,36 +143,46 @@ def observed_fingerprint(observed: ObservedFunction) -> dict[str, Any]:
     return fast_normalize(observed.values, getattr(observed, "env_hashed", False))
 
 
+def target_state(target: Mapping[str, Any], component: str) -> str | None:
+    """R's ``state`` for one target: FunctionSpec.desired_state, normalized."""
+    return str(target.get("state", DEFAULT_STATE.get(component, "active"))) or None
+
+
+def registry_fingerprint(spec: FunctionSpec, state: str | None) -> dict[str, Any]:
+    """R for one component whose (normalized) run state is ``state``: the shared fields
+    normalized the fast way. Other components are ``{**R, "state": theirs}``."""
+    env = spec.env
+    labels = spec.labels
+    return {
+        "runtime": spec.runtime or None,
+        "entry_point": spec.entry_point or None,
+        "memory": _as_int(spec.memory),
+        "timeout": _as_int(spec.timeout),
+        "env": _env_hashes(env) if env else {},
+        "labels": {str(k): str(v) for k, v in labels.items() if k not in _MANAGED_LABELS} if labels else {},
+        "code_digest": spec.code_digest or None,
+        "state": state,
+    }
+
+
 def registry_fingerprints(spec: FunctionSpec, components: Iterable[str]) -> dict[str, dict[str, Any]]:
     """R for every component ``spec`` targets: ``spec_fingerprint(spec, c)`` per component,
     normalizing the shared fields once (only ``state`` differs between components).
 
-    Components that want the same run state get the same dict: read R, never change it."""
+    Components that want the same run state as the first one share its dict: read R, never
+    change it."""
     targets = spec.targets
     out: dict[str, dict[str, Any]] = {}
-    by_state: dict[str | None, dict[str, Any]] = {}  # components wanting the same state share R
-    shared = None
+    first = None
     for component in components:
         target = targets.get(component)
         if target is None:
             continue
-        if shared is None:
-            env = spec.env
-            labels = spec.labels
-            shared = {
-                "runtime": spec.runtime or None,
-                "entry_point": spec.entry_point or None,
-                "memory": _as_int(spec.memory),
-                "timeout": _as_int(spec.timeout),
-                "env": _env_hashes(env) if env else {},
-                "labels": {str(k): str(v) for k, v in labels.items() if k not in _MANAGED_LABELS} if labels else {},
-                "code_digest": spec.code_digest or None,
-            }
-        state = str(target.get("state", DEFAULT_STATE.get(component, "active"))) or None
-        fingerprint = by_state.get(state)
-        if fingerprint is None:
-            fingerprint = by_state[state] = {**shared, "state": state}
-        out[component] = fingerprint
+        state = target_state(target, component)
+        if first is None:
+            out[component] = first = registry_fingerprint(spec, state)
+        else:
+            out[component] = first if state == first["state"] else {**first, "state": state}
     return out
 
 

@@ -21,12 +21,12 @@ from itertools import chain
 from typing import Any, Iterable, Iterator, Mapping
 
 from registry.classify import (MARKED, NOT_DEPLOYED, STALE_BASE, classify_fingerprints, fast_normalize,
-                               field_diffs, observed_fingerprint, raw_equal, registry_fingerprints, spec_raw,
+                               field_diffs, observed_fingerprint, raw_equal, registry_fingerprint, spec_raw,
                                top_level)
 from registry.component import ObservedFunction, Observation
 from registry.fingerprint import spec_values
 from registry.ignore import apply_ignore, rules_for
-from registry.models import COMPONENTS, ComponentRecord, FunctionRecord, FunctionSpec
+from registry.models import COMPONENTS, DEFAULT_STATE, ComponentRecord, FunctionRecord, FunctionSpec
 from registry.ordering import topological_order
 from registry.plan_types import DESTRUCTIVE, Action, ActionKind, Direction, PairStatus, Plan, Policy, State
 
@@ -273,6 +273,7 @@ def _classify_and_decide(records: Mapping[str, FunctionRecord], observations: Ma
     actions: list[Action] = []  # in the order of the pairs (order_actions' sort is stable)
     in_sync = State.IN_SYNC
     comp_items = [(c, items_by_comp[c].get) for c in comps]
+    default_state = DEFAULT_STATE.get
 
     def decide(pair: _Pair, name: str, depends_on: list[str], comp_record: ComponentRecord | None) -> None:
         status = pair.status
@@ -295,18 +296,27 @@ def _classify_and_decide(records: Mapping[str, FunctionRecord], observations: Ma
     for name in sorted(records):
         record = records[name]
         spec = record.spec
-        rfps = registry_fingerprints(spec, comps)
+        targets = spec.targets
         rules = rules_for(spec.ignore, global_ignore) if spec.ignore or global_ignore else ()
         comp_records = record.components
-        raw = spec_raw(spec) if rfps else None
+        first = raw = None  # R of the first targeted component (what registry_fingerprints gives)
         row: list[_Pair | tuple] = []
         pulls = False
         first_action = len(actions)
         for c, listed in comp_items:
-            registry = rfps.get(c)
+            target = targets.get(c)
             observed = listed(name)
-            if registry is None and observed is None:
-                continue
+            if target is None:
+                if observed is None:
+                    continue
+                registry = None
+            else:
+                state = str(target.get("state", default_state(c, "active"))) or None  # classify.target_state
+                if first is None:
+                    registry = first = registry_fingerprint(spec, state)
+                    raw = spec_raw(spec)
+                else:  # components wanting the same state share R (read only)
+                    registry = first if state == first["state"] else {**first, "state": state}
             comp_record = comp_records.get(c)
             base = comp_record.base if comp_record is not None else None
             if (not rules and registry is not None and observed is not None
