@@ -272,8 +272,7 @@ def _classify_and_decide(records: Mapping[str, FunctionRecord], observations: Ma
     statuses = plan.statuses
     actions: list[Action] = []  # in the order of the pairs (order_actions' sort is stable)
     in_sync = State.IN_SYNC
-    comp_items = [(c, items_by_comp[c].get) for c in comps]
-    default_state = DEFAULT_STATE.get
+    comp_items = [(c, items_by_comp[c].get, DEFAULT_STATE.get(c, "active")) for c in comps]
 
     def decide(pair: _Pair, name: str, depends_on: list[str], comp_record: ComponentRecord | None) -> None:
         status = pair.status
@@ -303,7 +302,7 @@ def _classify_and_decide(records: Mapping[str, FunctionRecord], observations: Ma
         row: list[_Pair | tuple] = []
         pulls = False
         first_action = len(actions)
-        for c, listed in comp_items:
+        for c, listed, default in comp_items:
             target = targets.get(c)
             observed = listed(name)
             if target is None:
@@ -311,7 +310,8 @@ def _classify_and_decide(records: Mapping[str, FunctionRecord], observations: Ma
                     continue
                 registry = None
             else:
-                state = str(target.get("state", default_state(c, "active"))) or None  # classify.target_state
+                state = target.get("state", default)  # as classify.target_state
+                state = (state if state.__class__ is str else str(state)) or None
                 if first is None:
                     registry = first = registry_fingerprint(spec, state)
                     raw = spec_raw(spec)
@@ -320,7 +320,7 @@ def _classify_and_decide(records: Mapping[str, FunctionRecord], observations: Ma
             comp_record = comp_records.get(c)
             base = comp_record.base if comp_record is not None else None
             if (not rules and registry is not None and observed is not None
-                    and raw_equal(observed, raw, registry["state"], registry)):
+                    and raw_equal(observed, raw, state, registry)):
                 # The common case, without building C: the component shows what the registry
                 # wants. Only a stale base or a new resource id is left to record.
                 stale = base != registry
