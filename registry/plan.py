@@ -222,15 +222,16 @@ def build_plan(records: Mapping[str, FunctionRecord], observations: Mapping[str,
 
     # Classify and decide every pair: registry functions first, then names only a component has.
     with _gc_paused():
+        after: dict[str, Any] = {}
         actions = _classify_and_decide(records, observations, comps, plan, unavailable, policies,
-                                       direction, global_ignore)
+                                       direction, global_ignore, after)
         _attach_observed(plan, observations)
-        _finish(plan, actions, records, max_deletions)
+        _finish(plan, actions, records, max_deletions, after)
     return plan
 
 
 def _finish(plan: Plan, actions: list[Action], records: Mapping[str, FunctionRecord],
-            max_deletions: int) -> None:
+            max_deletions: int, after: Mapping[str, Any]) -> None:
     """The deletion limit, then the apply order."""
     destructive = [a for a in actions if a.destructive]
     if len(destructive) > max_deletions:
@@ -238,7 +239,7 @@ def _finish(plan: Plan, actions: list[Action], records: Mapping[str, FunctionRec
             f"plan would delete or prune {len(destructive)} (more than max_deletions={max_deletions});"
             " none of them is planned: review and raise the limit to go ahead")
         actions = [a for a in actions if not a.destructive]
-    plan.actions = order_actions(actions, records)
+    plan.actions = order_actions(actions, records, after)
 
 
 def _rebase_reason(component: str) -> str:
@@ -261,8 +262,11 @@ def _gc_paused() -> Iterator[None]:
 def _classify_and_decide(records: Mapping[str, FunctionRecord], observations: Mapping[str, Observation],
                          comps: list[str], plan: Plan, unavailable: Mapping[str, str],
                          policies: Mapping[str, Policy], direction: Direction,
-                         global_ignore: tuple[str, ...]) -> list[Action]:
-    """One pass over every pair (the hot loop of planning: keep it lean)."""
+                         global_ignore: tuple[str, ...], after: dict[str, Any] | None = None) -> list[Action]:
+    """One pass over every pair (the hot loop of planning: keep it lean). Fills ``after`` with
+    each record's ``spec.after`` on the way (the apply order needs them; records are warm here)."""
+    if after is None:
+        after = {}
     items_by_comp = {c: (observations[c].items if c in observations and c not in unavailable else {})
                      for c in comps}
     complete = {c: c not in plan.unknown for c in comps}
@@ -295,6 +299,7 @@ def _classify_and_decide(records: Mapping[str, FunctionRecord], observations: Ma
     for name in sorted(records):
         record = records[name]
         spec = record.spec
+        after[name] = spec.after
         targets = spec.targets
         rules = rules_for(spec.ignore, global_ignore) if spec.ignore or global_ignore else ()
         comp_records = record.components
@@ -497,16 +502,20 @@ def _settle_adoptions(name: str, row: list[_Pair]) -> None:
                               diffs=field_diffs(reference, None, mine))
 
 
-def order_actions(actions: Iterable[Action], records: Mapping[str, FunctionRecord]) -> list[Action]:
+def order_actions(actions: Iterable[Action], records: Mapping[str, FunctionRecord],
+                  after: Mapping[str, Any] | None = None) -> list[Action]:
     """Apply order: by ``after`` (dependencies first), registry-side steps before pushes within
-    a function; deletions and prunes last (dependents first); ASK actions at the very end."""
+    a function; deletions and prunes last (dependents first); ASK actions at the very end.
+
+    ``after``: ``{name: record.spec.after}`` for every record, when the caller has it at hand
+    (build_plan collects it while classifying)."""
     actions = list(actions)
     if not actions:
         return []
     # Only registry functions' ``after`` entries order anything. topological_order skips names
     # that are not graph keys, so the lists only need filtering for the action names without a
     # record (strays to adopt or delete), which become keys below.
-    graph = {name: r.spec.after for name, r in records.items()}
+    graph = dict(after) if after is not None else {name: r.spec.after for name, r in records.items()}
     strays = {a.function for a in actions if a.function not in records}
     if strays:
         if not strays.isdisjoint(chain.from_iterable(graph.values())):
