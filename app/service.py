@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from app import detection_cache, paths
 from app.config import Config, load_config
@@ -159,6 +159,22 @@ class SyncService:
         if not self.store.exists():
             return {}
         return dict(self.store.load().functions)
+
+    def record_map(self) -> Mapping[str, FunctionRecord]:
+        """The registry as the store's read-only mapping, each record built on first access
+        (``records()`` builds all of them up front: a 10k first paint needs only names)."""
+        if not self.store.exists():
+            return {}
+        return self.store.load().functions
+
+    def targeted_components(self, records: Mapping[str, FunctionRecord]) -> dict[str, frozenset[str]]:
+        """name -> the components a function targets or has a record for, read from the stored
+        docs when ``records`` is the store's lazy mapping, so no FunctionRecord gets built."""
+        docs = getattr(records, "_raw", None)   # registry.store.RecordMap: the docs as read
+        if not isinstance(docs, dict):
+            return {name: frozenset(rec.spec.targets).union(rec.components) for name, rec in records.items()}
+        return {name: frozenset((doc.get("spec") or {}).get("targets") or ()).union(doc.get("components") or ())
+                for name, doc in docs.items()}
 
     def record(self, name: str) -> FunctionRecord:
         rec = self.records().get(name)

@@ -32,6 +32,9 @@ from screens.function_list import FunctionList
 from screens.palette import FunctionsCommands
 from screens.read_only import MUTATING_ACTIONS
 
+#: Longest the garbage collector stays paused after the registry is loaded, waiting for the first paint.
+STARTUP_GC_PAUSE_S = 3.0
+
 CSS_FILE = Path(__file__).resolve().parent.parent / "screens" / "app.tcss"
 
 
@@ -101,6 +104,7 @@ class FunctionsApp(App):
         self.sync_count = 0
         self._prefetched: Any = None
         self._prefetch_done = threading.Event()
+        self._first_paint_done = threading.Event()
         self._start_prefetch()
 
     # --- layout -----------------------------------------------------------------------
@@ -141,14 +145,19 @@ class FunctionsApp(App):
         """Read the registry on a thread from the moment the app exists, overlapping Textual's
         own start-up (about half of a 10k first paint); the load worker collects it."""
         def prefetch() -> None:
-            try:
-                with gc_paused():
+            with gc_paused():
+                try:
                     data = load_dashboard(self.service, self.clock)
                     self._prefetched = (data, build_view(data))
-            except BaseException as exc:  # handed to the load worker, which reports it
-                self._prefetched = exc
-            finally:
-                self._prefetch_done.set()
+                except BaseException as exc:  # handed to the load worker, which reports it
+                    self._prefetched = exc
+                finally:
+                    self._prefetch_done.set()
+                if not isinstance(self._prefetched, BaseException):
+                    # Collector still paused until the first paint (bounded, in case there is
+                    # none): a collection over the just-loaded registry in the middle of
+                    # Textual's start-up delayed the paint by up to 0.3 s.
+                    self._first_paint_done.wait(timeout=STARTUP_GC_PAUSE_S)
         threading.Thread(target=prefetch, name="functions-tui-load", daemon=True).start()
 
     def _load_thread(self) -> None:
@@ -180,6 +189,7 @@ class FunctionsApp(App):
 
     def on_functions_app_first_paint(self, message: FirstPaint) -> None:
         self.first_paint_at = time.perf_counter()
+        self._first_paint_done.set()
 
     def _panel_status(self, comp: str) -> dict[str, Any]:
         det = self.data.detections.get(comp)
