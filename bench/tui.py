@@ -73,13 +73,21 @@ async def _cursor_during_sync(presses: int = 40) -> list[float]:
 
         lst.render_line = timed_render_line
         tries = 0
-        while len(timings) < presses and tries < presses * 50:
+        give_up = time.perf_counter() + 120  # a bench must end even if presses go unmeasured
+        direction = 1
+        while len(timings) < presses and tries < presses * 50 and time.perf_counter() < give_up:
             tries += 1
             if not app.syncing:
                 await asyncio.sleep(0.01)
                 continue
-            key = "down" if (len(timings) // 10) % 2 == 0 else "up"
-            target = lst.cursor + (1 if key == "down" else -1)
+            # Walk down then back up within the first rows; the direction comes from the cursor,
+            # so a press that went unmeasured can never aim above row 0 (never painted: a 5 s wait).
+            if lst.cursor >= 10:
+                direction = -1
+            elif lst.cursor <= 0:
+                direction = 1
+            key = "down" if direction == 1 else "up"
+            target = lst.cursor + direction
             painted.pop(target, None)
             started = time.perf_counter()
             app.post_message(events.Key(key, None))
