@@ -23,8 +23,9 @@ from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
 
 from app.tui_bridge import (Clock, DashboardData, DashboardView, SyncJob, SyncOutcome, build_view,
-                            clock_text, component_names, gc_paused, load_dashboard, merged_copy,
+                            clock_text, component_names, load_dashboard, merged_copy,
                             run_sync, sync_jobs, system_clock)
+from registry.gc_pause import gc_paused
 from screens.dashboard import Dashboard
 from screens.filter_bar import FilterBar
 from screens.sync_status import SyncStatus

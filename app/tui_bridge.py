@@ -7,13 +7,10 @@ states come from the engine's PairStatus; this module only groups and counts the
 
 from __future__ import annotations
 
-import gc
-import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable
 
 from registry.models import COMPONENTS, FunctionRecord, HistoryEntry
 from registry.plan_types import Action, ActionKind, FieldDiff, PairStatus, Plan, State
@@ -43,34 +40,6 @@ def clock_text(moment: datetime | str | None) -> str:
         except ValueError:
             return moment
     return moment.strftime("%H:%M:%S")
-
-
-# --- the cyclic GC, paused while building many small objects -----------------------------------
-_gc_lock = threading.Lock()
-_gc_depth = 0
-_gc_was_enabled = True
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector (process-wide, nestable across threads).
-
-    Loading a 10k registry and building its rows makes ~100k small acyclic objects; the GC
-    would scan them again and again, and a collection holds the GIL, stalling the event loop.
-    """
-    global _gc_depth, _gc_was_enabled
-    with _gc_lock:
-        if _gc_depth == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_depth += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_depth -= 1
-            if _gc_depth == 0 and _gc_was_enabled:
-                gc.enable()
 
 
 # --- named syncs ---------------------------------------------------------------------------

@@ -314,31 +314,12 @@ class DockerComponent:
     def _assemble(self, images: list[dict], containers: list[dict],
                   only: str | None = None) -> Observation:
         observation = Observation(COMPONENT)
-        image_by_name: dict[str, dict] = {}
-        for image in images:
-            labels = image.get("Labels") or {}
-            tags = [t for t in (image.get("RepoTags") or []) if t.startswith(IMAGE_REPO + "/")]
-            name = labels.get(MARK)
-            if not name:  # no mark, or a mark blanked by hand
-                observation.unmarked.extend(f"image {t}" for t in tags)
-                continue
-            if only is not None and name != only:
-                continue
-            # Prefer the image carrying the function's own tag over old (dangling) builds.
-            if name not in image_by_name or image_ref(name) in tags:
-                image_by_name[name] = image
-        container_by_name: dict[str, dict] = {}
-        for container in containers:
-            labels = container.get("Labels") or {}
-            names = [n.lstrip("/") for n in (container.get("Names") or [])]
-            name = labels.get(MARK)
-            if not name:  # no mark, or a mark blanked by hand
-                observation.unmarked.extend(f"container {n}" for n in names)
-                continue
-            if only is not None and name != only:
-                continue
-            if name not in container_by_name or container_name(name) in names:
-                container_by_name[name] = container
+        image_by_name = _pick_marked(
+            images, lambda i: [t for t in (i.get("RepoTags") or []) if t.startswith(IMAGE_REPO + "/")],
+            "image", image_ref, only, observation.unmarked)
+        container_by_name = _pick_marked(
+            containers, lambda c: [n.lstrip("/") for n in (c.get("Names") or [])],
+            "container", container_name, only, observation.unmarked)
         for name in sorted(set(image_by_name) | set(container_by_name)):
             observation.items[name] = _observed(name, image_by_name.get(name), container_by_name.get(name))
         return observation
@@ -565,6 +546,28 @@ def _spec_of(labels: dict[str, str]) -> dict[str, Any]:
         return {}
     return spec if isinstance(spec, dict) else {}
 
+
+
+def _pick_marked(entries: list[dict], names_of, kind: str, own_name, only: str | None,
+                 unmarked: list[str]) -> dict[str, dict]:
+    """One listing entry per function, keyed by its mark.
+
+    An entry without our mark (or with a mark blanked by hand) is reported in ``unmarked`` by
+    its names and never managed. Of several entries for one function, the one under the
+    function's own name (``own_name(name)``) wins over old, dangling builds.
+    """
+    chosen: dict[str, dict] = {}
+    for entry in entries:
+        names = names_of(entry)
+        name = (entry.get("Labels") or {}).get(MARK)
+        if not name:
+            unmarked.extend(f"{kind} {n}" for n in names)
+            continue
+        if only is not None and name != only:
+            continue
+        if name not in chosen or own_name(name) in names:
+            chosen[name] = entry
+    return chosen
 
 def _observed(name: str, image: dict | None, container: dict | None) -> ObservedFunction:
     """Raw values from labels: the container's when there is one (that is what is deployed)."""

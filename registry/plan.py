@@ -15,16 +15,15 @@ function's other components (when the direction allows), so one apply converges.
 
 from __future__ import annotations
 
-import gc
-from contextlib import contextmanager
 from itertools import chain
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Iterable, Mapping
 
 from registry.classify import (MARKED, NOT_DEPLOYED, STALE_BASE, classify_fingerprints, fast_normalize,
                                field_diffs, observed_fingerprint, raw_equal, registry_fingerprint, spec_raw,
                                top_level)
 from registry.component import ObservedFunction, Observation
 from registry.fingerprint import spec_values
+from registry.gc_pause import gc_paused
 from registry.ignore import apply_ignore, rules_for
 from registry.models import COMPONENTS, DEFAULT_STATE, ComponentRecord, FunctionRecord, FunctionSpec
 from registry.ordering import topological_order
@@ -149,7 +148,7 @@ def classify_all(records: Mapping[str, FunctionRecord], observations: Mapping[st
     comps = _components(components, observations, unavailable)
     plan = Plan()
     plan.unknown.update(untrusted_components(records, observations, comps, unavailable, allow_empty))
-    with _gc_paused():
+    with gc_paused():
         _classify_and_decide(records, observations, comps, plan, unavailable, {}, Direction.TWO_WAY,
                              tuple(global_ignore))
     return plan.statuses
@@ -221,7 +220,7 @@ def build_plan(records: Mapping[str, FunctionRecord], observations: Mapping[str,
     plan.unknown.update(untrusted_components(records, observations, comps, unavailable, allow_empty))
 
     # Classify and decide every pair: registry functions first, then names only a component has.
-    with _gc_paused():
+    with gc_paused():
         after: dict[str, Any] = {}
         actions = _classify_and_decide(records, observations, comps, plan, unavailable, policies,
                                        direction, global_ignore, after)
@@ -244,19 +243,6 @@ def _finish(plan: Plan, actions: list[Action], records: Mapping[str, FunctionRec
 
 def _rebase_reason(component: str) -> str:
     return f"{component} already matches the registry; record it as the new base"
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Planning allocates ~10 small dicts per pair and frees none of them in cycles; letting the
-    cyclic GC rescan the (large) heap meanwhile doubles the time for nothing."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _classify_and_decide(records: Mapping[str, FunctionRecord], observations: Mapping[str, Observation],

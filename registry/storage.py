@@ -18,18 +18,17 @@ Locking is not this module's job (registry.lock); it only guarantees each write 
 
 from __future__ import annotations
 
-import gc
 import os
 import secrets
 import shutil
 import stat
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 import orjson
 from tinydb.storages import Storage
 
+from registry.gc_pause import gc_paused
 from registry.errors import corrupt
 
 FILE_MODE = 0o600
@@ -39,28 +38,6 @@ TEMP_SUFFIX = ".tmp"
 
 def backup_path(path: Path) -> Path:
     return path.with_name(path.name + ".bak")
-
-
-@contextmanager
-def gc_paused(long_lived: bool = False) -> Iterator[None]:
-    """Pause the cyclic GC while building or dumping large trees of fresh dicts.
-
-    With ``long_lived`` (the parsed registry, kept as a snapshot), the objects built are
-    then filed straight into the oldest generation (``freeze`` + ``unfreeze``: two list
-    splices) instead of being scanned by the young-generation collection that the next
-    allocation would trigger: that scan of a million fresh containers is a third of a load.
-    They stay collectable; a process that froze objects itself is left alone.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            if long_lived and gc.get_freeze_count() == 0:
-                gc.freeze()
-                gc.unfreeze()
-            gc.enable()
 
 
 def secure_dir(folder: Path) -> None:

@@ -60,6 +60,7 @@ from registry.errors import (
     StaleWriteError,
     corrupt,
 )
+from registry.gc_pause import gc_paused
 from registry.history import HISTORY_LIMIT
 from registry.lock import RegistryLock, read_holder
 from registry.migrations import MIGRATIONS, SCHEMA_VERSION, migrate
@@ -67,7 +68,6 @@ from registry.models import HISTORY_SOURCES, FunctionRecord, HistoryEntry
 from registry.storage import (
     backup_path,
     dumps,
-    gc_paused,
     UNCHANGED,
     read_file,
     read_file_unless,

@@ -284,14 +284,20 @@ class EmulatorState:
             # Serialised by the caller while we still hold the lock? No: hand out a deep copy.
             return copy.deepcopy(body)
 
+    def _existing(self, name: str) -> dict[str, Any]:
+        """Count the request, settle finished operations, and return the function or 404.
+        (Called with the lock held.)"""
+        self.requests += 1
+        self._settle()
+        _split_name(name)
+        current = self.functions.get(name)
+        if current is None:
+            raise EmulatorError("NOT_FOUND", f"Resource '{name}' was not found")
+        return current
+
     def get_function(self, name: str) -> dict[str, Any]:
         with self._lock:
-            self.requests += 1
-            self._settle()
-            _split_name(name)
-            if name not in self.functions:
-                raise EmulatorError("NOT_FOUND", f"Resource '{name}' was not found")
-            return copy.deepcopy(self.functions[name])
+            return copy.deepcopy(self._existing(name))
 
     def create_function(self, parent: str, function_id: str, body: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
@@ -319,12 +325,7 @@ class EmulatorState:
 
     def patch_function(self, name: str, body: dict[str, Any], update_mask: str = "") -> dict[str, Any]:
         with self._lock:
-            self.requests += 1
-            self._settle()
-            _split_name(name)
-            current = self.functions.get(name)
-            if current is None:
-                raise EmulatorError("NOT_FOUND", f"Resource '{name}' was not found")
+            current = self._existing(name)
             self._refuse_if_busy(name)
             upload = self._check_source(body)
             updated = copy.deepcopy(current)
@@ -348,12 +349,7 @@ class EmulatorState:
 
     def delete_function(self, name: str) -> dict[str, Any]:
         with self._lock:
-            self.requests += 1
-            self._settle()
-            _split_name(name)
-            current = self.functions.get(name)
-            if current is None:
-                raise EmulatorError("NOT_FOUND", f"Resource '{name}' was not found")
+            current = self._existing(name)
             self._refuse_if_busy(name)
             current["state"] = "DELETING"
             parent = name.rsplit("/functions/", 1)[0]
