@@ -19,7 +19,7 @@ from registry.component import ObservedFunction
 from registry.fingerprint import FINGERPRINT_FIELDS, SECRET_FIELDS, hash_value
 from registry.ignore import MAPPING_FIELDS, apply_ignore, rules_for
 from registry.masking import mask_triple
-from registry.models import DEFAULT_STATE, DIGEST_KEYS, MARK_KEYS, FunctionRecord, FunctionSpec
+from registry.models import DEFAULT_STATE, MANAGED_LABEL_KEYS, MARK_KEYS, FunctionRecord, FunctionSpec
 from registry.plan_types import FieldDiff, PairStatus, State
 
 # PairStatus.detail words (beyond the reason text of UNKNOWN).
@@ -37,7 +37,7 @@ UNMARKED = "unmarked"              # unmanaged, no mark: shown, never touched
 # value and each component's copy of it are the same string, so most lookups hit), and the
 # managed-label check is one set lookup. build_plan spends most of its time here.
 
-_MANAGED_LABELS = frozenset(MARK_KEYS.values()) | frozenset(DIGEST_KEYS.values())
+_MANAGED_LABELS = MANAGED_LABEL_KEYS
 _HASHES: dict[Any, str] = {}
 _HASHES_MAX = 200_000
 

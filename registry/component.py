@@ -56,6 +56,10 @@ class ObservedFunction:
     #: not plain values: a component whose cheap listing cannot show env (docker's image list)
     #: reports hashes; a pull that needs plain values asks the adapter (e.g. DockerComponent.read_env).
     env_hashed: bool = False
+    #: The registry identity the ownership mark names (registry.models.OWNER_KEYS), or None
+    #: when the mark names only the function (a legacy mark, from before identities). Only
+    #: meaningful when ``marked``; the engine compares it with its own registry id.
+    owner: str | None = None
 
     def fingerprint(self) -> dict[str, Any]:
         fingerprint = normalize(self.values)
@@ -95,6 +99,9 @@ class Component(Protocol):
     """A source of truth that holds deployed copies of functions."""
 
     name: str
+    #: This registry's identity (its lineage), set by the service before any create / update /
+    #: claim: written into the ownership mark of every resource the adapter creates or changes.
+    registry_id: str
 
     def detect(self) -> Detection:
         """Availability, version (compared as a version), reason and fix when unavailable."""
@@ -114,4 +121,10 @@ class Component(Protocol):
 
     def delete(self, name: str, resource_id: str = "") -> None:
         """Remove a marked resource. Must refuse (ApplyError) an unmarked one."""
+        ...
+
+    def claim(self, name: str, resource_id: str = "") -> ObservedFunction:
+        """Write this registry's identity (``registry_id``) into the ownership mark of an
+        existing marked resource (a legacy mark's migration, or an adoption the user named),
+        leaving everything else as it is. Must refuse (ApplyError) an unmarked one."""
         ...

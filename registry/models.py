@@ -25,6 +25,25 @@ MARK_KEYS: dict[str, str] = {
     "aws": "functions-tui.function",
 }
 
+#: Ownership identity: the key of the label/tag naming the registry that deployed the resource
+#: (its lineage, see registry.store). A resource marked by another registry is *foreign*:
+#: shown, never adopted, changed or deleted unless the user names it. Resources marked before
+#: this key existed carry only MARK_KEYS (legacy marks, migrated by a CLAIM action).
+OWNER_KEYS: dict[str, str] = {
+    "docker": "functions-tui.registry",
+    "gcp": "functions-tui_registry",
+    "aws": "functions-tui.registry",
+}
+
+#: Label/tag key recording the provider's own code hash as it was right after our last deploy
+#: (Lambda CodeSha256, GCP's source generation, Docker's image id). A listing whose hash differs
+#: from it shows code changed out of band, at no extra API call.
+DEPLOYED_CODE_KEYS: dict[str, str] = {
+    "docker": "functions-tui.deployed-code",
+    "gcp": "functions-tui_deployed-code",
+    "aws": "functions-tui.deployed-code",
+}
+
 #: Label/tag key carrying the code digest of the deployed source, so observing needs no
 #: download of code (same spelling rules as MARK_KEYS).
 DIGEST_KEYS: dict[str, str] = {
@@ -47,7 +66,12 @@ def utc_now() -> str:
 
 def is_managed_label(key: str) -> bool:
     """True for labels the tool itself sets (marks, digests): never part of user drift."""
-    return key in MARK_KEYS.values() or key in DIGEST_KEYS.values()
+    return key in MANAGED_LABEL_KEYS
+
+
+#: Every label/tag key the tool sets itself.
+MANAGED_LABEL_KEYS: frozenset[str] = frozenset(
+    [*MARK_KEYS.values(), *DIGEST_KEYS.values(), *OWNER_KEYS.values(), *DEPLOYED_CODE_KEYS.values()])
 
 
 @dataclass
