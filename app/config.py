@@ -33,8 +33,16 @@ policies:
   gcp: component-wins
   aws: component-wins
 
+# A field changed differently in the registry and on a component is a conflict: always asked
+# (headless: listed, exit 2) unless set here (or per sync) to component-wins or registry-wins.
+conflicts:
+  docker: ask
+  gcp: ask
+  aws: ask
+
 # Named syncs: which components, which direction (pull, push, two-way), an optional policy
-# overriding the one above, how often the app runs it (seconds), and syncs that must succeed first.
+# (and conflicts setting) overriding the ones above, how often the app runs it (seconds), and
+# syncs that must succeed first.
 syncs:
   - name: docker
     components: [docker]
@@ -74,16 +82,20 @@ class SyncConfig:
     policy: str | None = None
     interval: int = DEFAULT_INTERVAL_S
     after: list[str] = field(default_factory=list)
+    conflicts: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "components": list(self.components), "direction": self.direction,
-                "policy": self.policy, "interval": self.interval, "after": list(self.after)}
+                "policy": self.policy, "conflicts": self.conflicts, "interval": self.interval,
+                "after": list(self.after)}
 
 
 @dataclass
 class Config:
     path: Path | None = None
     policies: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_POLICIES))
+    #: component -> how conflicting fields are settled; absent = ask (the default, and the safe one).
+    conflicts: dict[str, str] = field(default_factory=dict)
     syncs: list[SyncConfig] = field(default_factory=list)
     max_deletions: int = DEFAULT_MAX_DELETIONS
     gcp_endpoint: str | None = None
@@ -104,12 +116,22 @@ class Config:
                 return named.policy
         return self.policies.get(component, DEFAULT_POLICIES.get(component, "ask"))
 
+    def conflicts_for(self, component: str, sync: str | None = None) -> str:
+        """How a sync settles conflicting fields on ``component``: ``ask`` unless config.yaml
+        explicitly says component-wins or registry-wins (for the named sync, else the component)."""
+        if sync:
+            named = self.sync(sync)
+            if named and named.conflicts:
+                return named.conflicts
+        return self.conflicts.get(component, "ask")
+
     def sync(self, name: str) -> SyncConfig | None:
         return next((s for s in self.syncs if s.name == name), None)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "policies": dict(self.policies),
+            "conflicts": {c: self.conflicts_for(c) for c in COMPONENT_NAMES},
             "syncs": [s.to_dict() for s in self.syncs],
             "max_deletions": self.max_deletions,
             "gcp": {"endpoint": self.gcp_endpoint, "project": self.gcp_project},
@@ -156,6 +178,7 @@ def parse_config(path: Path, text: str | None = None) -> Config:
         "components": components,
         "direction": lambda n, f: r.choice(n, f, DIRECTIONS),
         "policy": lambda n, f: r.choice(n, f, POLICIES),
+        "conflicts": lambda n, f: r.choice(n, f, POLICIES),
         "interval": lambda n, f: r.integer(n, f, minimum=1),
         "after": r.string_list,
     }
@@ -183,6 +206,7 @@ def parse_config(path: Path, text: str | None = None) -> Config:
 
     readers = {
         "policies": policies,
+        "conflicts": policies,
         "syncs": syncs,
         "max_deletions": lambda n, f: r.integer(n, f, minimum=0),
         "gcp": section({"endpoint": r.optional_string, "project": r.optional_string}),
@@ -192,6 +216,8 @@ def parse_config(path: Path, text: str | None = None) -> Config:
     values = r.fields(root, "", readers)
     if "policies" in values:
         config.policies.update(values["policies"])
+    if "conflicts" in values:
+        config.conflicts.update(values["conflicts"])
     if "syncs" in values:
         config.syncs = values["syncs"] or default_syncs()
     if "max_deletions" in values:

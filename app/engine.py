@@ -13,23 +13,28 @@ from registry.plan_types import ApplyResult, PairStatus, Plan
 
 def classify_all(records: dict[str, FunctionRecord], observations: dict[str, Observation],
                  components: Iterable[str], *, unavailable: dict[str, str] | None = None,
-                 allow_empty: bool = False) -> list[PairStatus]:
+                 allow_empty: bool = False, registry_id: str = "") -> list[PairStatus]:
     """Every pair's state: the statuses of a plan under the ``ask`` policy (plans nothing
     that could be applied by accident, and classifies exactly as a sync would)."""
     names = list(components)
     return build_plan(records, observations, names, direction="two-way", policies={n: "ask" for n in names},
-                      allow_empty=allow_empty, max_deletions=0, unavailable=unavailable).statuses
+                      allow_empty=allow_empty, max_deletions=0, unavailable=unavailable,
+                      registry_id=registry_id).statuses
 
 
 def build_plan(records: dict[str, FunctionRecord], observations: dict[str, Observation],
                components: list[str], *, direction: str, policies: dict[str, str],
                allow_empty: bool, max_deletions: int, unavailable: dict[str, str] | None = None,
-               registry_serial: int | None = None) -> Plan:
+               registry_serial: int | None = None, registry_id: str = "",
+               conflicts: dict[str, str] | None = None) -> Plan:
+    """``registry_id``: this registry's identity (its lineage; "" before it exists), so
+    resources marked by another registry are foreign; ``conflicts``: component -> the
+    explicit setting that may settle conflicting fields (default ask)."""
     from registry.plan import build_plan as engine_plan
 
     return engine_plan(records, observations, components, direction=direction, policies=policies,
                        allow_empty=allow_empty, max_deletions=max_deletions, unavailable=unavailable or {},
-                       registry_serial=registry_serial)
+                       registry_serial=registry_serial, registry_id=registry_id, conflicts=conflicts)
 
 
 def apply(plan: Plan, store, components: Mapping[str, Any], decisions: Iterable[Any] = (), *,

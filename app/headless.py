@@ -22,8 +22,8 @@ SCHEMA_VERSION = 1
 EXIT_OK, EXIT_ERROR, EXIT_DRIFT = 0, 1, 2
 
 STATE_STYLES = {
-    "in_sync": "green", "drifted": "yellow", "pending": "cyan", "conflict": "bold red",
-    "missing": "magenta", "unmanaged": "blue", "unknown": "dim",
+    "in_sync": "green", "drifted": "yellow", "pending": "cyan", "diverged": "yellow", "conflict": "bold red",
+    "missing": "magenta", "unmanaged": "blue", "foreign": "dim blue", "unknown": "dim",
 }
 
 
@@ -97,7 +97,8 @@ def _named_sync(service, requested: list[str]) -> tuple[list[str], str | None]:
 
 def _components_to_sync(service, requested: list[str]) -> tuple[list[str], dict[str, str]]:
     """Requested components must be available (else an error with the fix); with none
-    requested, every available one, and the others reported as skipped with the reason."""
+    requested, SyncService.components_for_run: every available one and every one the registry
+    uses (unknown when down), the others reported as skipped with the reason."""
     from app.service import ServiceError
 
     known = service.component_names()
@@ -109,18 +110,12 @@ def _components_to_sync(service, requested: list[str]) -> tuple[list[str], dict[
         for name in requested:
             service.require(name)
         return list(dict.fromkeys(requested)), {}
-    detections = service.detections()
-    names = [n for n in known if detections.get(n) and detections[n].available]
-    skipped = {n: _why(d) for n, d in detections.items() if not d.available}
+    names, skipped = service.components_for_run()
     if not names:
         raise ServiceError("no component is available here ("
                            + "; ".join(f"{n}: {r}" for n, r in skipped.items())
                            + "); run `functions-tui components --refresh` after fixing one")
     return names, skipped
-
-
-def _why(det) -> str:
-    return (det.reason or "not detected") + (f" (fix: {det.fix})" if det.fix else "")
 
 
 def exit_code(plan: Plan, result: ApplyResult | None, errors: list[str], dry_run: bool) -> int:
@@ -137,6 +132,8 @@ def exit_code(plan: Plan, result: ApplyResult | None, errors: list[str], dry_run
             continue
         if status.state is State.UNMANAGED and status.detail == "unmarked":
             continue  # not ours: shown, never counted
+        if status.state is State.FOREIGN and not status.wanted:
+            continue  # another registry's: shown, never counted
         if (status.function, status.component) not in acted:
             return EXIT_DRIFT
     if dry_run and any(a.kind is not ActionKind.REBASE for a in plan.actions):
@@ -157,7 +154,7 @@ def _value(v: Any) -> Any:
 
 def _diffs(diffs) -> list[dict[str, Any]]:
     return [{"field": d.field, "base": _value(d.base), "registry": _value(d.registry),
-             "component": _value(d.component), "secret": bool(d.secret)} for d in diffs]
+             "component": _value(d.component), "secret": bool(d.secret), "side": d.side or ""} for d in diffs]
 
 
 def _action_dict(a: Action, outcome: str, error: str = "") -> dict[str, Any]:
@@ -194,7 +191,8 @@ def result_document(plan: Plan, result: ApplyResult | None, *, names: list[str],
         "exit_code": code,
         "components": components,
         "statuses": [{"function": s.function, "component": s.component, "state": s.state.value,
-                      "detail": s.detail, "diffs": _diffs(s.diffs)} for s in plan.statuses],
+                      "detail": s.detail, "diffs": _diffs(s.diffs),
+                      **({"wanted": s.wanted} if s.state is State.FOREIGN else {})} for s in plan.statuses],
         "actions": actions,
         "decisions": [{"function": a.function, "component": a.component, "reason": a.reason,
                        "diffs": _diffs(a.diffs)} for a in plan.decisions],
@@ -230,10 +228,16 @@ def stdout_console():
     return Console(file=sys.stdout, highlight=False, soft_wrap=False)
 
 
+#: How each merge side (FieldDiff.side) reads in a table.
+SIDE_WORDS = {"registry": "changed in the registry", "component": "changed on the component",
+              "conflict": "changed on both"}
+
+
 def diff_text(diffs, limit: int = 3) -> str:
     parts = []
     for d in diffs[:limit]:
-        parts.append(f"{d.field}: {_short(d.registry)} (registry) vs {_short(d.component)} (component)")
+        side = f" ({SIDE_WORDS[d.side]})" if d.side in SIDE_WORDS else ""
+        parts.append(f"{d.field}: {_short(d.registry)} (registry) vs {_short(d.component)} (component){side}")
     if len(diffs) > limit:
         parts.append(f"+{len(diffs) - limit} more")
     return "; ".join(parts)
@@ -242,6 +246,17 @@ def diff_text(diffs, limit: int = 3) -> str:
 def _short(v: Any) -> str:
     text = "unset" if v is None else str(v)
     return text if len(text) <= 24 else text[:21] + "..."
+
+
+def _detail(status) -> str:
+    """The status table's detail column: what differs, or whose a foreign resource is."""
+    if status.state is State.FOREIGN:
+        owner = f"deployed by registry {status.detail}"
+        return owner + ("; the registry's function of this name is not deployed there (rename one, or"
+                        f" `functions-tui adopt {status.function} --from {status.component}`)" if status.wanted else "")
+    if not status.diffs:
+        return status.detail
+    return (f"{status.detail}: " if status.detail else "") + diff_text(status.diffs)
 
 
 def render(plan: Plan, result: ApplyResult | None, *, skipped: dict[str, str], dry_run: bool, code: int) -> None:
@@ -260,7 +275,7 @@ def render(plan: Plan, result: ApplyResult | None, *, skipped: dict[str, str], d
             table.add_column(col)
         for s in not_in_sync:
             style = STATE_STYLES.get(s.state.value, "")
-            detail = s.detail if not s.diffs else (f"{s.detail}: " if s.detail else "") + diff_text(s.diffs)
+            detail = _detail(s)
             table.add_row(escape(s.function), s.component, f"[{style}]{s.state.value}[/]", escape(detail))
         console.print(table)
     actions = [a for a in plan.actions if a.kind is not ActionKind.ASK]

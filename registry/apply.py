@@ -19,12 +19,13 @@ from registry.classify import top_level
 from registry.component import ApplyError, ObservedFunction
 from registry.fingerprint import FINGERPRINT_FIELDS
 from registry.journal import Journal, mark_live, mark_over
+from registry.merge import COMPONENT, CONFLICT, REGISTRY, SIDES, decided_sides
 from registry.models import ComponentRecord, FunctionRecord, FunctionSpec, is_managed_label, utc_now
 from registry.plan import observed_for, order_actions, status_for
 from registry.plan_types import Action, ActionKind, ActionResult, ApplyResult, Plan, State
 
 #: Actions that change a component (journaled); the others only change the registry.
-COMPONENT_CHANGES = frozenset({ActionKind.CREATE, ActionKind.UPDATE, ActionKind.DELETE})
+COMPONENT_CHANGES = frozenset({ActionKind.CREATE, ActionKind.UPDATE, ActionKind.DELETE, ActionKind.CLAIM})
 CHOICES = ("registry", "component", "merge", "skip")
 
 
@@ -77,25 +78,25 @@ def resolve_decision(plan: Plan, decision: Any) -> list[Action]:
         if choice == "component":
             return [action(ActionKind.PRUNE, f"drop {component} from {function}'s registry entry")]
         raise DecisionError(f"{function} is gone from {component}: nothing to merge with")
-    if state not in (State.DRIFTED, State.CONFLICT, State.PENDING):
+    if state is State.FOREIGN:
+        raise DecisionError(f"{function} on {component} belongs to another registry ({status.detail}): it is never"
+                            f" changed from here; take it over with `functions-tui adopt {function} --from {component}`")
+    if state not in (State.DRIFTED, State.CONFLICT, State.PENDING, State.DIVERGED):
         raise DecisionError(f"{function} on {component} is {state.value}: nothing to decide")
-    diff_fields = [d.field for d in status.diffs]
-    if choice == "registry":
-        return [action(ActionKind.UPDATE, f"deploy the registry's {', '.join(diff_fields)} to {component}",
-                       sorted({top_level(f) for f in diff_fields}))]
-    if choice == "component":
-        return [action(ActionKind.PULL, f"take {component}'s {', '.join(diff_fields)}", diff_fields)]
-    sides = {str(k): str(v) for k, v in (getattr(decision, "fields", None) or {}).items()}
-    bad = sorted(v for v in sides.values() if v not in ("registry", "component"))
-    if bad:
-        raise DecisionError(f"merge sides must be registry or component, not {', '.join(bad)}")
-    pull, push, unchosen = [], [], []
-    for f in diff_fields:
-        side = sides.get(f, sides.get(top_level(f)))
-        (pull if side == "component" else push if side == "registry" else unchosen).append(f)
+    sides = {d.field: d.side or CONFLICT for d in status.diffs}
+    chosen = None
+    if choice == "merge":
+        chosen = {str(k): str(v) for k, v in (getattr(decision, "fields", None) or {}).items()}
+        bad = sorted(v for v in chosen.values() if v not in SIDES)
+        if bad:
+            raise DecisionError(f"merge sides must be registry or component, not {', '.join(bad)}")
+    final = decided_sides(sides, choice, chosen)
+    unchosen = [f for f, side in final.items() if side == CONFLICT]
     if unchosen:
         raise DecisionError(f"merge of {function} on {component}: choose registry or component for "
                             f"{', '.join(unchosen)}")
+    pull = [f for f, side in final.items() if side == COMPONENT]
+    push = [f for f, side in final.items() if side == REGISTRY]
     actions = []
     if pull:
         actions.append(action(ActionKind.PULL, f"take {component}'s {', '.join(pull)}", pull))
@@ -145,6 +146,9 @@ def apply_plan(plan: Plan, store: Any, components: Mapping[str, Any], journal: J
     mark_live(run)
     try:
         with store.transaction(source, expected_serial=plan.registry_serial) as txn:
+            # A registry's identity exists before anything is marked with it (a new registry
+            # gets its lineage here rather than when the transaction is written).
+            txn.lineage = txn.lineage or str(uuid.uuid4())
             records = {r.name: r for r in txn.records()}
             actions = order_actions(actions, records)
             runner = _Runner(plan, txn, components, journal, run, observations)
@@ -194,6 +198,8 @@ class _Runner:
         adapter = self.components.get(name)
         if adapter is None:
             raise ApplyError(f"no adapter for {name}: it is not configured or not available")
+        # Whatever the adapter creates or changes is marked with this registry's identity.
+        adapter.registry_id = self.txn.lineage
         return adapter
 
     def _observed(self, action: Action) -> ObservedFunction:
@@ -288,14 +294,26 @@ class _Runner:
         self.txn.put(record, action="adopt", component=action.component)
 
     def _prune(self, action: Action) -> None:
+        """Drop one component from the entry (its record, its base and its target); the
+        function and its other components stay, even when this was its only place: removing a
+        function from the registry is `functions-tui delete`, never a side effect of a sync."""
         record = self._record(action.function)
         record.components.pop(action.component, None)
         record.spec.targets.pop(action.component, None)
-        if record.spec.targets:
-            self.txn.put(record, action="prune", component=action.component)
-        else:
-            # Its only place is gone: the whole entry was the ghost.
-            self.txn.remove(action.function, action="prune", component=action.component)
+        self.txn.put(record, action="prune", component=action.component)
+
+    def _claim(self, action: Action) -> None:
+        observed = self._observed(action)
+        if not observed.marked:
+            raise ApplyError(f"{action.function} on {action.component} has no ownership mark: not claimed")
+        adapter = self._adapter(action.component)
+        made = self._journaled(action, lambda: adapter.claim(action.function, observed.resource_id),
+                               observed.resource_id)
+        record = self.txn.get(action.function)
+        if record is not None and action.component in record.components:
+            record = copy.deepcopy(record)
+            record.components[action.component].resource_id = made.resource_id or observed.resource_id
+            self.txn.put(record, action="claim", component=action.component)
 
     def _rebase(self, action: Action) -> None:
         record = self._record(action.function)

@@ -19,6 +19,7 @@ from registry.component import ObservedFunction
 from registry.fingerprint import FINGERPRINT_FIELDS, SECRET_FIELDS, hash_value
 from registry.ignore import MAPPING_FIELDS, apply_ignore, rules_for
 from registry.masking import mask_triple
+from registry.merge import flat_fields, side_of, state_of
 from registry.models import DEFAULT_STATE, MANAGED_LABEL_KEYS, MARK_KEYS, FunctionRecord, FunctionSpec
 from registry.plan_types import FieldDiff, PairStatus, State
 
@@ -29,6 +30,31 @@ STALE_BASE = "stale_base"          # in sync, but the recorded base is out of da
 NO_BASE = "no_base"                # conflict because nothing was ever recorded for this pair
 MARKED = "marked"                  # unmanaged, carries our mark: may be adopted or deleted
 UNMARKED = "unmarked"              # unmanaged, no mark: shown, never touched
+LEGACY_OWNER = "unknown registry"  # foreign: an old name-only mark this registry cannot prove it made
+
+
+def ownership(observed: ObservedFunction, registry_id: str | None,
+              comp_record: Any = None) -> tuple[str, bool]:
+    """Whose a marked resource is, for the registry ``registry_id``: ``(foreign, claim)``.
+
+    ``foreign`` is "" when it is ours, else what to show as its owner (the other registry's
+    id, or LEGACY_OWNER). ``claim`` is True for an old name-only mark this registry can prove
+    it made (it has a base for the function there, from the same resource): it is ours, and
+    its mark should be migrated (a CLAIM action). ``registry_id`` None turns ownership checks
+    off (engine tests of other things); the service always passes its registry's lineage.
+    """
+    if registry_id is None or not observed.marked:
+        return "", False
+    owner = observed.owner
+    if owner == registry_id:
+        return "", False
+    if owner:
+        return owner, False
+    if (registry_id and comp_record is not None and comp_record.base is not None
+            and (not comp_record.resource_id or not observed.resource_id
+                 or comp_record.resource_id == observed.resource_id)):
+        return "", True
+    return LEGACY_OWNER, False
 
 
 # --- fast fingerprints ------------------------------------------------------------------------
@@ -193,33 +219,17 @@ def top_level(field_name: str) -> str:
 
 def field_diffs(registry: Mapping[str, Any] | None, base: Mapping[str, Any] | None,
                 component: Mapping[str, Any] | None) -> list[FieldDiff]:
-    """Fields where R and C differ (env/labels key by key), B shown alongside.
-
-    Fields where R = C are left out even when B differs: nothing to decide there.
-    Secret fields come masked.
-    """
-    registry = registry or {}
-    component = component or {}
-    base = base or {}
+    """Fields where R and C differ (env/labels key by key), B shown alongside, each with its
+    three-way merge side (registry.merge). Fields where R = C are left out even when B
+    differs: nothing to decide there. Secret fields come masked."""
+    has_base = base is not None
     diffs: list[FieldDiff] = []
-    for name in FINGERPRINT_FIELDS:
-        r, c = registry.get(name), component.get(name)
-        if r == c:
-            continue
-        b = base.get(name)
-        if name in MAPPING_FIELDS:
-            r_map, c_map, b_map = r or {}, c or {}, b or {}
-            secret = name in SECRET_FIELDS
-            for key in sorted(set(r_map) | set(c_map)):
-                rv, cv = r_map.get(key), c_map.get(key)
-                if rv == cv:
-                    continue
-                bv = b_map.get(key)
-                if secret:
-                    bv, rv, cv = mask_triple(bv, rv, cv)
-                diffs.append(FieldDiff(f"{name}.{key}", base=bv, registry=rv, component=cv, secret=secret))
-        else:
-            diffs.append(FieldDiff(name, base=b, registry=r, component=c))
+    for flat, b, r, c in flat_fields(registry or {}, base, component or {}, FINGERPRINT_FIELDS):
+        side = side_of(r, b, c, has_base)
+        secret = top_level(flat) in SECRET_FIELDS
+        if secret:
+            b, r, c = mask_triple(b, r, c)
+        diffs.append(FieldDiff(flat, base=b, registry=r, component=c, secret=secret, side=side))
     return diffs
 
 
@@ -227,11 +237,13 @@ def classify_fingerprints(function: str, component: str, *, registry: dict | Non
                           base: dict | None, observed: ObservedFunction | None,
                           current: dict | None, rules: tuple[str, ...] = (),
                           observation_complete: bool = True, available: bool = True,
-                          reason: str = "") -> PairStatus:
+                          reason: str = "", foreign: str = "") -> PairStatus:
     """The core of :func:`classify` on ready fingerprints (R, B, C); build_plan calls this.
 
     ``registry`` is None when the spec does not target the component (or there is no
-    record); ``current`` is ``observed.fingerprint()`` (passed in so it is computed once).
+    record); ``current`` is ``observed.fingerprint()`` (passed in so it is computed once);
+    ``foreign`` names the owner when the resource's mark is another registry's (see
+    :func:`foreign_owner`).
     """
     if not available:
         return PairStatus(function, component, State.UNKNOWN, detail=reason or f"{component} is unavailable")
@@ -247,6 +259,9 @@ def classify_fingerprints(function: str, component: str, *, registry: dict | Non
         # Not ours, even when the registry wants a function of that name there: never compared,
         # updated or deleted; a person renames one of them.
         return PairStatus(function, component, State.UNMANAGED, detail=UNMARKED)
+    if foreign:
+        # Another registry deployed it (or an old mark this registry cannot prove is its own).
+        return PairStatus(function, component, State.FOREIGN, detail=foreign, wanted=registry is not None)
     if registry is None:
         return PairStatus(function, component, State.UNMANAGED, detail=MARKED)
 
@@ -255,18 +270,13 @@ def classify_fingerprints(function: str, component: str, *, registry: dict | Non
     if registry == current:
         return PairStatus(function, component, State.IN_SYNC, detail="" if base == current else STALE_BASE)
     diffs = field_diffs(registry, base, current)
-    if base is None:
-        return PairStatus(function, component, State.CONFLICT, detail=NO_BASE, diffs=diffs)
-    if registry == base:
-        return PairStatus(function, component, State.DRIFTED, diffs=diffs)
-    if current == base:
-        return PairStatus(function, component, State.PENDING, diffs=diffs)
-    return PairStatus(function, component, State.CONFLICT, diffs=diffs)
+    state = State(state_of(d.side for d in diffs))
+    return PairStatus(function, component, state, detail=NO_BASE if base is None else "", diffs=diffs)
 
 
 def classify(record: FunctionRecord | None, observed: ObservedFunction | None, component: str,
              observation_complete: bool = True, available: bool = True, *, reason: str = "",
-             global_ignore: Iterable[str] = ()) -> PairStatus:
+             global_ignore: Iterable[str] = (), registry_id: str | None = None) -> PairStatus:
     """Classify one (function, component) pair. Total: every input gives exactly one state.
 
     ``record`` None means the registry does not know the function; ``observed`` None that
@@ -274,7 +284,7 @@ def classify(record: FunctionRecord | None, observed: ObservedFunction | None, c
     failed listing) makes an absent item UNKNOWN; a present one is still classified.
     """
     name = record.name if record is not None else (observed.name if observed is not None else "")
-    registry = base = None
+    registry = base = comp_record = None
     rules: tuple[str, ...] = tuple(global_ignore)
     if record is not None:
         registry = registry_fingerprints(record.spec, (component,)).get(component)
@@ -282,9 +292,10 @@ def classify(record: FunctionRecord | None, observed: ObservedFunction | None, c
         base = comp_record.base if comp_record is not None else None
         rules = rules_for(record.spec.ignore, global_ignore)
     current = observed_fingerprint(observed) if observed is not None else None
+    foreign = ownership(observed, registry_id, comp_record)[0] if observed is not None else ""
     return classify_fingerprints(name, component, registry=registry, base=base, observed=observed,
                                  current=current, rules=rules, observation_complete=observation_complete,
-                                 available=available, reason=reason)
+                                 available=available, reason=reason, foreign=foreign)
 
 
 def classify_all(records, observations, components=None, **kw):

@@ -19,12 +19,13 @@ from itertools import chain
 from typing import Any, Iterable, Mapping
 
 from registry.classify import (MARKED, NOT_DEPLOYED, STALE_BASE, classify_fingerprints, fast_normalize,
-                               field_diffs, observed_fingerprint, raw_equal, registry_fingerprint, spec_raw,
-                               top_level)
+                               field_diffs, observed_fingerprint, ownership, raw_equal, registry_fingerprint,
+                               spec_raw, top_level)
 from registry.component import ObservedFunction, Observation
 from registry.fingerprint import spec_values
 from registry.gc_pause import gc_paused
 from registry.ignore import apply_ignore, rules_for
+from registry.merge import COMPONENT, CONFLICT, REGISTRY
 from registry.models import COMPONENTS, DEFAULT_STATE, ComponentRecord, FunctionRecord, FunctionSpec
 from registry.ordering import topological_order
 from registry.plan_types import DESTRUCTIVE, Action, ActionKind, Direction, PairStatus, Plan, Policy, State
@@ -41,7 +42,7 @@ PUSH_SIDE = frozenset({ActionKind.CREATE, ActionKind.UPDATE, ActionKind.DELETE})
 _PULLS = frozenset({ActionKind.PULL, ActionKind.ADOPT})
 
 # Within one function: registry-side bookkeeping first (a pull feeds the pushes after it).
-_PHASE = {ActionKind.REBASE: 0, ActionKind.PULL: 0, ActionKind.ADOPT: 0,
+_PHASE = {ActionKind.REBASE: 0, ActionKind.PULL: 0, ActionKind.ADOPT: 0, ActionKind.CLAIM: 0,
           ActionKind.CREATE: 1, ActionKind.UPDATE: 1}
 
 
@@ -68,57 +69,97 @@ def _fields_text(fields: Iterable[str]) -> str:
     return ", ".join(fields) or "nothing"
 
 
-def _decide(status: PairStatus, policy: Policy, direction: Direction) -> tuple[ActionKind, str] | None:
-    """The action a pair's state calls for under ``policy`` (before guards), with its reason."""
+def _by_side(status: PairStatus) -> dict[str, list[str]]:
+    """The pair's differing fields grouped by merge side (registry / component / conflict)."""
+    out: dict[str, list[str]] = {REGISTRY: [], COMPONENT: [], CONFLICT: []}
+    for d in status.diffs:
+        out.setdefault(d.side or CONFLICT, []).append(d.field)
+    return out
+
+
+Decided = tuple[ActionKind, str, "list[str] | None"]
+
+
+def _decide(status: PairStatus, policy: Policy, direction: Direction,
+            conflicts: Policy = Policy.ASK) -> Decided | None:
+    """The action a pair's state calls for under the drift ``policy`` and the ``conflicts``
+    setting (before guards): (kind, reason, fields or None for the kind's default fields).
+
+    Field by field (registry.merge): fields changed only on the component follow the drift
+    policy, fields changed only in the registry are pushed, and fields changed on both sides
+    differently are asked about unless ``conflicts`` explicitly settles them. A PULL's
+    registry-side fields are pushed by _propagate_pulls, so a merged pair ends equal."""
     c = status.component
-    changed = _fields_text(d.field for d in status.diffs)
     state = status.state
+    if state in (State.DRIFTED, State.PENDING, State.DIVERGED, State.CONFLICT):
+        sides = _by_side(status)
+        pulled, pushed, clashing = sides[COMPONENT], sides[REGISTRY], sides[CONFLICT]
     if state is State.DRIFTED:
-        why = f"{changed} changed on {c} since the last sync; registry unchanged"
+        why = f"{_fields_text(pulled)} changed on {c} since the last sync; registry unchanged"
         if policy is Policy.COMPONENT_WINS:
-            return (ActionKind.PULL, f"{why}: take {c}'s values (component-wins)") \
+            return (ActionKind.PULL, f"{why}: take {c}'s values (component-wins)", pulled) \
                 if allowed(ActionKind.PULL, direction) else None
         if policy is Policy.REGISTRY_WINS:
-            return (ActionKind.UPDATE, f"{why}: redeploy the registry's spec (registry-wins)") \
+            return (ActionKind.UPDATE, f"{why}: redeploy the registry's spec (registry-wins)", None) \
                 if allowed(ActionKind.UPDATE, direction) else None
-        return ActionKind.ASK, f"{why}: keep the registry or take {c}'s values? (policy ask)"
+        return ActionKind.ASK, f"{why}: keep the registry or take {c}'s values? (policy ask)", None
     if state is State.PENDING:
         if allowed(ActionKind.UPDATE, direction):
-            return ActionKind.UPDATE, f"{changed} changed in the registry; {c} still has the old values: deploy"
+            return ActionKind.UPDATE, f"{_fields_text(pushed)} changed in the registry; {c} still has the old values: deploy", None
         return None
+    if state is State.DIVERGED:
+        why = f"{_fields_text(pushed)} changed in the registry, {_fields_text(pulled)} on {c}"
+        if policy is Policy.COMPONENT_WINS:
+            # A push-only run cannot take the component's side, and pushing only the registry's
+            # fields would record the component's change in the base as if it were synced.
+            return (ActionKind.PULL, f"{why}: merge (take {c}'s, deploy the registry's)", pulled) \
+                if allowed(ActionKind.PULL, direction) else None
+        if policy is Policy.REGISTRY_WINS:
+            return (ActionKind.UPDATE, f"{why}: redeploy the registry's spec (registry-wins)", None) \
+                if allowed(ActionKind.UPDATE, direction) else None
+        return ActionKind.ASK, f"{why}: merge, keep the registry or take {c}'s values? (policy ask)", None
     if state is State.CONFLICT:
-        why = (f"{changed} differ: {c} was never synced with the registry" if status.detail
-               else f"{changed} changed both in the registry and on {c}")
-        if policy is Policy.REGISTRY_WINS and allowed(ActionKind.UPDATE, direction):
-            return ActionKind.UPDATE, f"{why}: redeploy the registry's spec (registry-wins)"
-        if policy is Policy.COMPONENT_WINS and allowed(ActionKind.PULL, direction):
-            return ActionKind.PULL, f"{why}: take {c}'s values (component-wins)"
-        return ActionKind.ASK, f"{why}: keep registry, take component, merge field by field, or skip?"
+        if status.detail:  # NO_BASE: nothing recorded, so no side can be told
+            why = f"{_fields_text(clashing)} differ: {c} was never synced with the registry"
+        else:
+            why = f"{_fields_text(clashing)} changed both in the registry and on {c}, differently"
+            if pulled or pushed:
+                why += f" ({_fields_text(pulled + pushed)} merge cleanly)"
+        if conflicts is Policy.COMPONENT_WINS and allowed(ActionKind.PULL, direction):
+            return (ActionKind.PULL, f"{why}: take {c}'s values for the conflicts (conflicts: component-wins)",
+                    clashing + pulled)
+        if conflicts is Policy.REGISTRY_WINS:
+            if pulled and allowed(ActionKind.PULL, direction):
+                return (ActionKind.PULL, f"{why}: keep the registry's values for the conflicts"
+                        " (conflicts: registry-wins)", pulled)
+            if not pulled and allowed(ActionKind.UPDATE, direction):
+                return ActionKind.UPDATE, f"{why}: deploy the registry's values (conflicts: registry-wins)", None
+        return ActionKind.ASK, f"{why}: keep registry, take {c}, choose field by field, or skip?", None
     if state is State.MISSING:
         if status.detail == NOT_DEPLOYED:
             if allowed(ActionKind.CREATE, direction):
-                return ActionKind.CREATE, f"not deployed to {c} yet: deploy"
+                return ActionKind.CREATE, f"not deployed to {c} yet: deploy", None
             return None
         why = f"gone from {c} although the last sync saw it there (deleted out of band)"
         if policy is Policy.COMPONENT_WINS:
-            return (ActionKind.PRUNE, f"{why}: drop {c} from the registry entry (component-wins)") \
+            return (ActionKind.PRUNE, f"{why}: drop {c} from the registry entry (component-wins)", None) \
                 if allowed(ActionKind.PRUNE, direction) else None
         if policy is Policy.REGISTRY_WINS:
-            return (ActionKind.CREATE, f"{why}: deploy it again (registry-wins)") \
+            return (ActionKind.CREATE, f"{why}: deploy it again (registry-wins)", None) \
                 if allowed(ActionKind.CREATE, direction) else None
-        return ActionKind.ASK, f"{why}: deploy again or drop it from the registry?"
+        return ActionKind.ASK, f"{why}: deploy again or drop it from the registry?", None
     if state is State.UNMANAGED:
         if status.detail != MARKED:
             return None  # not ours: shown, never touched
         why = f"on {c} with our mark but not in the registry"
         if policy is Policy.COMPONENT_WINS:
-            return (ActionKind.ADOPT, f"{why}: adopt it into the registry (component-wins)") \
+            return (ActionKind.ADOPT, f"{why}: adopt it into the registry (component-wins)", None) \
                 if allowed(ActionKind.ADOPT, direction) else None
         if policy is Policy.REGISTRY_WINS:
-            return (ActionKind.DELETE, f"{why}: delete it from {c} (registry-wins)") \
+            return (ActionKind.DELETE, f"{why}: delete it from {c} (registry-wins)", None) \
                 if allowed(ActionKind.DELETE, direction) else None
-        return ActionKind.ASK, f"{why}: adopt it, delete it from {c}, or leave it?"
-    return None
+        return ActionKind.ASK, f"{why}: adopt it, delete it from {c}, or leave it?", None
+    return None  # in sync, unknown, foreign: nothing to do
 
 
 def untrusted_components(records: Mapping[str, FunctionRecord], observations: Mapping[str, Observation],
@@ -141,7 +182,8 @@ def untrusted_components(records: Mapping[str, FunctionRecord], observations: Ma
 
 def classify_all(records: Mapping[str, FunctionRecord], observations: Mapping[str, Observation],
                  components: Iterable[str] | None = None, *, allow_empty: bool = False,
-                 unavailable: Mapping[str, str] | None = None, global_ignore: Iterable[str] = ()) -> list[PairStatus]:
+                 unavailable: Mapping[str, str] | None = None, global_ignore: Iterable[str] = (),
+                 registry_id: str | None = None) -> list[PairStatus]:
     """Every pair's status, with the same guards as build_plan, but no ordering (so a cycle in
     ``after`` never hides the status) and no actions."""
     unavailable = dict(unavailable or {})
@@ -150,7 +192,7 @@ def classify_all(records: Mapping[str, FunctionRecord], observations: Mapping[st
     plan.unknown.update(untrusted_components(records, observations, comps, unavailable, allow_empty))
     with gc_paused():
         _classify_and_decide(records, observations, comps, plan, unavailable, {}, Direction.TWO_WAY,
-                             tuple(global_ignore))
+                             tuple(global_ignore), registry_id=registry_id)
     return plan.statuses
 
 
@@ -203,11 +245,15 @@ def build_plan(records: Mapping[str, FunctionRecord], observations: Mapping[str,
                direction: Direction | str = Direction.TWO_WAY, allow_empty: bool = False,
                max_deletions: int = 10, registry_serial: int | None = None,
                unavailable: Mapping[str, str] | None = None,
-               global_ignore: Iterable[str] = ()) -> Plan:
+               global_ignore: Iterable[str] = (), registry_id: str | None = None,
+               conflicts: Mapping[str, Policy | str] | None = None) -> Plan:
     """Classify every pair and plan the actions. Changes nothing.
 
     ``components`` defaults to every component observed or reported ``unavailable``;
-    functions' targets on other components are outside this plan. Raises
+    functions' targets on other components are outside this plan. ``registry_id`` is this
+    registry's identity (its lineage; "" for a registry not written yet): resources another
+    registry marked are FOREIGN and never touched. ``conflicts`` (component -> policy) may
+    settle conflicting fields explicitly; by default every conflict is a decision. Raises
     registry.ordering.CycleError when ``after`` loops.
     """
     direction = Direction(direction)
@@ -223,7 +269,8 @@ def build_plan(records: Mapping[str, FunctionRecord], observations: Mapping[str,
     with gc_paused():
         after: dict[str, Any] = {}
         actions = _classify_and_decide(records, observations, comps, plan, unavailable, policies,
-                                       direction, global_ignore, after)
+                                       direction, global_ignore, after, registry_id=registry_id,
+                                       conflicts={c: Policy(p) for c, p in (conflicts or {}).items()})
         _attach_observed(plan, observations)
         _finish(plan, actions, records, max_deletions, after)
     return plan
@@ -241,6 +288,11 @@ def _finish(plan: Plan, actions: list[Action], records: Mapping[str, FunctionRec
     plan.actions = order_actions(actions, records, after)
 
 
+def _claim_reason(component: str) -> str:
+    return (f"its mark on {component} names only the function (made before registry identities) and this"
+            " registry synced it there: write this registry's identity into the mark")
+
+
 def _rebase_reason(component: str) -> str:
     return f"{component} already matches the registry; record it as the new base"
 
@@ -248,9 +300,17 @@ def _rebase_reason(component: str) -> str:
 def _classify_and_decide(records: Mapping[str, FunctionRecord], observations: Mapping[str, Observation],
                          comps: list[str], plan: Plan, unavailable: Mapping[str, str],
                          policies: Mapping[str, Policy], direction: Direction,
-                         global_ignore: tuple[str, ...], after: dict[str, Any] | None = None) -> list[Action]:
+                         global_ignore: tuple[str, ...], after: dict[str, Any] | None = None, *,
+                         registry_id: str | None = None,
+                         conflicts: Mapping[str, Policy] | None = None) -> list[Action]:
     """One pass over every pair (the hot loop of planning: keep it lean). Fills ``after`` with
-    each record's ``spec.after`` on the way (the apply order needs them; records are warm here)."""
+    each record's ``spec.after`` on the way (the apply order needs them; records are warm here).
+
+    ``registry_id``: this registry's identity; a resource marked by another is FOREIGN and an
+    old name-only mark this registry can prove it made gets a CLAIM (registry.classify.ownership).
+    ``conflicts``: component -> the explicit setting that may settle conflicting fields
+    (default: ask)."""
+    conflicts = conflicts or {}
     if after is None:
         after = {}
     items_by_comp = {c: (observations[c].items if c in observations and c not in unavailable else {})
@@ -259,6 +319,8 @@ def _classify_and_decide(records: Mapping[str, FunctionRecord], observations: Ma
     available = {c: c not in unavailable for c in comps}
     reasons = {c: plan.unknown.get(c, "") for c in comps}
     comp_policy = {c: policies.get(c, DEFAULT_POLICIES.get(c, Policy.ASK)) for c in comps}
+    comp_conflicts = {c: conflicts.get(c, Policy.ASK) for c in comps}
+    claims: list[Action] = []
     statuses = plan.statuses
     actions: list[Action] = []  # in the order of the pairs (order_actions' sort is stable)
     in_sync = State.IN_SYNC
@@ -273,14 +335,15 @@ def _classify_and_decide(records: Mapping[str, FunctionRecord], observations: Ma
                     comp_record is None or comp_record.resource_id != observed.resource_id)):
                 pair.action = Action(name, c, ActionKind.REBASE, _rebase_reason(c), depends_on=list(depends_on))
             return
-        decided = _decide(status, comp_policy[c], direction)
+        decided = _decide(status, comp_policy[c], direction, comp_conflicts[c])
         if decided is None:
             return
-        kind, reason = decided
+        kind, reason, fields = decided
         if kind in DESTRUCTIVE and not complete[c]:
             return  # never destroy on an untrusted listing (absent items are UNKNOWN anyway)
         pair.action = Action(name, c, kind, reason, diffs=list(status.diffs),
-                             fields=_action_fields(kind, status), depends_on=list(depends_on))
+                             fields=_action_fields(kind, status) if fields is None else list(fields),
+                             depends_on=list(depends_on))
 
     for name in sorted(records):
         record = records[name]
@@ -310,7 +373,12 @@ def _classify_and_decide(records: Mapping[str, FunctionRecord], observations: Ma
                     registry = first if state == first["state"] else {**first, "state": state}
             comp_record = comp_records.get(c)
             base = comp_record.base if comp_record is not None else None
-            if (not rules and registry is not None and observed is not None
+            foreign = ""
+            if observed is not None and registry_id is not None and observed.owner != registry_id:
+                foreign, claim = ownership(observed, registry_id, comp_record)
+                if claim and complete[c]:
+                    claims.append(Action(name, c, ActionKind.CLAIM, _claim_reason(c), depends_on=list(spec.after)))
+            if (not foreign and not rules and registry is not None and observed is not None
                     and raw_equal(observed, raw, state, registry)):
                 # The common case, without building C: the component shows what the registry
                 # wants. Only a stale base or a new resource id is left to record.
@@ -329,7 +397,7 @@ def _classify_and_decide(records: Mapping[str, FunctionRecord], observations: Ma
             current = observed_fingerprint(observed) if observed is not None else None
             status = classify_fingerprints(
                 name, c, registry=registry, base=base, observed=observed, current=current, rules=rules,
-                observation_complete=complete[c], available=available[c], reason=reasons[c])
+                observation_complete=complete[c], available=available[c], reason=reasons[c], foreign=foreign)
             statuses.append(status)
             pair = _Pair(status, registry, current, observed, rules)
             decide(pair, name, spec.after, comp_record)
@@ -357,15 +425,16 @@ def _classify_and_decide(records: Mapping[str, FunctionRecord], observations: Ma
             observed = items_by_comp[c].get(name)
             if observed is None:
                 continue
+            foreign = ownership(observed, registry_id)[0]
             status = classify_fingerprints(name, c, registry=None, base=None, observed=observed,
-                                           current=None, rules=global_ignore)
+                                           current=None, rules=global_ignore, foreign=foreign)
             statuses.append(status)
             pair = _Pair(status, None, observed_fingerprint(observed), observed, global_ignore)
             decide(pair, name, [], None)
             row.append(pair)
         _settle_adoptions(name, row)
         actions.extend(p.action for p in row if p.action is not None)
-    return actions
+    return actions + claims
 
 
 def _action_fields(kind: ActionKind, status: PairStatus) -> list[str]:

@@ -14,9 +14,11 @@ class State(str, Enum):
     IN_SYNC = "in_sync"
     DRIFTED = "drifted"        # R = B, C != B
     PENDING = "pending"        # R != B, C = B
-    CONFLICT = "conflict"      # R != B, C != B, R != C
+    DIVERGED = "diverged"      # changed on both sides, in different fields: merged field by field
+    CONFLICT = "conflict"      # some field changed on both sides, differently (or never synced)
     MISSING = "missing"        # in R, absent in C (detail: "ghost" or "not_deployed")
     UNMANAGED = "unmanaged"    # marked in C, absent in R
+    FOREIGN = "foreign"        # marked by another registry (detail: its id): shown, never touched
     UNKNOWN = "unknown"        # component unavailable / listing failed or partial
 
 
@@ -39,6 +41,7 @@ class ActionKind(str, Enum):
     PRUNE = "prune"        # drop a ghost's component record from the registry
     DELETE = "delete"      # remove a marked resource from the component (destructive)
     ADOPT = "adopt"        # take an unmanaged marked resource into the registry
+    CLAIM = "claim"        # write this registry's identity into a resource's ownership mark
     REBASE = "rebase"      # R = C but B is stale: only record the new base
     ASK = "ask"            # a person must decide (conflict / ask policy); never applied headless
 
@@ -48,13 +51,18 @@ DESTRUCTIVE = frozenset({ActionKind.DELETE, ActionKind.PRUNE})
 
 @dataclass
 class FieldDiff:
-    """One differing field. Values are display-safe: secrets already masked."""
+    """One differing field. Values are display-safe: secrets already masked.
+
+    ``side`` is the field's three-way merge (registry.merge): ``registry`` (changed only in
+    the registry: push), ``component`` (changed only on the component: pull), ``conflict``
+    (changed on both, differently, or never synced)."""
 
     field: str
     base: Any = None
     registry: Any = None
     component: Any = None
     secret: bool = False
+    side: str = ""
 
 
 @dataclass
@@ -64,8 +72,11 @@ class PairStatus:
     function: str
     component: str
     state: State
-    detail: str = ""            # "ghost" / "not_deployed" / reason for unknown
+    detail: str = ""            # "ghost" / "not_deployed" / reason for unknown / a foreign owner
     diffs: list[FieldDiff] = field(default_factory=list)
+    #: FOREIGN only: the registry wants this function here too, so another registry's resource
+    #: of the same name blocks it (drift left for a person; an unwanted foreign one is not).
+    wanted: bool = False
 
 
 @dataclass
@@ -108,6 +119,7 @@ class ActionResult:
 @dataclass
 class ApplyResult:
     results: list[ActionResult] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)   # e.g. a declaration not written back
 
     @property
     def failed(self) -> list[ActionResult]:

@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from app.tui_bridge import ConflictItem, resolve_all
+from registry.merge import decided_sides
 from screens.confirm import ConfirmScreen
 from screens.read_only import GuardedScreen
 
@@ -134,15 +135,21 @@ class ConflictScreen(GuardedScreen):
         if self.conflicts:
             options.highlighted = self.index
 
+    @staticmethod
+    def _sides(item: ConflictItem) -> dict[str, str]:
+        """Each field's three-way merge side (the engine's, registry.merge)."""
+        return {d.field: d.side or "conflict" for d in item.diffs}
+
     def _picks(self, item: ConflictItem) -> dict[str, str]:
+        """What each field will take: the engine's rule (registry.merge.decided_sides), so a
+        choice answers the conflicting fields and the fields that merge keep their side."""
         decision = self.decisions.get(self._key(item))
         if decision is None:
             return {}
-        if decision.choice in ("registry", "component"):
-            return {d.field: decision.choice for d in item.diffs}
         if decision.choice == "skip":
             return {d.field: "skip" for d in item.diffs}
-        return {d.field: (decision.fields or {}).get(d.field, "registry") for d in item.diffs}
+        picks = decided_sides(self._sides(item), decision.choice, decision.fields)
+        return {f: ("" if side == "conflict" else side) for f, side in picks.items()}
 
     def _show_current(self) -> None:
         item = self.current
@@ -218,14 +225,13 @@ class ConflictScreen(GuardedScreen):
         field = item.diffs[min(table.cursor_row, len(item.diffs) - 1)].field
         picks = self._picks(item)
         if not picks or set(picks.values()) == {"skip"}:
-            picks = {d.field: "registry" for d in item.diffs}
+            picks = {f: ("" if s == "conflict" else s) for f, s in self._sides(item).items()}
         if side == "toggle":
             side = "component" if picks.get(field) == "registry" else "registry"
         picks[field] = side
-        choices = set(picks.values())
         Decision = _decision_type()
-        decision = Decision(item.function, item.component, choices.pop(), None) if len(choices) == 1 \
-            else Decision(item.function, item.component, "merge", dict(picks))
+        # Always a merge of the explicit picks: a field not picked keeps its merge side.
+        decision = Decision(item.function, item.component, "merge", {f: s for f, s in picks.items() if s})
         self._decide(decision, f"{item.function}/{item.component}: {field} ← {side}")
 
     def action_undo(self) -> None:
@@ -269,8 +275,10 @@ class ConflictScreen(GuardedScreen):
             if decision is None or decision.choice == "skip":
                 continue
             if decision.choice == "merge":
-                fields = {d.field: (decision.fields or {}).get(d.field, "registry") for d in item.diffs}
-                decision = replace(decision, fields=fields)
+                picks = self._picks(item)
+                if not all(picks.values()):
+                    continue  # a conflicting field still has no answer: not ready
+                decision = replace(decision, fields=picks)
             out.append(decision)
         return out
 

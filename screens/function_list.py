@@ -24,7 +24,8 @@ from textual.strip import Strip
 
 #: Every state the engine reports (registry.plan_types.State values), plus "none" for
 #: "this function does not target that component" in the registry panel.
-STATE_NAMES = ("in_sync", "drifted", "pending", "conflict", "missing", "unmanaged", "unknown", "none")
+STATE_NAMES = ("in_sync", "drifted", "pending", "diverged", "conflict", "missing", "unmanaged", "foreign",
+               "unknown", "none")
 
 
 def state_class(state: str) -> str:
@@ -68,6 +69,8 @@ class FunctionList(ScrollView, can_focus=True):
     FunctionList > .function-list--in-sync { color: $text-success; }
     FunctionList > .function-list--drifted { color: $text-warning; }
     FunctionList > .function-list--pending { color: $text-primary; }
+    FunctionList > .function-list--diverged { color: $text-warning; text-style: bold; }
+    FunctionList > .function-list--foreign { color: $text-muted; text-style: italic; }
     FunctionList > .function-list--conflict { color: $text-error; text-style: bold; }
     FunctionList > .function-list--missing { color: $text-error; }
     FunctionList > .function-list--unmanaged { color: $text-secondary; text-style: italic; }

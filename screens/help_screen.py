@@ -45,9 +45,11 @@ STATE_HELP = {
     "in_sync": "registry and component agree",
     "drifted": "changed on the component since the last sync",
     "pending": "changed in the registry, not deployed yet",
-    "conflict": "changed on both sides: a person decides",
+    "diverged": "changed on both sides in different fields: merged field by field",
+    "conflict": "a field changed on both sides, differently: a person decides",
     "missing": "in the registry, not on the component (ghost or not deployed)",
     "unmanaged": "carries our mark on the component, unknown to the registry",
+    "foreign": "deployed by another registry: shown, never touched",
     "unknown": "component unavailable or listing failed/partial: nothing changes",
 }
 

@@ -9,27 +9,28 @@ from __future__ import annotations
 from typing import Mapping
 
 #: Display order (worst first is not wanted here: the order of the design table).
-ORDER = ("in_sync", "drifted", "pending", "conflict", "missing", "unmanaged", "unknown")
+ORDER = ("in_sync", "drifted", "pending", "diverged", "conflict", "missing", "unmanaged", "foreign", "unknown")
 
 GLYPHS = {
-    "in_sync": "✓", "drifted": "~", "pending": "↑", "conflict": "!",
-    "missing": "✗", "unmanaged": "+", "unknown": "?", "none": "·",
+    "in_sync": "✓", "drifted": "~", "pending": "↑", "diverged": "⇅", "conflict": "!",
+    "missing": "✗", "unmanaged": "+", "foreign": "⊘", "unknown": "?", "none": "·",
 }
 
 LABELS = {
-    "in_sync": "in sync", "drifted": "drifted", "pending": "pending", "conflict": "conflict",
-    "missing": "missing", "unmanaged": "unmanaged", "unknown": "unknown", "none": "not targeted",
+    "in_sync": "in sync", "drifted": "drifted", "pending": "pending", "diverged": "merge",
+    "conflict": "conflict", "missing": "missing", "unmanaged": "unmanaged", "foreign": "foreign",
+    "unknown": "unknown", "none": "not targeted",
 }
 
 THEME_VARIABLES = {
     "in_sync": "$text-success", "drifted": "$text-warning", "pending": "$text-primary",
-    "conflict": "$text-error", "missing": "$text-error", "unmanaged": "$text-secondary",
-    "unknown": "$text-muted", "none": "$text-disabled",
+    "diverged": "$text-warning", "conflict": "$text-error", "missing": "$text-error",
+    "unmanaged": "$text-secondary", "foreign": "$text-muted", "unknown": "$text-muted", "none": "$text-disabled",
 }
 
 #: Severity, to pick the one state a registry row is coloured by.
-SEVERITY = {"conflict": 6, "missing": 5, "drifted": 4, "pending": 3, "unmanaged": 2,
-            "unknown": 1, "in_sync": 0, "none": -1}
+SEVERITY = {"conflict": 7, "missing": 6, "diverged": 5, "drifted": 4, "pending": 3, "unmanaged": 2,
+            "unknown": 1, "foreign": 1, "in_sync": 0, "none": -1}
 
 
 def worst(states: list[str]) -> str:

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping
 
 from registry.component import ApplyError, Detection, Observation, ObservedFunction
 from registry.fingerprint import spec_values
-from registry.models import DIGEST_KEYS, MARK_KEYS, FunctionSpec, utc_now
+from registry.models import DIGEST_KEYS, MARK_KEYS, OWNER_KEYS, FunctionSpec, utc_now
 
 
 class MemoryComponent:
@@ -50,21 +50,29 @@ class MemoryComponent:
                 self.put(fname, values, marked=fname not in unmarked)
 
     # --- test helpers ------------------------------------------------------------------
-    def put(self, name: str, values: Mapping[str, Any] | None = None, *, marked: bool = True) -> ObservedFunction:
-        """Place a resource directly (as if made out of band), with provider churn added."""
+    #: Set by the engine before it applies (the registry's lineage); tests that create
+    #: resources directly get this one.
+    registry_id: str = "memory-test-registry"
+
+    def put(self, name: str, values: Mapping[str, Any] | None = None, *, marked: bool = True,
+            owner: str | None = None) -> ObservedFunction:
+        """Place a resource directly (as if made out of band), with provider churn added.
+        ``owner``: the registry identity its mark names (None: an old name-only mark)."""
         full = {"runtime": "python3.12", "entry_point": "main", "memory": 256, "timeout": 60,
                 "env": {}, "labels": {}, "code_digest": "", "state": "active"}
         full.update(copy.deepcopy(dict(values or {})))
         labels = dict(full.get("labels") or {})
         if marked:
             labels[MARK_KEYS.get(self.name, "functions-tui.function")] = name
+            if owner:
+                labels[OWNER_KEYS.get(self.name, "functions-tui.registry")] = owner
         if full.get("code_digest"):
             labels[DIGEST_KEYS.get(self.name, "functions-tui.digest")] = str(full["code_digest"])
         full["labels"] = labels
         self._churn(full)
         item = ObservedFunction(name=name, component=self.name, values=full,
                                 resource_id=f"{self.name}/{name}/{next(self._ids)}", marked=marked,
-                                summary=f"{name} ({full.get('state')}) in memory")
+                                summary=f"{name} ({full.get('state')}) in memory", owner=owner if marked else None)
         self.resources[name] = item
         return item
 
@@ -116,7 +124,9 @@ class MemoryComponent:
         self._check("create", spec.name)
         if spec.name in self.resources:
             raise ApplyError(f"{spec.name} already exists on {self.name}")
-        return copy.deepcopy(self.put(spec.name, spec_values(spec, self.name)))
+        if not self.registry_id:
+            raise ApplyError(f"{self.name}: no registry identity to mark {spec.name} with")
+        return copy.deepcopy(self.put(spec.name, spec_values(spec, self.name), owner=self.registry_id))
 
     def update(self, spec: FunctionSpec, fields: list[str]) -> ObservedFunction:
         self._check("update", spec.name)
@@ -132,9 +142,24 @@ class MemoryComponent:
                 value.update({k: v for k, v in item.values["labels"].items()
                               if k in (MARK_KEYS.get(self.name), DIGEST_KEYS.get(self.name))})
             item.values[field_name] = value
+        self._own(item)
         if "code_digest" in (fields or []) and item.values.get("code_digest"):
             item.values["labels"][DIGEST_KEYS.get(self.name, "functions-tui.digest")] = item.values["code_digest"]
         self._churn(item.values)
+        return copy.deepcopy(item)
+
+    def _own(self, item: ObservedFunction) -> None:
+        if not self.registry_id:
+            raise ApplyError(f"{self.name}: no registry identity to mark {item.name} with")
+        item.owner = self.registry_id
+        item.values["labels"][OWNER_KEYS.get(self.name, "functions-tui.registry")] = self.registry_id
+
+    def claim(self, name: str, resource_id: str = "") -> ObservedFunction:
+        self._check("claim", name)
+        item = self.resources.get(name)
+        if item is None or not item.marked:
+            raise ApplyError(f"{name} on {self.name} carries no ownership mark: not claimed")
+        self._own(item)
         return copy.deepcopy(item)
 
     def delete(self, name: str, resource_id: str = "") -> None:

@@ -110,7 +110,7 @@ def test_adopt_creates_a_registry_entry_from_the_resource(store, journal):
     assert set(states(replan(store, gcp)).values()) == {State.IN_SYNC}
 
 
-def test_prune_drops_the_ghost_target_and_an_entry_left_with_none(store, journal):
+def test_prune_drops_only_the_ghost_component_and_keeps_the_function(store, journal):
     gcp, aws = MemoryComponent("gcp"), MemoryComponent("aws")
     seed(store, deployed(make_spec("only-gcp"), gcp), deployed(make_spec("both", components=("gcp", "aws")), gcp, aws),
          deployed(make_spec("keep"), gcp))
@@ -119,7 +119,8 @@ def test_prune_drops_the_ghost_target_and_an_entry_left_with_none(store, journal
     plan, result = plan_and_apply(store, journal, gcp, aws)
     assert sorted(a.function for a in plan.actions) == ["both", "only-gcp"]
     functions = store.load().functions
-    assert "only-gcp" not in functions
+    # A prune never removes a function: only that component's entry, base and target.
+    assert functions["only-gcp"].spec.targets == {} and functions["only-gcp"].components == {}
     assert list(functions["both"].spec.targets) == ["aws"] and "gcp" not in functions["both"].components
     assert set(states(replan(store, gcp, aws)).values()) == {State.IN_SYNC}
 

@@ -46,7 +46,7 @@ def test_named_syncs_gcp_and_aws_settings_are_read(tmp_path):
         "docker": {"base_images": {"python3.11": "my-python:3.11"}}})
     shown = yaml.safe_load(run_cli("config", "--show", env=cli_env(home)).stdout)
     assert shown["syncs"][0] == {"name": "clouds", "components": ["gcp", "aws"], "direction": "pull",
-                                 "policy": "ask", "interval": 60, "after": []}
+                                 "policy": "ask", "conflicts": None, "interval": 60, "after": []}
     assert shown["syncs"][1]["after"] == ["clouds"]
     assert shown["gcp"] == {"endpoint": "http://127.0.0.1:8089", "project": "p1"}
     assert shown["aws"]["region"] == "eu-west-1" and shown["docker"]["base_images"] == {"python3.11": "my-python:3.11"}

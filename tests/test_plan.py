@@ -53,7 +53,8 @@ def one_world(state: str):
     ("in_sync", CW, None), ("in_sync", RW, None), ("in_sync", ASK, None),
     ("drifted", CW, ActionKind.PULL), ("drifted", RW, ActionKind.UPDATE), ("drifted", ASK, ActionKind.ASK),
     ("pending", CW, ActionKind.UPDATE), ("pending", RW, ActionKind.UPDATE), ("pending", ASK, ActionKind.UPDATE),
-    ("conflict", CW, ActionKind.PULL), ("conflict", RW, ActionKind.UPDATE), ("conflict", ASK, ActionKind.ASK),
+    # A conflict is a decision whatever the drift policy (only the explicit conflicts setting settles it).
+    ("conflict", CW, ActionKind.ASK), ("conflict", RW, ActionKind.ASK), ("conflict", ASK, ActionKind.ASK),
     ("ghost", CW, ActionKind.PRUNE), ("ghost", RW, ActionKind.CREATE), ("ghost", ASK, ActionKind.ASK),
     ("not_deployed", CW, ActionKind.CREATE), ("not_deployed", RW, ActionKind.CREATE),
     ("not_deployed", ASK, ActionKind.CREATE),
