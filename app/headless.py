@@ -201,10 +201,15 @@ def result_document(plan: Plan, result: ApplyResult | None, *, names: list[str],
                     "failed": sum(1 for a in actions if a["outcome"] == "failed"),
                     "planned": sum(1 for a in actions if a["outcome"] == "planned"),
                     "decisions": len(plan.decisions)},
-        "warnings": list(plan.warnings),
+        "warnings": _warnings(plan, result),
         "interrupted": [_value(op) for op in interrupted],
         "errors": list(errors),
     }
+
+
+def _warnings(plan: Plan, result: ApplyResult | None) -> list[str]:
+    """The plan's warnings, then the apply's (e.g. a declaration that could not be written back)."""
+    return list(plan.warnings) + list(getattr(result, "warnings", None) or [])
 
 
 def error_document(message: str) -> dict[str, Any]:
@@ -301,7 +306,7 @@ def render(plan: Plan, result: ApplyResult | None, *, skipped: dict[str, str], d
         console.print("Resolve them in the app (`functions-tui`), or settle a whole component with "
                       "`functions-tui sync COMPONENT --pull` (take the component's values) or `--push` "
                       "(deploy the registry's).")
-    for warning in plan.warnings:
+    for warning in _warnings(plan, result):
         console.print(f"[yellow]warning:[/] {escape(warning)}")
     for name, reason in skipped.items():
         console.print(f"[dim]skipped {name}: {escape(reason)}[/]")
