@@ -45,6 +45,7 @@ class MissingAdapter:
     def __init__(self, name: str, reason: str) -> None:
         self.name = name
         self.reason = reason
+        self.registry_id = ""  # set by the service like any adapter's; never used here
 
     def detect(self) -> Detection:
         return Detection(self.name, False, reason=self.reason,
@@ -58,7 +59,7 @@ class MissingAdapter:
 
         raise ApplyError(f"{self.name}: {self.reason}")
 
-    create = update = delete = _refuse
+    create = update = delete = claim = _refuse
 
 
 def build_component(name: str, config: Config):

@@ -27,7 +27,9 @@ DIRECTION_POLICY = {"pull": "component-wins", "push": "registry-wins"}
 def headless_sync(args, components, *, direction, dry_run, as_json, allow_empty) -> int:
     from app.headless import run_sync
 
-    return run_sync(_service(args), components, direction=direction, policy=DIRECTION_POLICY.get(direction or ""),
+    side = DIRECTION_POLICY.get(direction or "")
+    # The person named the side for this run: conflicts included.
+    return run_sync(_service(args), components, direction=direction, policy=side, conflicts=side,
                     dry_run=dry_run, as_json=as_json, allow_empty=allow_empty)
 
 
@@ -50,10 +52,10 @@ def status(args) -> int:
     from registry.plan_types import State
 
     service = _service(args)
-    detections = service.detections()
-    names = args.component or [n for n in service.component_names() if detections[n].available]
     for n in args.component or []:
         service.require(n)
+    names = args.component or service.components_for_run()[0]
+    detections = service.detections()
     pending = service.observe_async(names) if names else None
     try:
         records = service.records()
@@ -191,6 +193,11 @@ def info(args) -> int:
     table.add_row("after", escape(", ".join(spec.after) or "-"))
     table.add_row("targets", escape("; ".join(
         c + (f" ({', '.join(f'{k}={v}' for k, v in t.items())})" if t else "") for c, t in spec.targets.items()) or "-"))
+    if spec.declared_in:  # values the registry took that its function.yaml does not show yet
+        from app.writeback import declaration_behind
+
+        behind = declaration_behind(record)
+        table.add_row("declaration", escape("\n".join(f"behind: {b}" for b in behind)) if behind else "up to date")
     console.print(table)
     detections = service.detections()
     targets = [c for c in service.component_names() if (c in spec.targets or c in record.components)]
@@ -255,6 +262,10 @@ def run(args) -> int:
 
 def stop(args) -> int:
     return _report(_service(args).set_run_state(args.name, "stopped"), f"stop {args.name}")
+
+
+def adopt(args) -> int:
+    return _report(_service(args).adopt(args.name, args.source), f"adopt {args.name}")
 
 
 def gc(args) -> int:

@@ -64,8 +64,10 @@ def find_declarations(root: Path) -> list[Path]:
     return found
 
 
-def load_declarations(root: Path, environ: Mapping[str, str] | None = None) -> list[FunctionSpec]:
-    """All functions declared under ``root``; duplicate names and cycles in ``after`` are errors."""
+def load_declarations(root: Path, environ: Mapping[str, str] | None = None,
+                      known: set[str] | None = None) -> list[FunctionSpec]:
+    """All functions declared under ``root``; duplicate names and cycles in ``after`` are errors.
+    ``known``: functions registered already, which ``after`` may name too."""
     environ = os.environ if environ is None else environ
     files = find_declarations(root)
     if not files:
@@ -78,7 +80,7 @@ def load_declarations(root: Path, environ: Mapping[str, str] | None = None) -> l
                 raise DeclarationError(path, line, "name", f"function {spec.name!r} is already declared at {where[spec.name]}")
             where[spec.name] = f"{path}:{line}"
             specs.append(spec)
-    check_after(specs, where=where)
+    check_after(specs, known=known, where=where)
     return specs
 
 
@@ -150,7 +152,71 @@ def _function(r: Reader, node, prefix: str, skip: tuple[str, ...] = ()) -> Funct
     values.setdefault("memory", DEFAULT_MEMORY_MB)
     values.setdefault("timeout", DEFAULT_TIMEOUT_S)
     spec = FunctionSpec(**values, code_digest=code_digest(source), declared_in=f"{r.path.resolve()}:{line_of(node)}")
+    spec.declared = declared_snapshot(spec)
     return spec
+
+
+def declared_snapshot(spec: FunctionSpec) -> dict[str, Any]:
+    """What a declaration says, as ``FunctionSpec.declared`` keeps it: the values as read,
+    env values only as keyed hashes (never in clear), each target's run state (its default
+    when the file gives none) and the source folder's digest."""
+    from registry.fingerprint import hash_value
+
+    return {
+        "runtime": spec.runtime,
+        "entry_point": spec.entry_point,
+        "memory": spec.memory,
+        "timeout": spec.timeout,
+        "env": {k: hash_value(v) for k, v in spec.env.items()},
+        "labels": dict(spec.labels),
+        "targets_state": {c: spec.desired_state(c) for c in spec.targets},
+        "code_digest": spec.code_digest,
+    }
+
+
+def merge_declared(declared: FunctionSpec, registered: FunctionSpec | None) -> FunctionSpec:
+    """The spec ``add`` registers for a function read from its file (``declared``, with its
+    snapshot in ``declared.declared``) that the registry already holds as ``registered``.
+
+    Field by field (env and labels key by key): a value the user did not edit since the
+    declaration was last read (file == ``registered.declared``) keeps the registry's value,
+    which a pull may have changed meanwhile; an edited one takes the file's (and so is
+    pending until the next sync pushes it). Without a snapshot (first add, or a registry
+    written by an older version) the file is taken as it is. Everything that is not a
+    component value (source, after, ignore, targets' settings) comes from the file.
+    """
+    import copy
+
+    snap = registered.declared if registered is not None else None
+    if not snap:
+        return declared
+    now = declared.declared
+    merged = copy.deepcopy(declared)
+    for name in ("runtime", "entry_point", "memory", "timeout", "code_digest"):
+        if name in snap and now.get(name) == snap[name]:
+            setattr(merged, name, getattr(registered, name))
+    for name in ("env", "labels"):
+        before = snap.get(name)
+        if not isinstance(before, dict):
+            continue
+        read = now.get(name) or {}
+        theirs = getattr(registered, name)
+        ours = getattr(merged, name)
+        for key in dict.fromkeys([*ours, *theirs, *before]):
+            if read.get(key) == before.get(key):   # untouched in the file: the registry's stands
+                if key in theirs:
+                    ours[key] = theirs[key]
+                else:
+                    ours.pop(key, None)
+    states = snap.get("targets_state")
+    if isinstance(states, dict):
+        for component, target in merged.targets.items():
+            if (component in states and component in registered.targets
+                    and (now.get("targets_state") or {}).get(component) == states[component]):
+                state = registered.desired_state(component)
+                if state != merged.desired_state(component):
+                    target["state"] = state
+    return merged
 
 
 def code_digest(source: Path) -> str:

@@ -30,8 +30,9 @@ STATE_STYLES = {
 # --- the run ---------------------------------------------------------------------------
 def run_sync(service, requested: Iterable[str] | None, *, direction: str | None = None,
              policy: str | None = None, dry_run: bool = False, as_json: bool = False,
-             allow_empty: bool = False) -> int:
-    """One headless sync; returns the exit code. ``policy`` overrides the configured ones."""
+             allow_empty: bool = False, conflicts: str | None = None) -> int:
+    """One headless sync; returns the exit code. ``policy`` overrides the configured drift
+    policies, ``conflicts`` the configured conflicts settings (both: the person chose a side)."""
     requested = list(requested or [])
     if service.read_only and not dry_run:
         _err("read-only: planning only, nothing is applied")
@@ -43,8 +44,8 @@ def run_sync(service, requested: Iterable[str] | None, *, direction: str | None 
         _err(f"warning: {op}")
 
     with _progress(f"observing {', '.join(names)}"):
-        plan = (service.plan(names, sync=sync, direction=direction, policy=policy, allow_empty=allow_empty)
-                if names else Plan())
+        plan = (service.plan(names, sync=sync, direction=direction, policy=policy, allow_empty=allow_empty,
+                             conflicts=conflicts) if names else Plan())
 
     _deletions_need_confirmation(plan)
     result: ApplyResult | None = None

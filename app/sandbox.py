@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 SANDBOX_PROJECT = "sandbox-project"
+#: The identity of "a teammate's registry" whose function the sandbox shows as foreign.
+TEAMMATE_REGISTRY = "7e4a3b2c-0000-4000-8000-5a4db0c5f00d"
 
 #: name -> declaration (``after`` shows deploy ordering; targets spread over the components).
 SEED_FUNCTIONS: dict[str, dict[str, Any]] = {
@@ -214,27 +216,50 @@ class Sandbox:
         result = service.apply(plan)
         for failed in result.failed:
             _say(f"seeding {failed.action.function} on {failed.action.component} failed: {failed.error}")
-        self.make_drift()
-        _say("ready: drift, a ghost and an unmanaged function are waiting for you")
+        self.make_drift(service)
+        _say("ready: drift, a merge, a conflict, a ghost, an unmanaged and a foreign function are waiting for you")
 
-    def make_drift(self) -> None:
-        """Out-of-band changes with the providers' own clients, as colleagues would make them."""
+    def make_drift(self, service: Any) -> None:
+        """Out-of-band changes with the providers' own clients, as colleagues would make them,
+        and edits to the declarations, as the user would make them."""
         import boto3
+
+        from registry.models import MARK_KEYS, OWNER_KEYS
 
         lam = boto3.client("lambda", endpoint_url=self.moto.endpoint, region_name=self.moto.region)
         # 1. Someone raised hello's memory in the AWS console: drift, pulled (component-wins).
         lam.update_function_configuration(FunctionName="hello", MemorySize=1024)
         # 2. reports was deleted by hand: the registry still lists it there, a ghost.
         lam.delete_function(FunctionName="reports")
-        # 3. A function created with our mark by another checkout: unmanaged (adopt or gc).
+        # 3. A function this registry deployed, since forgotten by it: unmanaged (adopt or gc).
+        mark = {MARK_KEYS["aws"]: "stray", OWNER_KEYS["aws"]: service.registry_id()}
         lam.create_function(FunctionName="stray", Runtime="python3.11", Role=self.role_arn,
+                            Handler="main.main", Code={"ZipFile": _zip_source()}, Tags=mark)
+        # 4. A teammate's registry deployed billing here: foreign (shown, never touched).
+        lam.create_function(FunctionName="billing", Runtime="python3.11", Role=self.role_arn,
                             Handler="main.main", Code={"ZipFile": _zip_source()},
-                            Tags={"functions-tui.function": "stray"})
-        # 4. An env var patched on GCP: drift on gcp.
+                            Tags={MARK_KEYS["aws"]: "billing", OWNER_KEYS["aws"]: TEAMMATE_REGISTRY})
+        # 5. A merge: the user gave worker more memory, a colleague raised its timeout on AWS.
+        self._edit_declaration(service, "worker", memory=768)
+        lam.update_function_configuration(FunctionName="worker", Timeout=300)
+        # 6. A true conflict: the user and a colleague both changed greeter's memory, differently.
+        self._edit_declaration(service, "greeter", memory=384)
+        lam.update_function_configuration(FunctionName="greeter", MemorySize=512)
+        # 7. An env var patched on GCP: with greeter's memory edit, another merge (on gcp).
         self._patch_gcp_env("greeter", {"GREETING": "hi there", "DEBUG": "1"})
-        # 5. hello's container stopped locally: drift on docker (policy ask: a decision for you).
+        # 8. hello's container stopped locally: drift on docker (policy ask: a decision for you).
         if self.docker_engine is not None:
             self._stop_docker_container("hello")
+
+    def _edit_declaration(self, service: Any, name: str, **fields: Any) -> None:
+        """Change a seeded function.yaml as the user would, and register it again."""
+        import yaml
+
+        path = self.root / "functions" / name / "function.yaml"
+        spec = yaml.safe_load(path.read_text())
+        spec.update(fields)
+        path.write_text(yaml.safe_dump(spec, sort_keys=False))
+        service.add(path)
 
     def _patch_gcp_env(self, name: str, env: dict[str, str]) -> None:
         from google.api_core.client_options import ClientOptions

@@ -138,6 +138,25 @@ class SyncService:
             fix = f"; fix: {det.fix}" if det.fix else ""
             raise ComponentUnavailableError(f"{name} is unavailable: {det.reason or 'not detected'}{fix}")
 
+    def components_for_run(self) -> tuple[list[str], dict[str, str]]:
+        """The components a run with none named covers, and the ones it skips (name -> why).
+
+        Every available component, and every component the registry has functions on even
+        when it is down: the plan calls that one unknown (its functions stay in the output and
+        a headless run exits 1), never quietly skipped. Only a component that is unavailable
+        and holds nothing of the registry is skipped. A cached "unavailable" of a component in
+        use is checked again first: it may have come back."""
+        detections = self.detections()
+        used = set().union(*self.targeted_components(self.record_map()).values())
+        for name in self.component_names():
+            det = detections.get(name)
+            if name in used and not (det and det.available):
+                detections[name] = self.redetect(name)
+        names = [n for n in self.component_names() if (detections.get(n) and detections[n].available) or n in used]
+        skipped = {n: (d.reason or "not detected") + (f" (fix: {d.fix})" if d.fix else "")
+                   for n, d in detections.items() if not d.available and n not in names}
+        return names, skipped
+
     def redetect(self, name: str) -> Detection:
         """Detect one component again and update the cache."""
         try:
@@ -166,6 +185,11 @@ class SyncService:
         if not self.store.exists():
             return {}
         return self.store.load().functions
+
+    def registry_id(self) -> str:
+        """This registry's identity (its lineage), written into every resource it deploys;
+        "" before the registry exists (then nothing on any component is ours)."""
+        return self.store.load().lineage if self.store.exists() else ""
 
     def targeted_components(self, records: Mapping[str, FunctionRecord]) -> dict[str, frozenset[str]]:
         """name -> the components a function targets or has a record for, read from the stored
@@ -237,7 +261,8 @@ class SyncService:
                 n: o for n, o in self.last_observations().items() if n in names}
         from app import engine as eb
 
-        return eb.classify_all(records, observations, names, unavailable=self._unavailable(names))
+        return eb.classify_all(records, observations, names, unavailable=self._unavailable(names),
+                               registry_id=self.registry_id())
 
     def observe_async(self, names: list[str]):
         """Start ``observe(names)`` on a thread and return its Future, so the caller can read
@@ -263,7 +288,8 @@ class SyncService:
     # --- planning and applying ----------------------------------------------
     def resolve_sync(self, components: Iterable[str] | None, sync: str | None,
                      direction: str | None, policy: str | None) -> tuple[list[str], str, dict[str, str]]:
-        """Components, direction and per-component policy of one run."""
+        """Components, direction and per-component drift policy of one run (the conflicts
+        settings come from ``Config.conflicts_for``)."""
         cfg = self.config
         named = cfg.sync(sync) if sync else None
         if sync and named is None:
@@ -279,17 +305,20 @@ class SyncService:
 
     def plan(self, components: Iterable[str] | None = None, *, sync: str | None = None,
              direction: str | None = None, policy: str | None = None,
-             allow_empty: bool = False, observations: dict[str, Observation] | None = None) -> Plan:
-        """Observe (unless fresh observations are given) and build a plan; changes nothing."""
+             allow_empty: bool = False, observations: dict[str, Observation] | None = None,
+             conflicts: str | None = None) -> Plan:
+        """Observe (unless fresh observations are given) and build a plan; changes nothing.
+        ``policy`` / ``conflicts`` override config.yaml's drift policies / conflicts settings."""
         names, run_direction, policies = self.resolve_sync(components, sync, direction, policy)
         # Listing is mostly waiting on the network: start it, then read the registry meanwhile.
         pending = self.observe_async(names) if observations is None else None
         serial = None
+        lineage = ""  # no registry yet: nothing on any component is ours
         records: dict[str, FunctionRecord] = {}
         try:
             if self.store.exists():
                 snap = self.store.load()
-                serial, records = snap.serial, snap.functions
+                serial, records, lineage = snap.serial, snap.functions, snap.lineage
         finally:
             if pending is not None:
                 observations = pending.result()
@@ -298,7 +327,8 @@ class SyncService:
         plan = eb.build_plan(records, {n: observations[n] for n in names if n in observations}, names,
                              direction=run_direction, policies=policies, allow_empty=allow_empty,
                              max_deletions=self.config.max_deletions, unavailable=self._unavailable(names),
-                             registry_serial=serial)
+                             registry_serial=serial, registry_id=lineage,
+                             conflicts={n: conflicts or self.config.conflicts_for(n, sync) for n in names})
         return plan
 
     def apply(self, plan: Plan, decisions: Iterable[Decision] = ()) -> ApplyResult:
@@ -319,7 +349,40 @@ class SyncService:
         with self._lock:  # what we just changed is no longer what was last seen
             for n in components:
                 self._last.pop(n, None)
+        self._write_declarations(result)
         return result
+
+    def _write_declarations(self, result: ApplyResult) -> None:
+        """After an apply: write what was pulled or adopted into the function.yaml each value
+        was declared in (app.writeback), then record the new snapshots in one transaction.
+        Never fails the apply (it is done): problems become ``result.warnings``."""
+        warnings = getattr(result, "warnings", None)
+        if warnings is None:
+            warnings = result.warnings = []
+        try:
+            from app.writeback import pulled_fields, updated_snapshot, write_back
+
+            wanted = pulled_fields(result.results)
+            if not wanted:
+                return
+            records = self.store.load().functions
+            requests = [(records[n].spec, pulls) for n, pulls in wanted.items()
+                        if n in records and records[n].spec.declared_in]
+            if not requests:
+                return
+            report = write_back(requests)
+            warnings.extend(report.warnings)
+            outcomes = {n: o for n, o in report.functions.items() if o.settled or o.base}
+            if outcomes:
+                with self.store.transaction("sync") as txn:
+                    for name, outcome in outcomes.items():
+                        record = txn.get(name)
+                        if record is None or not record.spec.declared_in:
+                            continue
+                        record.spec.declared = updated_snapshot(record.spec.declared, outcome)
+                        txn.put(record, action="declaration written" if outcome.written else "declaration read")
+        except Exception as exc:  # the registry already holds the pulled values: say so, go on
+            warnings.append(f"the declarations could not be updated: {type(exc).__name__}: {exc}")
 
     def resolve(self, decision: Decision) -> ApplyResult:
         """Resolve one conflict now (writes registry, pushes/pulls as the choice needs)."""
@@ -338,15 +401,19 @@ class SyncService:
     def add(self, path: str | Path) -> list[FunctionSpec]:
         """Register (or update) the functions declared under ``path``; one registry write."""
         self._check_writable("adding functions")
-        from app.declarations import check_after, load_declarations
+        from app.declarations import check_after, load_declarations, merge_declared
 
-        specs = load_declarations(Path(path))
         existing = self.records()
+        # ``after`` may name functions registered earlier (adding one edited file of many).
+        specs = load_declarations(Path(path), known=set(existing))
         check_after(specs, known=set(existing))
         paths.ensure_config_dir(self.home)
         with self.store.transaction("import") as txn:
-            for spec in specs:
+            for i, spec in enumerate(specs):
                 old = txn.get(spec.name)
+                # A field not edited since the file was last read keeps the registry's value
+                # (a pull may have changed it meanwhile); an edited one is the file's.
+                spec = specs[i] = merge_declared(spec, old.spec if old else None)
                 record = FunctionRecord(spec=spec, components=dict(old.components) if old else {})
                 txn.put(record, action="update" if old else "add")
         return specs
@@ -368,7 +435,8 @@ class SyncService:
                 for c in missing:
                     rec.spec.targets[c] = {}
                 txn.put(rec, action="add target", component=",".join(missing))
-        plan = self.plan(targets, policy="registry-wins", direction="push")
+        # The person asked for the registry's spec there: conflicting fields included.
+        plan = self.plan(targets, policy="registry-wins", direction="push", conflicts="registry-wins")
         for c in targets:
             if c in plan.unknown:
                 raise ServiceError(f"{c}: {plan.unknown[c]}")
@@ -423,6 +491,7 @@ class SyncService:
             raise ServiceError(f"{', '.join(down)} unavailable: cannot check whether {name} is deployed there; "
                                "fix it (functions-tui components) or use --force to drop it from the registry anyway")
         plan = self.plan(usable, policy="ask") if usable else Plan()
+        plan_registry_id = self.registry_id()
         actions = []
         for c in usable:
             if c in plan.unknown:
@@ -435,6 +504,12 @@ class SyncService:
             if seen is not None:
                 if not seen.marked:
                     raise ServiceError(f"{c}: {name} does not carry the functions-tui mark; not deleting it")
+                from registry.classify import ownership
+
+                foreign = ownership(seen, plan_registry_id, record.components.get(c))[0]
+                if foreign:
+                    raise ServiceError(f"{c}: {name} there was deployed by another registry ({foreign}); not deleting"
+                                       f" it (take it over first with `functions-tui adopt {name} --from {c}`)")
                 actions.append(Action(name, c, ActionKind.DELETE, reason="delete requested"))
         plan.actions = actions
         result = self.apply(plan) if actions else ApplyResult()
@@ -444,6 +519,33 @@ class SyncService:
             if txn.get(name) is not None:
                 txn.remove(name, action="delete")
         return result
+
+    def adopt(self, name: str, component: str) -> ApplyResult:
+        """Take ``name`` on ``component`` under this registry's management because the user
+        named it: a marked resource no registry entry knows, or one another registry deployed
+        (foreign: its mark is rewritten to this registry's identity, so the other registry
+        sees it as foreign from then on). Unmarked resources are never adopted."""
+        self._check_writable("adopting a function")
+        self.require(component)
+        plan = self.plan([component], policy="ask")
+        if component in plan.unknown:
+            raise ServiceError(f"{component}: {plan.unknown[component]}")
+        from registry.plan import status_for
+
+        status = status_for(plan, name, component)
+        if status is None or (status.state is State.IN_SYNC and status.detail == "absent"):
+            raise ServiceError(f"{component} has no function named {name!r}")
+        if status.state is State.UNMANAGED and status.detail != "marked":
+            raise ServiceError(f"{name} on {component} carries no functions-tui mark: it was not deployed by"
+                               " functions-tui and is never adopted")
+        if status.state not in (State.UNMANAGED, State.FOREIGN):
+            raise ServiceError(f"{name} on {component} is already managed by this registry ({status.state.value})")
+        why = "adopt requested" + (f" (it was deployed by registry {status.detail})" if status.state is State.FOREIGN else "")
+        plan.actions = [Action(name, component, ActionKind.ADOPT, why)]
+        if status.state is State.FOREIGN:
+            plan.actions.append(Action(name, component, ActionKind.CLAIM,
+                                       "write this registry's identity into its ownership mark"))
+        return self.apply(plan)
 
     def restore(self) -> Path:
         self._check_writable("restoring the registry")

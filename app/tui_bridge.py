@@ -345,16 +345,18 @@ def function_detail(service: Any, name: str, limit: int = 50) -> tuple[FunctionR
     return record, history
 
 
-def resolve_all(service: Any, decisions: list[Any]) -> list[tuple[Any, str]]:
-    """Resolve each decision; returns (decision, error text or '') for each."""
+def resolve_all(service: Any, decisions: list[Any]) -> list[tuple[Any, str, list[str]]]:
+    """Resolve each decision; returns (decision, error text or '', warnings) for each (a
+    warning: e.g. a taken value that could not be written back to its function.yaml)."""
     outcomes = []
     for decision in decisions:
         try:
             result = service.resolve(decision)
             failed = getattr(result, "failed", [])
-            outcomes.append((decision, "; ".join(r.error for r in failed) if failed else ""))
+            outcomes.append((decision, "; ".join(r.error for r in failed) if failed else "",
+                             list(getattr(result, "warnings", None) or [])))
         except Exception as exc:
-            outcomes.append((decision, f"{type(exc).__name__}: {exc}"))
+            outcomes.append((decision, f"{type(exc).__name__}: {exc}", []))
     return outcomes
 
 

@@ -123,6 +123,7 @@ def _action_for(status: PairStatus) -> Action | None:
     kind = {
         State.DRIFTED: (ActionKind.PULL, "changed on the component since the last sync; component wins"),
         State.PENDING: (ActionKind.UPDATE, "registry changed since the last sync; push the registry's spec"),
+        State.DIVERGED: (ActionKind.PULL, "changed on both sides, different fields: merge"),
         State.CONFLICT: (ActionKind.ASK, "changed on both sides since the last sync"),
         State.UNMANAGED: (ActionKind.ADOPT, "marked resource the registry does not know"),
     }.get(status.state)
@@ -145,7 +146,7 @@ _SAMPLE = [
     ("mail-sender", "python3.11", 128, ("docker", "gcp"), {"docker": ("drifted", "")}),
     ("orders-api", "python3.12", 256, ("docker", "gcp", "aws"), {"gcp": ("conflict", "")}),
     ("payments-webhook", "nodejs20", 256, ("aws",), {"aws": ("missing", "ghost")}),
-    ("report-nightly", "python3.12", 2048, ("gcp",), {}),
+    ("report-nightly", "python3.12", 2048, ("gcp",), {"gcp": ("diverged", "")}),
     ("search-indexer", "go1.22", 512, ("docker", "gcp"), {"docker": ("missing", "not_deployed")}),
     ("slack-notify", "python3.11", 128, ("docker", "aws"), {}),
     ("thumbnailer", "nodejs20", 512, ("docker",), {}),
@@ -156,16 +157,22 @@ _SAMPLE = [
 def _diffs(name: str, component: str, state: str) -> list[FieldDiff]:
     if state == "conflict":
         return [
-            FieldDiff("memory", base=256, registry=512, component=1024),
+            FieldDiff("memory", base=256, registry=512, component=1024, side="conflict"),
             # env as the engine gives it: one diff per variable, values already masked
-            FieldDiff("env.API_KEY", base="••••", registry="••••", component="•••• (changed)", secret=True),
-            FieldDiff("env.LOG_LEVEL", base="••••", registry="•••• (changed)", component="••••", secret=True),
-            FieldDiff("timeout", base=60, registry=60, component=120),
+            FieldDiff("env.API_KEY", base="••••", registry="••••", component="•••• (changed)", secret=True,
+                      side="component"),
+            FieldDiff("env.LOG_LEVEL", base="••••", registry="•••• (changed)", component="••••", secret=True,
+                      side="registry"),
+            FieldDiff("timeout", base=60, registry=60, component=120, side="component"),
         ]
     if state == "drifted":
-        return [FieldDiff("memory", base=256, registry=256, component=512)]
+        return [FieldDiff("memory", base=256, registry=256, component=512, side="component")]
     if state == "pending":
-        return [FieldDiff("runtime", base="python3.11", registry="python3.12", component="python3.11")]
+        return [FieldDiff("runtime", base="python3.11", registry="python3.12", component="python3.11",
+                          side="registry")]
+    if state == "diverged":
+        return [FieldDiff("memory", base=1024, registry=2048, component=1024, side="registry"),
+                FieldDiff("timeout", base=60, registry=60, component=300, side="component")]
     return []
 
 
@@ -192,6 +199,8 @@ def sample_service(*, read_only: bool = False, observe_delay: float = 0.0) -> Sa
                                                 at="2026-01-10T08:00:00+00:00", actor="dev@pid4242"))
     svc.states[("legacy-cron", "docker")] = PairStatus("legacy-cron", "docker", State.UNMANAGED,
                                                         "marked, not in registry")
+    svc.states[("partner-etl", "aws")] = PairStatus("partner-etl", "aws", State.FOREIGN,
+                                                     "7e4a3b2c-0000-4000-8000-5a4db0c5f00d")
     svc.history_entries.append(HistoryEntry("orders-api", "pull", "sync", before={"memory": 256},
                                             after={"memory": 512}, component="gcp",
                                             at="2026-01-14T17:05:00+00:00", actor="dev@pid4242"))

@@ -13,6 +13,15 @@ tests exercise the real path. The tag index lags fresh creates on AWS, so listed
 does not show yet and that changed in the last 15 minutes are asked about directly (a
 handful at most; more leaves the observation incomplete rather than guessing).
 
+Ownership: every function we deploy carries two tags, ``functions-tui.function`` (its name)
+and ``functions-tui.registry`` (the identity of the registry that deployed it, ``registry_id``);
+observe() reports every function with the first as an item and the second as its ``owner``
+(None for a mark from before identities), and the engine tells ours from foreign ones.
+``claim()`` adds the identity tag to such a legacy mark. Code drift: after each deploy of code
+``functions-tui.deployed-code`` records the CodeSha256 Lambda reported; ListFunctions shows
+the current one, so code replaced out of band reads as ``code_digest`` ``aws:<CodeSha256>``
+at no extra call.
+
 A failed page, throttling that outlasts botocore's retries, an unreachable endpoint: any of
 these gives ``complete=False`` with the reason; observe() never raises and never reads as
 an empty account.
@@ -22,6 +31,8 @@ boto3 is imported inside methods: ``functions-tui --help`` must not pay for it.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import re
 import threading
@@ -33,11 +44,16 @@ from pathlib import Path
 from typing import Any
 
 from registry.component import ApplyError, Detection, Observation, ObservedFunction
-from registry.models import DIGEST_KEYS, MARK_KEYS, FunctionSpec, is_managed_label, utc_now
+from registry.models import (DEPLOYED_CODE_KEYS, DIGEST_KEYS, MARK_KEYS, OWNER_KEYS, FunctionSpec,
+                             is_managed_label, utc_now)
 
 NAME = "aws"
 MARK_KEY = MARK_KEYS[NAME]
 DIGEST_KEY = DIGEST_KEYS[NAME]
+OWNER_KEY = OWNER_KEYS[NAME]
+DEPLOYED_CODE_KEY = DEPLOYED_CODE_KEYS[NAME]
+#: Prefix of the code digest reported when Lambda's CodeSha256 is not the one we deployed.
+DRIFT_PREFIX = "aws:"
 
 #: Oldest botocore we trust: knows AWS_ENDPOINT_URL_<SERVICE>, standard retry mode and the
 #: Lambda waiters function_active_v2 / function_updated_v2 (compared as versions).
@@ -147,6 +163,26 @@ def tags_to_dict(tag_list: list[dict[str, str]]) -> dict[str, str]:
     return {t["Key"]: t.get("Value", "") for t in tag_list}
 
 
+def code_sha256(package: bytes) -> str:
+    """Lambda's ``CodeSha256`` of a zip package: base64 of its SHA-256."""
+    return base64.b64encode(hashlib.sha256(package).digest()).decode("ascii")
+
+
+def observed_code_digest(config: dict[str, Any], tags: dict[str, str]) -> str:
+    """Our digest tag, unless the code changed out of band.
+
+    ``DEPLOYED_CODE_KEY`` holds the CodeSha256 Lambda reported for our last deploy; the
+    listing carries the current one. When they differ someone replaced the code
+    (``aws lambda update-function-code``, the console): report ``aws:<CodeSha256>``, a value
+    no registry digest has, so code_digest shows as drift. Without that tag (deployed by an
+    older functions-tui) the digest tag is all we know.
+    """
+    deployed, current = tags.get(DEPLOYED_CODE_KEY), config.get("CodeSha256")
+    if deployed and current and current != deployed:
+        return DRIFT_PREFIX + current
+    return tags.get(DIGEST_KEY, "")
+
+
 def lambda_values(config: dict[str, Any], tags: dict[str, str]) -> dict[str, Any]:
     """Raw fingerprint values from a Lambda configuration (listing or get_function) and its tags.
 
@@ -160,7 +196,7 @@ def lambda_values(config: dict[str, Any], tags: dict[str, str]) -> dict[str, Any
         "timeout": config.get("Timeout"),
         "env": dict((config.get("Environment") or {}).get("Variables") or {}),
         "labels": {k: v for k, v in tags.items() if not is_managed_label(k)},
-        "code_digest": tags.get(DIGEST_KEY, ""),
+        "code_digest": observed_code_digest(config, tags),
         "state": str(config.get("State") or "active").lower(),
     }
 
@@ -170,7 +206,7 @@ def observed(config: dict[str, Any], tags: dict[str, str]) -> ObservedFunction:
     summary = f"lambda {config.get('FunctionName')} {values['runtime'] or config.get('PackageType', '')} {values['memory']} MB"
     return ObservedFunction(name=config["FunctionName"], component=NAME, values=values,
                             resource_id=config.get("FunctionArn", ""), marked=MARK_KEY in tags,
-                            summary=summary.strip())
+                            summary=summary.strip(), owner=tags.get(OWNER_KEY) or None)
 
 
 def placeholder_handler(runtime: str, handler: str) -> tuple[str, str]:
@@ -210,7 +246,11 @@ class AwsComponent:
     def __init__(self, region: str | None = None, profile: str | None = None,
                  endpoint_url: str | None = None, role_arn: str | None = None, *,
                  max_attempts: int = 5, connect_timeout: float = 5.0, read_timeout: float = 30.0,
-                 page_size: int = 50, wait_timeout_s: float = 300.0, fast_parse: bool = True) -> None:
+                 page_size: int = 50, wait_timeout_s: float = 300.0, fast_parse: bool = True,
+                 registry_id: str = "") -> None:
+        #: The registry's identity, written as OWNER_KEY on everything we deploy or claim
+        #: (set by the service before any create/update/claim; empty refuses those).
+        self.registry_id = registry_id
         self.region = region
         self.profile = profile
         self.endpoint_url = endpoint_url
@@ -422,9 +462,17 @@ class AwsComponent:
             raise ApplyError(f"{spec.name}: targets aws region {wanted} but the aws component works in "
                              f"{actual}; set the aws region in config (or AWS_DEFAULT_REGION) to {wanted}")
 
+    def _owner(self, action: str, name: str) -> str:
+        """The identity to write; never deploy or claim a resource without one."""
+        if not self.registry_id:
+            raise ApplyError(f"{name}: cannot {action}: the registry has no identity yet (registry_id is "
+                             f"empty), and functions-tui never deploys a resource without its owner")
+        return self.registry_id
+
     def _tags_for(self, spec: FunctionSpec) -> dict[str, str]:
         tags = {k: str(v) for k, v in spec.labels.items() if not is_managed_label(k)}
         tags[MARK_KEY] = spec.name
+        tags[OWNER_KEY] = self.registry_id
         if spec.code_digest:
             tags[DIGEST_KEY] = spec.code_digest
         return tags
@@ -455,23 +503,35 @@ class AwsComponent:
             self._wait(name, "function_updated_v2")
 
     def create(self, spec: FunctionSpec) -> ObservedFunction:
+        self._owner("create", spec.name)
         self._check_region(spec)
         role = spec.targets.get(NAME, {}).get("role") or self.role_arn
         if not role:
             raise ApplyError(f"{spec.name}: no IAM role for Lambda: set targets.aws.role in function.yaml "
                              f"or the aws role_arn in config")
+        package = zip_source(spec)
+        tags = self._tags_for(spec)
+        # Lambda's CodeSha256 of a zip upload is the package's SHA-256: known before the call,
+        # so the deployed-code tag rides on CreateFunction (checked against the answer below).
+        tags[DEPLOYED_CODE_KEY] = code_sha256(package)
         config = self._call(
             f"CreateFunction {spec.name}", self.lambda_client.create_function,
             FunctionName=spec.name, Runtime=spec.runtime, Role=role, Handler=spec.entry_point,
-            Code={"ZipFile": zip_source(spec)}, MemorySize=int(spec.memory), Timeout=int(spec.timeout),
+            Code={"ZipFile": package}, MemorySize=int(spec.memory), Timeout=int(spec.timeout),
             Environment={"Variables": {k: str(v) for k, v in spec.env.items()}},
-            Tags=self._tags_for(spec), Publish=False)
+            Tags=tags, Publish=False)
+        reported = config.get("CodeSha256")
+        if reported and reported != tags[DEPLOYED_CODE_KEY]:
+            tags[DEPLOYED_CODE_KEY] = reported  # what Lambda says it holds is what we compare with
+            self._call(f"TagResource {spec.name}", self.lambda_client.tag_resource,
+                       Resource=config["FunctionArn"], Tags={DEPLOYED_CODE_KEY: reported})
         if config.get("State") == "Pending" or config.get("LastUpdateStatus") == "InProgress":
             self._settle(spec.name, config)
             config, _ = self._current(spec.name)
-        return observed(config, self._tags_for(spec))
+        return observed(config, tags)
 
     def update(self, spec: FunctionSpec, fields: list[str]) -> ObservedFunction:
+        self._owner("update", spec.name)
         self._check_region(spec)
         name = spec.name
         config, tags = self._current(name)
@@ -496,22 +556,39 @@ class AwsComponent:
             result = self._call(f"UpdateFunctionConfiguration {name}",
                                 self.lambda_client.update_function_configuration, FunctionName=name, **changes)
             self._settle(name, result)
+        deployed_code = tags.get(DEPLOYED_CODE_KEY)
         if "code_digest" in fields:
             result = self._call(f"UpdateFunctionCode {name}", self.lambda_client.update_function_code,
                                 FunctionName=name, ZipFile=zip_source(spec))
+            deployed_code = result.get("CodeSha256") or deployed_code
             self._settle(name, result)
-        if "labels" in fields or "code_digest" in fields:
-            self._retag(name, config["FunctionArn"], tags, self._tags_for(spec))
-        config, tags = self._current(name)
+        # The tags we want: the spec's labels when they are to change (else the current ones),
+        # our name mark and identity, the digest and deployed-code hash of what now runs.
+        wanted = self._tags_for(spec) if "labels" in fields else {
+            **{k: v for k, v in tags.items() if not is_managed_label(k)},
+            MARK_KEY: name, OWNER_KEY: self.registry_id}
+        if "code_digest" not in fields:
+            wanted.pop(DIGEST_KEY, None)
+            if DIGEST_KEY in tags:
+                wanted[DIGEST_KEY] = tags[DIGEST_KEY]
+        elif spec.code_digest:
+            wanted[DIGEST_KEY] = spec.code_digest
+        if deployed_code:
+            wanted[DEPLOYED_CODE_KEY] = deployed_code
+        if self._retag(name, config["FunctionArn"], tags, wanted) or changes or "code_digest" in fields:
+            config, tags = self._current(name)
         return observed(config, tags)
 
-    def _retag(self, name: str, arn: str, current: dict[str, str], wanted: dict[str, str]) -> None:
-        stale = sorted(k for k in current if k not in wanted and (k == DIGEST_KEY or not is_managed_label(k)))
+    def _retag(self, name: str, arn: str, current: dict[str, str], wanted: dict[str, str]) -> bool:
+        """Make the tags ``wanted`` with the fewest calls; True when anything was sent."""
+        stale = sorted(k for k in current if k not in wanted
+                       and (k in (DIGEST_KEY, DEPLOYED_CODE_KEY) or not is_managed_label(k)))
         if stale:
             self._call(f"UntagResource {name}", self.lambda_client.untag_resource, Resource=arn, TagKeys=stale)
         changed = {k: v for k, v in wanted.items() if current.get(k) != v}
         if changed:
             self._call(f"TagResource {name}", self.lambda_client.tag_resource, Resource=arn, Tags=changed)
+        return bool(stale or changed)
 
     def delete(self, name: str, resource_id: str = "") -> None:
         from botocore.exceptions import ClientError
@@ -529,3 +606,18 @@ class AwsComponent:
             raise ApplyError(f"{target}: refusing to delete a Lambda function without the {MARK_KEY} tag "
                              f"(functions-tui never deletes what it did not create)")
         self._call(f"DeleteFunction {target}", self.lambda_client.delete_function, FunctionName=target)
+
+    def claim(self, name: str, resource_id: str = "") -> ObservedFunction:
+        """Write this registry's identity tag onto a function carrying our name mark, and
+        nothing else (one TagResource); returns the function as observe() would show it."""
+        owner = self._owner("claim", name)
+        target = function_name_from_arn(resource_id) if resource_id else name
+        config, tags = self._current(target)
+        if MARK_KEY not in tags:
+            raise ApplyError(f"{target}: refusing to claim a Lambda function without the {MARK_KEY} tag "
+                             f"(functions-tui only claims what carries its mark; `import` adopts others)")
+        if tags.get(OWNER_KEY) != owner:
+            self._call(f"TagResource {target}", self.lambda_client.tag_resource,
+                       Resource=config["FunctionArn"], Tags={OWNER_KEY: owner})
+            tags[OWNER_KEY] = owner
+        return observed(config, tags)

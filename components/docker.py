@@ -19,6 +19,17 @@ pull that needs the plain values calls :meth:`DockerComponent.read_env` (one ins
 one function). The plain values live where Docker keeps them: the image config ``Env``
 and the container's env.
 
+Ownership: image and container carry ``functions-tui.registry`` (``registry_id``, the identity
+of the registry that deployed them) beside the mark; observe() reports it as ``owner`` (None
+for a mark from before identities). Labels are immutable, so ``claim()`` adds it by building
+``FROM`` the current image with one more label (local, no pull) and recreating the container
+with the same config and run state. Code drift: the container records the image id it was
+deployed from (``functions-tui.deployed-code``); the image listing shows which image the
+function's tag names now, so an image rebuilt or retagged out of band reads as ``code_digest``
+``docker:<short image id>`` from the same two listings. A function without a container (state
+``built``) has nowhere to record that (an image cannot name its own id), so its code digest
+is its image's label, as before.
+
 The docker SDK is imported lazily (``functions-tui --help`` never pays for it) and
 ``DOCKER_HOST`` (with ``DOCKER_TLS_VERIFY`` / ``DOCKER_CERT_PATH``) is honoured.
 """
@@ -41,13 +52,19 @@ from packaging.version import InvalidVersion, Version
 
 from registry.component import ApplyError, Detection, Observation, ObservedFunction
 from registry.fingerprint import hash_value
-from registry.models import DIGEST_KEYS, MARK_KEYS, FunctionSpec, digest_source, utc_now
+from registry.models import (DEPLOYED_CODE_KEYS, DIGEST_KEYS, MARK_KEYS, OWNER_KEYS, FunctionSpec, digest_source,
+                             is_managed_label, utc_now)
 
 COMPONENT = "docker"
 MARK = MARK_KEYS[COMPONENT]
 DIGEST = DIGEST_KEYS[COMPONENT]
+OWNER = OWNER_KEYS[COMPONENT]
+DEPLOYED_CODE = DEPLOYED_CODE_KEYS[COMPONENT]
 SPEC_LABEL = "functions-tui.spec"
-RESERVED_LABELS = frozenset({MARK, DIGEST, SPEC_LABEL})
+RESERVED_LABELS = frozenset({MARK, DIGEST, OWNER, DEPLOYED_CODE, SPEC_LABEL})
+#: Prefix of the code digest reported when the image under the function's tag is not the one
+#: its container was deployed from.
+DRIFT_PREFIX = "docker:"
 
 #: Function images live in this repository namespace; containers carry this name prefix.
 IMAGE_REPO = "functions-tui"
@@ -212,7 +229,10 @@ class DockerComponent:
     name = COMPONENT
 
     def __init__(self, base_url: str | None = None, base_images: dict[str, str] | None = None,
-                 timeout: int = 120) -> None:
+                 timeout: int = 120, registry_id: str = "") -> None:
+        #: The registry's identity, written as OWNER on everything we deploy or claim
+        #: (set by the service before any create/update/claim; empty refuses those).
+        self.registry_id = registry_id
         self._explicit_url = base_url
         self.base_url = base_url or os.environ.get("DOCKER_HOST") or default_base_url()
         #: runtime (``python3.12``) or runtime family (``python``) → base image reference.
@@ -320,8 +340,12 @@ class DockerComponent:
         container_by_name = _pick_marked(
             containers, lambda c: [n.lstrip("/") for n in (c.get("Names") or [])],
             "container", container_name, only, observation.unmarked)
+        # Which image each of our tags names now, marked or not (an image retagged out of band).
+        tagged = {tag: image.get("Id") for image in images for tag in image.get("RepoTags") or []
+                  if tag.startswith(IMAGE_REPO + "/")}
         for name in sorted(set(image_by_name) | set(container_by_name)):
-            observation.items[name] = _observed(name, image_by_name.get(name), container_by_name.get(name))
+            observation.items[name] = _observed(name, image_by_name.get(name), container_by_name.get(name),
+                                                tagged.get(image_ref(name)))
         return observation
 
     def observe_one(self, name: str) -> ObservedFunction | None:
@@ -365,6 +389,39 @@ class DockerComponent:
         rebuild = bool(set(fields) - {"state"}) or not fields
         return self._deploy(spec, rebuild=rebuild)
 
+    def claim(self, name: str, resource_id: str = "") -> ObservedFunction:
+        """Add this registry's identity label to the function's image and container.
+
+        Docker labels are immutable: the image is rebuilt ``FROM`` itself with the one more
+        label (a metadata-only step on the local image, no pull) under the same tag, and the
+        container is recreated from it with the same config, labels (plus the identity) and
+        run state. Code, env, ports and the fingerprint stay as they were. Refuses when the
+        function's image or container is not marked, or neither exists.
+        """
+        import docker.errors
+
+        owner = self._owner("claim", name)
+        api = self._api_or_apply_error()
+        found = self._refuse_unmarked(api, name, "claim")
+        image, container = found.get("image"), found.get("container")
+        if image is None and container is None:
+            raise ApplyError(f"docker: cannot claim {name}: neither {image_ref(name)} nor "
+                             f"{container_name(name)} exists")
+        try:
+            old_image = image["Id"] if image is not None else None
+            new_image = old_image
+            if image is not None and _labels_of(image).get(OWNER) != owner:
+                new_image = self._relabel_image(api, name, old_image, {OWNER: owner})
+            if container is not None and (_labels_of(container).get(OWNER) != owner
+                                          or (new_image != old_image and container.get("Image") == old_image)):
+                self._recreate_container(api, name, container, owner, old_image, new_image)
+            observed = self.observe_one(name)
+        except docker.errors.APIError as exc:
+            raise ApplyError(f"docker: cannot claim {name}: {_describe(exc)}") from exc
+        if observed is None:
+            raise ApplyError(f"docker: {name} was claimed but does not show in the listing")
+        return observed
+
     def delete(self, name: str, resource_id: str = "") -> None:
         """Remove the function's containers and images; refuse if its names hold unmarked ones."""
         import docker.errors
@@ -392,10 +449,19 @@ class DockerComponent:
         except Exception as exc:
             raise ApplyError(f"docker: engine at {self.base_url} unavailable: {_describe(exc)}") from exc
 
-    def _refuse_unmarked(self, api: Any, name: str, verb: str) -> None:
-        """Our names taken by resources without our mark: never overwrite or remove those."""
+    def _owner(self, action: str, name: str) -> str:
+        """The identity to write; never deploy or claim a resource without one."""
+        if not self.registry_id:
+            raise ApplyError(f"docker: cannot {action} {name}: the registry has no identity yet (registry_id "
+                             f"is empty), and functions-tui never deploys a resource without its owner")
+        return self.registry_id
+
+    def _refuse_unmarked(self, api: Any, name: str, verb: str) -> dict[str, dict]:
+        """Our names taken by resources without our mark: never overwrite or remove those.
+        Returns what exists under the names (``image`` / ``container`` inspect results)."""
         import docker.errors
 
+        existing: dict[str, dict] = {}
         for kind, inspect, ref in (("image", api.inspect_image, image_ref(name)),
                                    ("container", api.inspect_container, container_name(name))):
             try:
@@ -404,10 +470,12 @@ class DockerComponent:
                 continue
             except docker.errors.APIError as exc:
                 raise ApplyError(f"docker: cannot inspect {kind} {ref}: {_describe(exc)}") from exc
-            labels = (found.get("Config") or {}).get("Labels") or {}
+            labels = _labels_of(found)
             if labels.get(MARK) != name:
                 raise ApplyError(f"docker: refusing to {verb} {name}: {kind} {ref} exists without the "
                                  f"{MARK}={name} mark (not created by functions-tui)")
+            existing[kind] = found
+        return existing
 
     def _deploy(self, spec: FunctionSpec, rebuild: bool) -> ObservedFunction:
         import docker.errors
@@ -415,10 +483,14 @@ class DockerComponent:
         state = spec.desired_state(COMPONENT)
         if state not in STATES:
             raise ApplyError(f"docker: unknown desired state {state!r} for {spec.name} (use {', '.join(STATES)})")
+        self._owner("deploy", spec.name)
         api = self._api_or_apply_error()
-        self._refuse_unmarked(api, spec.name, "deploy")
+        found = self._refuse_unmarked(api, spec.name, "deploy")
         try:
-            previous = _image_id(api, image_ref(spec.name))
+            previous = found["image"]["Id"] if "image" in found else None
+            # A build of another registry (or from before identities) is rebuilt with ours.
+            if "image" in found and _labels_of(found["image"]).get(OWNER) != self.registry_id:
+                rebuild = True
             if rebuild or previous is None:
                 image_id = self._build(api, spec)
             else:
@@ -441,8 +513,8 @@ class DockerComponent:
         return self.base_images.get(runtime) or self.base_images.get(family) or local_base_ref(family)
 
     def _labels(self, spec: FunctionSpec, digest: str) -> dict[str, str]:
-        labels = {k: str(v) for k, v in spec.labels.items() if k not in RESERVED_LABELS}
-        labels.update({MARK: spec.name, DIGEST: digest, SPEC_LABEL: spec_label(spec)})
+        labels = {k: str(v) for k, v in spec.labels.items() if k not in RESERVED_LABELS and not is_managed_label(k)}
+        labels.update({MARK: spec.name, OWNER: self.registry_id, DIGEST: digest, SPEC_LABEL: spec_label(spec)})
         return labels
 
     @staticmethod
@@ -483,20 +555,23 @@ class DockerComponent:
             existing = api.inspect_container(cname)
         except docker.errors.NotFound:
             existing = None
-        if existing is not None and (state == "built" or existing.get("Image") != image_id):
+        labels = _labels_of(existing) if existing is not None else {}
+        # Recreated when it runs another build, or lacks our identity or the deployed-code record.
+        if existing is not None and (state == "built" or existing.get("Image") != image_id
+                                     or labels.get(OWNER) != self.registry_id or labels.get(DEPLOYED_CODE) != image_id):
             api.remove_container(existing["Id"], force=True)
             existing = None
         if state == "built":
             return
         if existing is None:
-            existing = {"Id": self._create_container(api, spec, cname), "State": {"Running": False}}
+            existing = {"Id": self._create_container(api, spec, cname, image_id), "State": {"Running": False}}
         running = bool((existing.get("State") or {}).get("Running"))
         if state == "running" and not running:
             api.start(existing["Id"])
         elif state == "stopped" and running:
             api.stop(existing["Id"], timeout=5)
 
-    def _create_container(self, api: Any, spec: FunctionSpec, cname: str) -> str:
+    def _create_container(self, api: Any, spec: FunctionSpec, cname: str, image_id: str) -> str:
         port = int((spec.targets.get(COMPONENT) or {}).get("port") or 0)
         env = dict(spec.env)
         env["PORT"] = str(port or DEFAULT_PORT)
@@ -511,11 +586,88 @@ class DockerComponent:
             host_config["network_mode"] = "none"
         if spec.memory and self._supports_memory_limits(api):
             host_config["mem_limit"] = f"{int(spec.memory)}m"
+        # The container records the image it was deployed from: the image listing then shows
+        # whether the function's tag still names it (code replaced out of band, see _observed).
+        labels = {**self._labels(spec, self._digest(spec)), DEPLOYED_CODE: image_id}
         created = api.create_container(
             image_ref(spec.name), name=cname, environment=env, ports=ports,
-            labels=self._labels(spec, self._digest(spec)), host_config=api.create_host_config(**host_config),
+            labels=labels, host_config=api.create_host_config(**host_config),
             stop_timeout=5)
         return created["Id"]
+
+    def _relabel_image(self, api: Any, name: str, image_id: str, extra: dict[str, str]) -> str:
+        """Build ``FROM image_id`` plus ``extra`` labels under the function's tag; the new id.
+        Metadata only: same layers, env and command; the base is local (never pulled)."""
+        dockerfile = f"FROM {image_id}\n".encode()
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            info = tarfile.TarInfo("Dockerfile")
+            info.size = len(dockerfile)
+            tar.addfile(info, io.BytesIO(dockerfile))
+        buf.seek(0)
+        ref = image_ref(name)
+        errors = [str(chunk["error"]).strip() for chunk in api.build(
+            fileobj=buf, custom_context=True, tag=ref, rm=True, forcerm=True, pull=False, labels=extra, decode=True)
+            if "error" in chunk]
+        if errors:
+            raise ApplyError(f"docker: relabelling {ref} failed: {errors[-1]}")
+        new_id = _image_id(api, ref)
+        if new_id is None:
+            raise ApplyError(f"docker: relabelled {ref} but the image is missing")
+        return new_id
+
+    def _recreate_container(self, api: Any, name: str, container: dict, owner: str,
+                            old_image: str | None, new_image: str | None) -> str:
+        """The container again, from the same config and host config, with the identity label
+        (and, if it ran the relabelled image, from the new one); same run state. The old one is
+        renamed aside first and put back if anything fails."""
+        cname = container_name(name)
+        config = dict(container.get("Config") or {})
+        labels = dict(config.get("Labels") or {})
+        labels[OWNER] = owner
+        runs = container.get("Image")
+        if new_image and new_image != old_image and runs == old_image:
+            config["Image"] = image_ref(name)
+            if labels.get(DEPLOYED_CODE) == old_image:
+                labels[DEPLOYED_CODE] = new_image
+        else:
+            config["Image"] = runs
+        config["Labels"] = labels
+        if config.get("Hostname") == container["Id"][:12]:
+            config.pop("Hostname")  # the default (the container's short id): the new one gets its own
+        host_config = config["HostConfig"] = container.get("HostConfig") or {}
+        # A user-defined network keeps the container's aliases and addresses on it.
+        mode = host_config.get("NetworkMode") or ""
+        endpoint = ((container.get("NetworkSettings") or {}).get("Networks") or {}).get(mode)
+        if endpoint and mode not in ("default", "bridge", "host", "none"):
+            kept = {k: endpoint[k] for k in ("IPAMConfig", "Links") if endpoint.get(k)}
+            aliases = [a for a in endpoint.get("Aliases") or [] if a != container["Id"][:12]]
+            if aliases:
+                kept["Aliases"] = aliases
+            config["NetworkingConfig"] = {"EndpointsConfig": {mode: kept}}
+        running = bool((container.get("State") or {}).get("Running"))
+        old_id = container["Id"]
+        renamed = False
+        try:
+            if running:
+                api.stop(old_id, timeout=int(config.get("StopTimeout") or 5))
+            api.rename(old_id, f"{cname}-claiming-{_short(old_id)}")
+            renamed = True
+            new_id = api.create_container_from_config(config, cname)["Id"]
+            try:
+                if running:
+                    api.start(new_id)
+            except Exception:
+                api.remove_container(new_id, force=True)
+                raise
+        except Exception:  # put the old container back as it was
+            if renamed:
+                api.rename(old_id, cname)
+            if running:
+                api.start(old_id)
+            raise
+        api.remove_container(old_id, force=True)
+        return new_id
 
     def _bridge_available(self, api: Any) -> bool:
         if self._has_bridge is None:
@@ -569,8 +721,27 @@ def _pick_marked(entries: list[dict], names_of, kind: str, own_name, only: str |
             chosen[name] = entry
     return chosen
 
-def _observed(name: str, image: dict | None, container: dict | None) -> ObservedFunction:
-    """Raw values from labels: the container's when there is one (that is what is deployed)."""
+def _labels_of(inspected: dict) -> dict[str, str]:
+    """The labels of an inspect result (image or container)."""
+    return (inspected.get("Config") or {}).get("Labels") or {}
+
+
+def _code_digest(labels: dict[str, str], container: dict | None, tagged_id: str | None) -> str | None:
+    """Our digest label, unless the code changed out of band: the container records the image
+    it was deployed from; the function's tag now naming another image (rebuilt or retagged by
+    hand), or the container running another one, reads as ``docker:<short id>`` of that image."""
+    recorded = labels.get(DEPLOYED_CODE) if container is not None else None
+    if recorded:
+        for current in (tagged_id, (container or {}).get("ImageID")):
+            if current and current != recorded:
+                return DRIFT_PREFIX + _short(current)
+    return labels.get(DIGEST) or None
+
+
+def _observed(name: str, image: dict | None, container: dict | None,
+              tagged_id: str | None = None) -> ObservedFunction:
+    """Raw values from labels: the container's when there is one (that is what is deployed).
+    ``tagged_id``: the image the function's tag names now (marked or not)."""
     source = container if container is not None else image
     assert source is not None
     labels = source.get("Labels") or {}
@@ -586,13 +757,14 @@ def _observed(name: str, image: dict | None, container: dict | None) -> Observed
         "timeout": spec.get("timeout"),
         "env": dict(spec.get("env") or {}),
         "labels": dict(spec.get("labels") or {}),
-        "code_digest": labels.get(DIGEST) or None,
+        "code_digest": _code_digest(labels, container, tagged_id),
         "state": state,
     }
     image_id = (image or {}).get("Id") or (container or {}).get("ImageID") or ""
     resource_id = image_id or (container or {}).get("Id", "")
     return ObservedFunction(name=name, component=COMPONENT, values=values, resource_id=resource_id,
-                            marked=True, summary=_summary(image, container), env_hashed=True)
+                            marked=True, summary=_summary(image, container), env_hashed=True,
+                            owner=labels.get(OWNER) or None)
 
 
 def _summary(image: dict | None, container: dict | None) -> str:

@@ -10,12 +10,22 @@ Observing is one ``list_functions`` call per page over ``locations/-`` (no per-f
 reading the raw protobuf of each page so the cost stays close to the bare pager's. A failed
 page or a non-empty ``unreachable`` makes the observation incomplete, never empty.
 
+Ownership: what we deploy carries the labels ``functions-tui_function`` (the function's name)
+and ``functions-tui_registry`` (``registry_id``, the deploying registry's identity); observe()
+reports every function with the first, its ``owner`` from the second (None for a mark from
+before identities); ``claim()`` adds the second with a labels-only patch. Code drift: after
+each deploy of source, ``functions-tui_deployed-code`` holds a hash of the function's
+``buildConfig.sourceProvenance`` (the source object and its resolved generation); the listing
+carries the current provenance, so a source replaced out of band reads as ``code_digest``
+``gcp:<hash>`` at no extra call.
+
 The google libraries are imported inside methods so importing this module (and starting the
 CLI) stays fast and works without them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
@@ -25,11 +35,16 @@ from pathlib import Path
 from typing import Any
 
 from registry.component import ApplyError, Detection, Observation, ObservedFunction
-from registry.models import DIGEST_KEYS, MARK_KEYS, FunctionSpec, digest_source, is_managed_label, utc_now
+from registry.models import (DEPLOYED_CODE_KEYS, DIGEST_KEYS, MARK_KEYS, OWNER_KEYS, FunctionSpec, digest_source,
+                             is_managed_label, utc_now)
 
 COMPONENT = "gcp"
 MARK_KEY = MARK_KEYS[COMPONENT]
 DIGEST_KEY = DIGEST_KEYS[COMPONENT]
+OWNER_KEY = OWNER_KEYS[COMPONENT]
+DEPLOYED_CODE_KEY = DEPLOYED_CODE_KEYS[COMPONENT]
+#: Prefix of the code digest reported when the function's source is not the one we deployed.
+DRIFT_PREFIX = "gcp:"
 ENDPOINT_ENV = "FUNCTIONS_TUI_GCP_ENDPOINT"
 PROJECT_ENV = "GOOGLE_CLOUD_PROJECT"
 DEFAULT_REGION = "us-central1"
@@ -116,6 +131,31 @@ def zip_source(source: str | os.PathLike) -> bytes:
     return buffer.getvalue()
 
 
+def _source_key(source: Any) -> str:
+    """One line naming a source exactly (raw protobuf StorageSource / RepoSource / git uri)."""
+    storage = source.resolved_storage_source if hasattr(source, "resolved_storage_source") else source.storage_source
+    if storage.bucket or storage.object_:
+        return f"gs://{storage.bucket}/{storage.object_}#{storage.generation}"
+    repo = source.resolved_repo_source if hasattr(source, "resolved_repo_source") else source.repo_source
+    if repo.repo_name:
+        revision = repo.commit_sha or repo.branch_name or repo.tag_name
+        return f"repo:{repo.project_id}/{repo.repo_name}@{revision}/{repo.dir_}"
+    return f"git:{source.git_uri}" if source.git_uri else ""
+
+
+def source_hash(key: str) -> str:
+    """A source key as a label value (40 hex digits), or "" for no source."""
+    return hashlib.sha256(key.encode()).hexdigest()[:40] if key else ""
+
+
+def code_hash(build: Any) -> str:
+    """The provider's code identity of a deployed function (raw protobuf BuildConfig): its
+    ``source_provenance`` (the source with the storage generation resolved), or, from a
+    backend that does not fill that in, the source as requested."""
+    key = _source_key(build.source_provenance) or _source_key(build.source)
+    return source_hash(key)
+
+
 # ---------------------------------------------------------------------- the adapter
 class GcpComponent:
     """The ``gcp`` component: Cloud Functions v2 through the official client."""
@@ -125,7 +165,10 @@ class GcpComponent:
     def __init__(self, project: str | None = None, endpoint: str | None = None,
                  locations: tuple[str, ...] | list[str] = ("-",), timeout_s: float = 30.0,
                  operation_timeout_s: float = 300.0, *, page_size: int = 1000,
-                 retry_deadline_s: float | None = None, poll_interval_s: float = 0.5):
+                 retry_deadline_s: float | None = None, poll_interval_s: float = 0.5, registry_id: str = ""):
+        #: The registry's identity, written as OWNER_KEY on everything we deploy or claim
+        #: (set by the service before any create/update/claim; empty refuses those).
+        self.registry_id = registry_id
         self.endpoint = endpoint or os.environ.get(ENDPOINT_ENV) or None
         self.project = project or os.environ.get(PROJECT_ENV) or None
         self.locations = tuple(locations) or ("-",)
@@ -284,30 +327,38 @@ class GcpComponent:
     def create(self, spec: FunctionSpec) -> ObservedFunction:
         from google.cloud import functions_v2
 
+        owner = self._owner("create", spec.name)
         client = self._get_client()
         name = self.resource_name(spec)
         parent, fid = name.rsplit("/functions/", 1)
         digest = spec.code_digest or (digest_source(spec.source) if _source_exists(spec) else "")
         build = functions_v2.BuildConfig(runtime=spec.runtime, entry_point=spec.entry_point)
+        deployed_code = ""
         if _source_exists(spec):
-            build.source = functions_v2.Source(storage_source=self._upload(parent, spec))
+            storage = self._upload(parent, spec)
+            build.source = functions_v2.Source(storage_source=storage)
+            # The provenance the deploy will resolve to (the upload's generation is known): so
+            # the deployed-code label rides on the create (checked against the result below).
+            deployed_code = code_hash(type(build).pb(build))
+        labels = self._labels(spec, digest, owner, deployed_code)
         function = functions_v2.Function(
             name=name,
             build_config=build,
             service_config=functions_v2.ServiceConfig(
                 available_memory=f"{int(spec.memory)}M", timeout_seconds=int(spec.timeout),
                 environment_variables={str(k): str(v) for k, v in spec.env.items()}),
-            labels=self._labels(spec, digest),
+            labels=labels,
         )
         result = self._run(f"creating {spec.name}", lambda: client.create_function(
             request={"parent": parent, "function": function, "function_id": fid},
             retry=self._retry(idempotent=False), timeout=self.timeout_s))
-        return _observed(type(result).pb(result), label_value(spec.name))
+        return self._record_deployed_code(spec.name, type(result).pb(result))
 
     def update(self, spec: FunctionSpec, fields: list[str]) -> ObservedFunction:
         from google.cloud import functions_v2
         from google.protobuf import field_mask_pb2
 
+        owner = self._owner("update", spec.name)
         client = self._get_client()
         name = self.resource_name(spec)
         current = self._get(name)
@@ -336,13 +387,19 @@ class GcpComponent:
             service.environment_variables = {str(k): str(v) for k, v in spec.env.items()}
             paths.append(_MASK_PATHS["env"])
         digest = decode_digest(current.labels.get(DIGEST_KEY, ""))
+        deployed_code = current.labels.get(DEPLOYED_CODE_KEY, "")
         if "code_digest" in wanted:
             digest = spec.code_digest or (digest_source(spec.source) if _source_exists(spec) else "")
             if _source_exists(spec):
                 build.source = functions_v2.Source(storage_source=self._upload(name.rsplit("/functions/", 1)[0], spec))
                 paths.append("build_config.source")
-        if "labels" in wanted or "code_digest" in wanted:
-            function.labels = self._labels(spec, digest)  # the whole map: mark and digest stay on
+                deployed_code = code_hash(type(build).pb(build))
+        # The whole label map: the spec's labels when they are to change (else the current
+        # ones), and our mark, identity, digest and deployed-code hash.
+        user_labels = spec.labels if "labels" in wanted else current.labels
+        labels = self._labels(spec, digest, owner, deployed_code, user_labels)
+        if labels != dict(current.labels):
+            function.labels = labels
             paths.append("labels")
         if not paths:  # only fields GCP cannot change (e.g. state) differ: nothing to send
             return _observed(current, label_value(spec.name))
@@ -354,24 +411,33 @@ class GcpComponent:
         result = self._run(f"updating {spec.name}", lambda: client.update_function(
             request={"function": function, "update_mask": mask},
             retry=self._retry(idempotent=False), timeout=self.timeout_s))
-        return _observed(type(result).pb(result), label_value(spec.name))
+        fn = type(result).pb(result)
+        if "build_config.source" in paths:
+            return self._record_deployed_code(spec.name, fn)
+        return _observed(fn, label_value(spec.name))
+
+    def claim(self, name: str, resource_id: str = "") -> ObservedFunction:
+        """Add this registry's identity label to a function carrying our mark (a labels-only
+        patch: nothing else changes); returns it as observe() would show it."""
+        owner = self._owner("claim", name)
+        current = self._find(name, resource_id, "claim")
+        if current is None:
+            raise ApplyError(f"gcp: cannot claim {name}: it does not exist")
+        mark = current.labels.get(MARK_KEY)
+        if not mark:
+            raise ApplyError(f"gcp: refusing to claim {current.name}: it does not carry our mark {MARK_KEY} "
+                             f"(functions-tui only claims what carries its mark; `import` adopts others)")
+        if current.labels.get(OWNER_KEY) == owner:
+            return _observed(current, mark)
+        claimed = self._patch_labels(current.name, {**current.labels, OWNER_KEY: owner}, f"claiming {name}")
+        return _observed(claimed, mark)
 
     def delete(self, name: str, resource_id: str = "") -> None:
         client = self._get_client()
         mark = label_value(name)
-        if resource_id:
-            current = self._get(resource_id)
-        else:
-            observation = self.observe()
-            item = observation.items.get(mark) or observation.items.get(name)
-            if item is None:
-                if not observation.complete:
-                    raise ApplyError(f"gcp: cannot find {name} to delete: the listing was incomplete "
-                                     f"({'; '.join(observation.errors)})")
-                return  # already gone: the wanted end state holds
-            current = self._get(item.resource_id)
+        current = self._find(name, resource_id, "delete")
         if current is None:
-            return  # already gone
+            return  # already gone: the wanted end state holds
         if current.labels.get(MARK_KEY) != mark:
             raise ApplyError(f"gcp: refusing to delete {current.name}: it does not carry our mark "
                              f"{MARK_KEY}={mark} (unmanaged resources are never deleted)")
@@ -379,12 +445,61 @@ class GcpComponent:
             request={"name": current.name}, retry=self._retry(idempotent=False), timeout=self.timeout_s))
 
     # ------------------------------------------------------------------ apply helpers
-    def _labels(self, spec: FunctionSpec, digest: str) -> dict[str, str]:
-        labels = {str(k): str(v) for k, v in spec.labels.items() if not is_managed_label(str(k))}
+    def _owner(self, action: str, name: str) -> str:
+        """The identity to write (a legal label value); never deploy or claim without one."""
+        if not self.registry_id:
+            raise ApplyError(f"gcp: cannot {action} {name}: the registry has no identity yet (registry_id is "
+                             f"empty), and functions-tui never deploys a resource without its owner")
+        if label_value(self.registry_id) != self.registry_id:
+            raise ApplyError(f"gcp: cannot {action} {name}: the registry identity {self.registry_id!r} is not a "
+                             f"legal label value (lowercase letters, digits, _ and -, at most 63)")
+        return self.registry_id
+
+    def _labels(self, spec: FunctionSpec, digest: str, owner: str, deployed_code: str = "",
+                user_labels: Any = None) -> dict[str, str]:
+        source = spec.labels if user_labels is None else user_labels
+        labels = {str(k): str(v) for k, v in source.items() if not is_managed_label(str(k))}
         labels[MARK_KEY] = label_value(spec.name)
+        labels[OWNER_KEY] = owner
         if digest:
             labels[DIGEST_KEY] = encode_digest(digest)
+        if deployed_code:
+            labels[DEPLOYED_CODE_KEY] = deployed_code
         return labels
+
+    def _record_deployed_code(self, name: str, fn: Any) -> ObservedFunction:
+        """After a deploy of source: if the provenance the backend resolved is not the one we
+        predicted (the label we sent), correct the label (one more patch; not needed when the
+        upload answered its generation, as Cloud Storage and the emulator do)."""
+        actual = code_hash(fn.build_config)
+        if actual and actual != fn.labels.get(DEPLOYED_CODE_KEY):
+            fn = self._patch_labels(fn.name, {**fn.labels, DEPLOYED_CODE_KEY: actual}, f"recording the code of {name}")
+        return _observed(fn, label_value(name))
+
+    def _patch_labels(self, resource: str, labels: dict[str, str], what: str) -> Any:
+        """Replace the function's labels and nothing else (update mask ``labels``); the raw result."""
+        from google.cloud import functions_v2
+        from google.protobuf import field_mask_pb2
+
+        client = self._get_client()
+        function = functions_v2.Function(name=resource, labels=dict(labels))
+        result = self._run(what, lambda: client.update_function(
+            request={"function": function, "update_mask": field_mask_pb2.FieldMask(paths=["labels"])},
+            retry=self._retry(idempotent=False), timeout=self.timeout_s))
+        return type(result).pb(result)
+
+    def _find(self, name: str, resource_id: str, action: str) -> Any:
+        """The raw function ``resource_id`` names, else the one observe() shows as ``name``; None if gone."""
+        if resource_id:
+            return self._get(resource_id)
+        observation = self.observe()
+        item = observation.items.get(label_value(name)) or observation.items.get(name)
+        if item is None:
+            if not observation.complete:
+                raise ApplyError(f"gcp: cannot find {name} to {action}: the listing was incomplete "
+                                 f"({'; '.join(observation.errors)})")
+            return None
+        return self._get(item.resource_id)
 
     def _get(self, name: str) -> Any:
         """The raw protobuf Function, or None when it does not exist."""
@@ -411,7 +526,13 @@ class GcpComponent:
             put.raise_for_status()
         except Exception as exc:
             raise ApplyError(f"gcp: uploading the source of {spec.name} failed: {_short(exc)}") from exc
-        return response.storage_source
+        storage = response.storage_source
+        # Cloud Storage answers the new object's generation: deploying that generation pins
+        # the source (and lets us know the provenance before the deploy finishes).
+        generation = put.headers.get("x-goog-generation", "")
+        if generation.isdigit():
+            storage.generation = int(generation)
+        return storage
 
     def _run(self, what: str, start: Any) -> Any:
         """Start a long-running operation and wait for it (operation_timeout_s), as ApplyError."""
@@ -444,6 +565,14 @@ def _observed(fn: Any, mark: str) -> ObservedFunction:
     memory = memory_mb(service.available_memory)
     state = _STATES.get(int(fn.state), "unknown")
     region = fn.name.split("/")[3] if fn.name.count("/") >= 5 else ""
+    code_digest = decode_digest(labels.get(DIGEST_KEY, ""))
+    deployed = labels.get(DEPLOYED_CODE_KEY)
+    if deployed:
+        # Our digest holds only while the source is the one we deployed; a source replaced out
+        # of band shows as a value no registry digest has.
+        current = code_hash(build)
+        if current and current != deployed:
+            code_digest = DRIFT_PREFIX + current
     values = {
         "runtime": build.runtime,
         "entry_point": build.entry_point,
@@ -451,11 +580,12 @@ def _observed(fn: Any, mark: str) -> ObservedFunction:
         "timeout": service.timeout_seconds,
         "env": dict(service.environment_variables),
         "labels": {k: v for k, v in labels.items() if not is_managed_label(k)},
-        "code_digest": decode_digest(labels.get(DIGEST_KEY, "")),
+        "code_digest": code_digest,
         "state": state,
     }
     return ObservedFunction(name=mark, component=COMPONENT, values=values, resource_id=fn.name, marked=True,
-                            summary=f"{region} · {state} · {build.runtime} · {memory} MB")
+                            summary=f"{region} · {state} · {build.runtime} · {memory} MB",
+                            owner=labels.get(OWNER_KEY) or None)
 
 
 def _source_exists(spec: FunctionSpec) -> bool:

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Mapping
 
 from registry.component import ObservedFunction
 from registry.fingerprint import FINGERPRINT_FIELDS, SECRET_FIELDS, hash_value
-from registry.ignore import MAPPING_FIELDS, apply_ignore, rules_for
+from registry.ignore import apply_ignore, rules_for
 from registry.masking import mask_triple
 from registry.merge import flat_fields, side_of, state_of
 from registry.models import DEFAULT_STATE, MANAGED_LABEL_KEYS, MARK_KEYS, FunctionRecord, FunctionSpec

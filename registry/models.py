@@ -84,6 +84,17 @@ class FunctionSpec:
     a component absent from ``targets`` is not a place this function is deployed to.
     ``ignore`` lists fingerprint fields (or ``env.NAME`` / ``labels.NAME``) whose
     differences are never drift, like Argo CD's ignoreDifferences.
+
+    ``declared`` is the snapshot of the declaration's values as last read by ``add`` (or
+    last written back into it by a sync), so ``add`` can tell a field the user edited
+    since from one a pull changed meanwhile (app.writeback)::
+
+        {"runtime": "python3.11", "entry_point": "main", "memory": 256, "timeout": 60,
+         "env": {"API_KEY": "h:<hash_value>"},  # keyed hashes, never a value in clear
+         "labels": {"team": "web"}, "targets_state": {"docker": "running"},
+         "code_digest": "sha256:..."}
+
+    Empty for a function with no declaration (adopted) or registered by an older version.
     """
 
     name: str
@@ -99,6 +110,7 @@ class FunctionSpec:
     ignore: list[str] = field(default_factory=list)
     code_digest: str = ""
     declared_in: str = ""
+    declared: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -115,6 +127,7 @@ class FunctionSpec:
             "ignore": list(self.ignore),
             "code_digest": self.code_digest,
             "declared_in": self.declared_in,
+            "declared": _copy_plain(self.declared),
         }
 
     @classmethod
@@ -133,10 +146,18 @@ class FunctionSpec:
             ignore=list(data.get("ignore") or []),
             code_digest=data.get("code_digest", ""),
             declared_in=data.get("declared_in", ""),
+            declared=_copy_plain(data.get("declared") or {}),
         )
 
     def desired_state(self, component: str) -> str:
         return str(self.targets.get(component, {}).get("state", DEFAULT_STATE.get(component, "active")))
+
+
+def _copy_plain(value: Any) -> Any:
+    """A copy of nested dicts (the declared snapshot is two levels deep)."""
+    if type(value) is dict:
+        return {k: _copy_plain(v) for k, v in value.items()}
+    return value
 
 
 @dataclass

@@ -129,10 +129,10 @@ def _decide(status: PairStatus, policy: Policy, direction: Direction,
             return (ActionKind.PULL, f"{why}: take {c}'s values for the conflicts (conflicts: component-wins)",
                     clashing + pulled)
         if conflicts is Policy.REGISTRY_WINS:
-            if pulled and allowed(ActionKind.PULL, direction):
+            if pulled and policy is not Policy.REGISTRY_WINS and allowed(ActionKind.PULL, direction):
                 return (ActionKind.PULL, f"{why}: keep the registry's values for the conflicts"
                         " (conflicts: registry-wins)", pulled)
-            if not pulled and allowed(ActionKind.UPDATE, direction):
+            if (not pulled or policy is Policy.REGISTRY_WINS) and allowed(ActionKind.UPDATE, direction):
                 return ActionKind.UPDATE, f"{why}: deploy the registry's values (conflicts: registry-wins)", None
         return ActionKind.ASK, f"{why}: keep registry, take {c}, choose field by field, or skip?", None
     if state is State.MISSING:
@@ -528,9 +528,8 @@ def _propagate_pulls(record: FunctionRecord, row: list[_Pair], direction: Direct
         if not diffs:
             continue
         fields = sorted({top_level(d.field) for d in diffs})
-        sources = ", ".join(sorted({owner[f] for f in merged if owner[f] != p.status.component})) or "the registry"
         update = Action(p.status.function, p.status.component, ActionKind.UPDATE,
-                        f"deploy {_fields_text(d.field for d in diffs)} pulled from {sources}",
+                        _push_reason(diffs, owner, p.status.component),
                         diffs=diffs, fields=fields, depends_on=list(record.spec.after))
         if pulled_here:
             carrier = _Pair(p.status, None, None, None, p.rules)  # the pull stays; the push follows it
@@ -539,6 +538,20 @@ def _propagate_pulls(record: FunctionRecord, row: list[_Pair], direction: Direct
         else:
             p.action = update
     row.extend(extra)
+
+
+def _push_reason(diffs: list, owner: Mapping[str, str], component: str) -> str:
+    """"deploy the registry's memory and env.DEBUG pulled from gcp": what a push after pulls
+    carries, and where each value came from."""
+    own = [d.field for d in diffs if owner.get(d.field, component) == component]
+    pulled: dict[str, list[str]] = {}
+    for d in diffs:
+        source = owner.get(d.field, component)
+        if source != component:
+            pulled.setdefault(source, []).append(d.field)
+    parts = ([f"the registry's {_fields_text(own)}"] if own else []) + [
+        f"{_fields_text(fields)} pulled from {source}" for source, fields in sorted(pulled.items())]
+    return "deploy " + " and ".join(parts)
 
 
 def _settle_adoptions(name: str, row: list[_Pair]) -> None:

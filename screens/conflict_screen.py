@@ -49,6 +49,12 @@ def _decision_type() -> Any:
     return Decision
 
 
+#: The "changed on" column: each field's three-way merge side (registry.merge), so a person
+#: sees which fields merge by themselves and which are the question.
+CHANGED_ON = {"registry": ("registry", "green"), "component": ("component", "yellow"),
+              "conflict": ("both ⚡", "bold red")}
+
+
 class ConflictScreen(GuardedScreen):
     DEFAULT_CSS = """
     ConflictScreen #conflict-body { height: 1fr; }
@@ -106,7 +112,7 @@ class ConflictScreen(GuardedScreen):
         self.query_one("#conflict-list").border_title = "to decide"
         self.query_one("#undo-stack").border_title = "undo stack (u)"
         table = self.query_one("#conflict-fields", DataTable)
-        table.add_columns("field", "base", "registry", "component", "keep")
+        table.add_columns("field", "base", "registry", "component", "changed on", "keep")
         self._refresh_list()
         self._show_current()
         table.focus()
@@ -171,7 +177,8 @@ class ConflictScreen(GuardedScreen):
             height = max(c.count("\n") + 1 for c in cells)
             table.add_row(Text(diff.field, style="bold"),
                           Text(cells[0], style="dim"), Text(cells[1], style="green" if pick == "registry" else ""),
-                          Text(cells[2], style="yellow" if pick == "component" else ""), keep,
+                          Text(cells[2], style="yellow" if pick == "component" else ""),
+                          Text(*CHANGED_ON.get(diff.side or "conflict", ("", ""))), keep,
                           key=diff.field, height=height)
         if item.diffs:
             table.move_cursor(row=min(max(row, 0), len(item.diffs) - 1), animate=False)
@@ -179,12 +186,12 @@ class ConflictScreen(GuardedScreen):
         if decision is None:
             text = "undecided: r keep registry · c take component · 1/2 per field · x skip"
         elif decision.choice == "merge":
-            text = "merge: " + ", ".join(f"{f} ← {s}" for f, s in picks.items())
+            text = "merge: " + ", ".join(f"{f} ← {s or '? (1/2 to choose)'}" for f, s in picks.items())
         else:
-            text = {"registry": "keep the registry's values (push them to the component)",
-                    "component": "take the component's values (into the registry)",
+            text = {"registry": "keep the registry's values for the conflicts (the other fields merge)",
+                    "component": "take the component's values for the conflicts (the other fields merge)",
                     "skip": "skipped: left as a conflict"}[decision.choice]
-        decided = sum(1 for d in self.decisions.values() if d.choice != "skip")
+        decided = len(self.ready_decisions())
         self.query_one("#conflict-decision", Static).update(
             f"{text}\n{decided} of {len(self.conflicts)} decided — a applies")
         self._show_undo()
@@ -302,19 +309,21 @@ class ConflictScreen(GuardedScreen):
         outcomes = resolve_all(self.service, decisions)
         self.app.call_from_thread(self._applied, outcomes)
 
-    def _applied(self, outcomes: list[tuple[Any, str]]) -> None:
-        failed = [(d, e) for d, e in outcomes if e]
+    def _applied(self, outcomes: list[tuple[Any, str, list[str]]]) -> None:
+        failed = [(d, e) for d, e, _ in outcomes if e]
         log = getattr(self.app, "log_activity", None)
-        for decision, error in outcomes:
+        for decision, error, warnings in outcomes:
             what = f"resolve {decision.function}/{decision.component}: {decision.choice}"
             if log:
                 log(what + (f" failed: {error}" if error else ""), "error" if error else "ok")
+                for warning in warnings:
+                    log(warning, "warning")
         if failed:
             self.notify("\n".join(f"{d.function}/{d.component}: {e}" for d, e in failed),
                         title=f"{len(failed)} of {len(outcomes)} failed", severity="error")
         else:
             self.notify(f"{len(outcomes)} conflicts resolved", title="conflicts")
-        self.dismiss(sorted({d.component for d, _ in outcomes}) or True)
+        self.dismiss(sorted({d.component for d, _, _ in outcomes}) or True)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -28,7 +28,7 @@ KEYS = [
         ("q", "quit"),
     ]),
     ("Conflicts", [
-        ("r / c", "keep the registry's values / take the component's"),
+        ("r / c", "conflicting fields: keep the registry's / take the component's (the others merge)"),
         ("1 / 2 / space", "this field from registry / component / toggle"),
         ("x", "skip (stays a conflict)"),
         ("u", "undo the last decision (the stack is shown)"),
@@ -108,7 +108,7 @@ class HelpScreen(ModalScreen[None]):
         table.add_row("", "")
         table.add_row(Text("Safety", style=heading), "")
         for line in ("a failed or partial listing is unknown, never \"deleted\"",
-                     "only resources carrying our mark are ever deleted",
+                     "only resources carrying this registry's mark are ever deleted",
                      "deletions ask first and run last"):
             table.add_row(" •", line)
         if read_only:

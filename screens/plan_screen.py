@@ -19,6 +19,7 @@ from screens.states import rich_style_for
 KIND_STYLES = {
     "pull": "$text-warning", "create": "$text-success", "update": "$text-primary", "prune": "$text-error",
     "delete": "$text-error", "adopt": "$text-secondary", "rebase": "$text-muted", "ask": "$text-error",
+    "claim": "$text-muted",
 }
 
 
@@ -159,6 +160,12 @@ class PlanScreen(GuardedScreen):
         log = getattr(self.app, "log_activity", None)
         if log:
             log(f"plan applied: {total - len(failed)} ok, {len(failed)} failed", "error" if failed else "ok")
+        warnings = list(getattr(result, "warnings", None) or [])
+        for warning in warnings:  # e.g. a pulled value that could not be written to its function.yaml
+            if log:
+                log(warning, "warning")
+        if warnings:
+            self.notify("\n".join(warnings), title="declarations", severity="warning")
         touched = sorted({r.action.component for r in getattr(result, "results", [])}) or True
         self.dismiss(touched)
 

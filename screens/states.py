@@ -17,7 +17,7 @@ GLYPHS = {
 }
 
 LABELS = {
-    "in_sync": "in sync", "drifted": "drifted", "pending": "pending", "diverged": "merge",
+    "in_sync": "in sync", "drifted": "drifted", "pending": "pending", "diverged": "diverged",
     "conflict": "conflict", "missing": "missing", "unmanaged": "unmanaged", "foreign": "foreign",
     "unknown": "unknown", "none": "not targeted",
 }

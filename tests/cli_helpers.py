@@ -63,6 +63,13 @@ def registry_bytes(home: Path) -> bytes | None:
     return path.read_bytes() if path.exists() else None
 
 
+def registry_id(home: Path) -> str:
+    """The identity of the registry in ``home`` (its lineage): what its ownership marks name."""
+    from registry.store import RegistryStore
+
+    return RegistryStore(home / "registry.json").load().lineage
+
+
 def one_line_error(stderr: str) -> str:
     """The single error line the CLI prints: asserting it is all of stderr (the first-run
     notice and a usage line aside), so an error is never a traceback or a paragraph."""

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from components.aws import DIGEST_KEY, MARK_KEY, AwsComponent
+from components.aws import DEPLOYED_CODE_KEY, DIGEST_KEY, MARK_KEY, OWNER_KEY, AwsComponent
 from registry.component import ApplyError, Component
 from registry.fingerprint import spec_fingerprint
 from registry.models import FunctionSpec
+
+
+REGISTRY_ID = "6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2c"
 
 
 def make_spec(name: str, tmp_path=None, **overrides) -> FunctionSpec:
@@ -27,7 +30,7 @@ def make_spec(name: str, tmp_path=None, **overrides) -> FunctionSpec:
 @pytest.fixture
 def aws(aws_clean):
     """The adapter configured only through the environment (AWS_ENDPOINT_URL etc.) plus a role."""
-    return AwsComponent(role_arn=aws_clean.role_arn)
+    return AwsComponent(role_arn=aws_clean.role_arn, registry_id=REGISTRY_ID)
 
 
 def test_is_a_component():
@@ -92,7 +95,9 @@ def test_update_brings_config_code_and_labels_back(aws, aws_clean, tmp_path):
     assert result.fingerprint() == spec_fingerprint(new_spec, "aws")
 
     tags = lam.list_tags(Resource=arn)["Tags"]
-    assert tags == {MARK_KEY: "fixme", DIGEST_KEY: "sha256:" + "b" * 64, "team": "edge"}
+    code_sha = lam.get_function(FunctionName="fixme")["Configuration"]["CodeSha256"]
+    assert tags == {MARK_KEY: "fixme", OWNER_KEY: REGISTRY_ID, DIGEST_KEY: "sha256:" + "b" * 64, "team": "edge",
+                    DEPLOYED_CODE_KEY: code_sha}
     assert aws.observe().items["fixme"].fingerprint() == spec_fingerprint(new_spec, "aws")
 
 
@@ -131,7 +136,7 @@ def test_errors_become_apply_errors(aws):
         aws.create(make_spec("dup"))
         aws.create(make_spec("dup"))
     with pytest.raises(ApplyError, match="no IAM role"):
-        AwsComponent().create(make_spec("norole"))
+        AwsComponent(registry_id=REGISTRY_ID).create(make_spec("norole"))
     with pytest.raises(ApplyError, match="targets aws region eu-west-1"):
         aws.create(make_spec("elsewhere", targets={"aws": {"region": "eu-west-1"}}))
 
@@ -143,7 +148,7 @@ def test_empty_account_is_a_complete_empty_observation(aws):
 
 def test_explicit_endpoint_wins_over_environment(aws_clean, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens there
-    component = AwsComponent(endpoint_url=aws_clean.endpoint, role_arn=aws_clean.role_arn)
+    component = AwsComponent(endpoint_url=aws_clean.endpoint, role_arn=aws_clean.role_arn, registry_id=REGISTRY_ID)
     component.create(make_spec("explicit"))
     assert "explicit" in component.observe().items
 

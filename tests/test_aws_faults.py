@@ -201,7 +201,7 @@ def throttle_first(component: AwsComponent, times: int) -> list[int]:
 
 
 def test_throttled_then_success_is_retried_by_standard_mode(aws_clean):
-    owner = AwsComponent(role_arn=aws_clean.role_arn)
+    owner = AwsComponent(role_arn=aws_clean.role_arn, registry_id="6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2c")
     owner.create(FunctionSpec(name="survivor", runtime="python3.12", entry_point="main.main"))
 
     component = AwsComponent(max_attempts=3)
@@ -213,7 +213,7 @@ def test_throttled_then_success_is_retried_by_standard_mode(aws_clean):
 
 
 def test_retries_exhausted_leaves_the_observation_incomplete(aws_clean):
-    AwsComponent(role_arn=aws_clean.role_arn).create(
+    AwsComponent(role_arn=aws_clean.role_arn, registry_id="6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2c").create(
         FunctionSpec(name="hidden", runtime="python3.12", entry_point="main.main"))
 
     component = AwsComponent(max_attempts=2)

@@ -18,11 +18,15 @@ def test_sandbox_shows_seeded_drift_ghost_and_unmanaged_then_cleans_up(tmp_path,
     jsonschema.validate(doc, json.loads(resources.files("app").joinpath("result_schema.json").read_text()))
     states = {(s["function"], s["component"]): (s["state"], s["detail"]) for s in doc["statuses"]}
     assert states[("hello", "aws")][0] == "drifted"
-    assert states[("greeter", "gcp")][0] == "drifted"
+    assert states[("worker", "aws")][0] == "diverged"      # memory edited here, timeout there: a merge
+    assert states[("greeter", "aws")][0] == "conflict"     # memory edited on both sides, differently
+    assert states[("greeter", "gcp")][0] == "diverged"
     assert states[("reports", "aws")] == ("missing", "ghost")
     assert states[("stray", "aws")] == ("unmanaged", "marked")
+    assert states[("billing", "aws")][0] == "foreign"
     assert states[("hello", "docker")][0] == "drifted"
-    assert [(d["function"], d["component"]) for d in doc["decisions"]] == [("hello", "docker")]
+    assert sorted((d["function"], d["component"]) for d in doc["decisions"]) == [
+        ("greeter", "aws"), ("hello", "docker")]
     assert {c: v["status"] for c, v in doc["components"].items()} == {"docker": "ok", "gcp": "ok", "aws": "ok"}
     # Stopped on exit: nothing of the sandbox is left in the Docker engine it borrowed.
     assert docker_clean.api.containers(all=True, filters={"label": "functions-tui.function"}) == []

@@ -23,6 +23,8 @@ from registry.models import FunctionSpec, digest_source
 
 pytestmark = pytest.mark.docker
 
+REGISTRY_ID = "6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2c"  # the registry identity the adapter writes
+
 
 @pytest.fixture
 def source(tmp_path):
@@ -35,7 +37,7 @@ def source(tmp_path):
 
 @pytest.fixture
 def component(docker_clean):
-    adapter = DockerComponent(base_url=docker_clean.host)
+    adapter = DockerComponent(base_url=docker_clean.host, registry_id=REGISTRY_ID)
     yield adapter
     adapter.close()
 
@@ -217,7 +219,8 @@ def test_configured_base_image_per_runtime(docker_clean, source):
 
     # A "real runtime" base image of the user's (here: our busybox rootfs under their name).
     api.import_image_from_data(rootfs_tarball(), repository="example/python", tag="3.12")
-    component = DockerComponent(base_url=docker_clean.host, base_images={"python": "example/python:3.12"})
+    component = DockerComponent(base_url=docker_clean.host, base_images={"python": "example/python:3.12"},
+                                registry_id=REGISTRY_ID)
     try:
         spec = make_spec(source, targets={"docker": {"state": "built"}})
         component.create(spec)
@@ -226,7 +229,8 @@ def test_configured_base_image_per_runtime(docker_clean, source):
         assert config["Cmd"] == ["python", "/app/main.py"]  # the runtime's command, not our serve script
         assert config["WorkingDir"] == "/app"
 
-        missing = DockerComponent(base_url=docker_clean.host, base_images={"python312": "example/absent:1"})
+        missing = DockerComponent(base_url=docker_clean.host, base_images={"python312": "example/absent:1"},
+                                  registry_id=REGISTRY_ID)
         with pytest.raises(ApplyError, match="example/absent:1"):
             missing.create(make_spec(source, name="other"))
     finally:

@@ -35,7 +35,7 @@ def deployed(docker_backend, tmp_path_factory):
     source = tmp_path_factory.mktemp("faults") / "src"
     source.mkdir()
     (source / "index.html").write_text("ok\n")
-    component = DockerComponent(base_url=docker_backend.host)
+    component = DockerComponent(base_url=docker_backend.host, registry_id="6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2c")
     records = {}
     for name, state in (("api", "running"), ("worker", "built")):
         spec = FunctionSpec(name=name, runtime="python312", source=str(source), env={"N": name},

@@ -18,6 +18,8 @@ from registry.models import DIGEST_KEYS, MARK_KEYS, FunctionSpec, digest_source
 
 MARK = MARK_KEYS["gcp"]
 
+REGISTRY_ID = "6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2c"  # the registry identity the adapter writes
+
 
 def make_spec(backend, name="hello", region="us-central1", source="", **overrides) -> FunctionSpec:
     fields = dict(name=name, runtime="python312", entry_point="handler", memory=256, timeout=60,
@@ -35,7 +37,7 @@ def seed_unmarked(backend, fid="legacy", region="us-central1"):
 
 
 def test_is_a_component(fresh_gcp):
-    assert isinstance(fresh_gcp.component(), Component)
+    assert isinstance(fresh_gcp.component(registry_id=REGISTRY_ID), Component)
 
 
 def test_create_then_observe_matches_the_spec(fresh_gcp, tmp_path):
@@ -44,7 +46,7 @@ def test_create_then_observe_matches_the_spec(fresh_gcp, tmp_path):
     (src / "main.py").write_text("def handler(request):\n    return 'hi'\n")
     spec = make_spec(fresh_gcp, source=str(src))
     spec.code_digest = digest_source(src)
-    gcp = fresh_gcp.component()
+    gcp = fresh_gcp.component(registry_id=REGISTRY_ID)
 
     created = gcp.create(spec)
     assert created.resource_id == f"{fresh_gcp.parent()}/functions/hello"
@@ -64,7 +66,7 @@ def test_create_then_observe_matches_the_spec(fresh_gcp, tmp_path):
 
 
 def test_out_of_band_change_is_observed(fresh_gcp):
-    gcp = fresh_gcp.component()
+    gcp = fresh_gcp.component(registry_id=REGISTRY_ID)
     created = gcp.create(make_spec(fresh_gcp))
 
     # Someone changes memory and env in the console (here: the real client, with a mask).
@@ -80,7 +82,7 @@ def test_out_of_band_change_is_observed(fresh_gcp):
 
 
 def test_update_sends_only_the_changed_fields(fresh_gcp):
-    gcp = fresh_gcp.component()
+    gcp = fresh_gcp.component(registry_id=REGISTRY_ID)
     spec = make_spec(fresh_gcp)
     created = gcp.create(spec)
     # An out-of-band runtime change that our update must not overwrite (it is not in the mask).
@@ -103,7 +105,7 @@ def test_update_with_new_source_uploads_and_records_the_digest(fresh_gcp, tmp_pa
     src = tmp_path / "src"
     src.mkdir()
     (src / "main.py").write_text("v = 1\n")
-    gcp = fresh_gcp.component()
+    gcp = fresh_gcp.component(registry_id=REGISTRY_ID)
     spec = make_spec(fresh_gcp, source=str(src), code_digest=digest_source(src))
     gcp.create(spec)
     (src / "main.py").write_text("v = 2\n")
@@ -117,7 +119,7 @@ def test_update_with_new_source_uploads_and_records_the_digest(fresh_gcp, tmp_pa
 
 
 def test_delete_removes_a_marked_function(fresh_gcp):
-    gcp = fresh_gcp.component()
+    gcp = fresh_gcp.component(registry_id=REGISTRY_ID)
     created = gcp.create(make_spec(fresh_gcp))
     gcp.delete("hello", created.resource_id)
     assert "hello" not in gcp.observe().items
@@ -125,7 +127,7 @@ def test_delete_removes_a_marked_function(fresh_gcp):
 
 
 def test_delete_by_name_finds_the_function_through_the_listing(fresh_gcp):
-    gcp = fresh_gcp.component()
+    gcp = fresh_gcp.component(registry_id=REGISTRY_ID)
     gcp.create(make_spec(fresh_gcp, region="europe-west1"))
     gcp.delete("hello")
     assert gcp.observe().items == {}
@@ -133,7 +135,7 @@ def test_delete_by_name_finds_the_function_through_the_listing(fresh_gcp):
 
 def test_unmarked_functions_are_listed_apart_and_never_deleted(fresh_gcp):
     seed_unmarked(fresh_gcp, "legacy")
-    gcp = fresh_gcp.component()
+    gcp = fresh_gcp.component(registry_id=REGISTRY_ID)
     gcp.create(make_spec(fresh_gcp))
 
     observation = gcp.observe()
@@ -147,7 +149,7 @@ def test_unmarked_functions_are_listed_apart_and_never_deleted(fresh_gcp):
 
 
 def test_observe_walks_every_page_of_every_location(fresh_gcp):
-    gcp = fresh_gcp.component(page_size=3)
+    gcp = fresh_gcp.component(registry_id=REGISTRY_ID, page_size=3)
     for i in range(7):
         gcp.create(make_spec(fresh_gcp, name=f"fn-{i}", region=("us-central1", "europe-west1")[i % 2]))
     seed_unmarked(fresh_gcp, "legacy", "asia-east1")
@@ -162,7 +164,7 @@ def test_observe_walks_every_page_of_every_location(fresh_gcp):
 
 
 def test_a_failed_page_makes_the_observation_incomplete(fresh_gcp):
-    gcp = fresh_gcp.component(page_size=2)
+    gcp = fresh_gcp.component(registry_id=REGISTRY_ID, page_size=2)
     for i in range(10):  # 5 pages
         gcp.create(make_spec(fresh_gcp, name=f"fn-{i}"))
     fresh_gcp.state.fail_list_page(3, http=500)
@@ -175,7 +177,7 @@ def test_a_failed_page_makes_the_observation_incomplete(fresh_gcp):
 
 
 def test_a_transient_page_failure_is_retried(fresh_gcp):
-    gcp = fresh_gcp.component(page_size=2)
+    gcp = fresh_gcp.component(registry_id=REGISTRY_ID, page_size=2)
     for i in range(6):
         gcp.create(make_spec(fresh_gcp, name=f"fn-{i}"))
     fresh_gcp.state.fail_list_page(2, http=503, times=2)
@@ -187,7 +189,7 @@ def test_a_transient_page_failure_is_retried(fresh_gcp):
 
 
 def test_retries_give_up_within_their_deadline(fresh_gcp):
-    gcp = fresh_gcp.component(retry_deadline_s=0.5)
+    gcp = fresh_gcp.component(registry_id=REGISTRY_ID, retry_deadline_s=0.5)
     gcp.create(make_spec(fresh_gcp))
     fresh_gcp.state.fail_list_page(1, http=503)
 
@@ -197,7 +199,7 @@ def test_retries_give_up_within_their_deadline(fresh_gcp):
 
 
 def test_unreachable_locations_make_the_observation_incomplete(fresh_gcp):
-    gcp = fresh_gcp.component()
+    gcp = fresh_gcp.component(registry_id=REGISTRY_ID)
     gcp.create(make_spec(fresh_gcp, region="us-central1"))
     gcp.create(make_spec(fresh_gcp, name="other", region="europe-west1"))
     fresh_gcp.state.set_unreachable(["europe-west1"])
@@ -210,7 +212,7 @@ def test_unreachable_locations_make_the_observation_incomplete(fresh_gcp):
 
 
 def test_an_operation_that_never_finishes_is_an_apply_error(fresh_gcp):
-    gcp = fresh_gcp.component(operation_timeout_s=0.5)
+    gcp = fresh_gcp.component(registry_id=REGISTRY_ID, operation_timeout_s=0.5)
     fresh_gcp.state.stall_operations()
 
     with pytest.raises(ApplyError, match="did not finish within 0.5s"):
@@ -220,7 +222,7 @@ def test_an_operation_that_never_finishes_is_an_apply_error(fresh_gcp):
 
 
 def test_a_failed_build_is_an_apply_error_and_observed_as_failed(fresh_gcp):
-    gcp = fresh_gcp.component()
+    gcp = fresh_gcp.component(registry_id=REGISTRY_ID)
     fresh_gcp.state.fail_operations("Build failed: missing requirements.txt")
 
     with pytest.raises(ApplyError, match="missing requirements.txt"):
@@ -230,13 +232,13 @@ def test_a_failed_build_is_an_apply_error_and_observed_as_failed(fresh_gcp):
 
 def test_operations_that_take_a_while_are_waited_for(fresh_gcp):
     fresh_gcp.state.operation_delay_s = 0.3
-    gcp = fresh_gcp.component()
+    gcp = fresh_gcp.component(registry_id=REGISTRY_ID)
     created = gcp.create(make_spec(fresh_gcp))
     assert created.values["state"] == "active"
 
 
 def test_create_of_an_existing_function_is_an_apply_error(fresh_gcp):
-    gcp = fresh_gcp.component()
+    gcp = fresh_gcp.component(registry_id=REGISTRY_ID)
     gcp.create(make_spec(fresh_gcp))
     with pytest.raises(ApplyError, match="already exists"):
         gcp.create(make_spec(fresh_gcp))
@@ -252,7 +254,7 @@ def test_an_unreachable_endpoint_is_a_failed_observation_not_an_empty_one():
 
 
 def test_detect_against_the_emulator(fresh_gcp):
-    detection = fresh_gcp.component().detect()
+    detection = fresh_gcp.component(registry_id=REGISTRY_ID).detect()
     assert detection.available, detection.reason
     assert detection.version and detection.details["project"] == fresh_gcp.project
 

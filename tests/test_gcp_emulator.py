@@ -216,7 +216,8 @@ def test_standalone_emulator_persists_state_to_a_file(tmp_path):
     state_file = tmp_path / "gcp-state.json"
     proc, endpoint = _start_cli(tmp_path, "--state", str(state_file))
     try:
-        gcp = GcpComponent(project="demo", endpoint=endpoint, timeout_s=5, operation_timeout_s=5)
+        gcp = GcpComponent(project="demo", endpoint=endpoint, timeout_s=5, operation_timeout_s=5,
+                           registry_id="6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2c")
         gcp.create(FunctionSpec(name="kept", runtime="python312", targets={"gcp": {"region": "us-central1"}}))
     finally:
         assert _stop(proc) == 0

@@ -16,6 +16,8 @@ from registry.plan_types import DESTRUCTIVE, ActionKind
 
 REGIONS = ("us-central1", "europe-west1")
 
+REGISTRY_ID = "6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2c"  # the registry identity the adapter writes
+
 
 def deploy_and_record(backend, gcp, count: int) -> dict[str, FunctionRecord]:
     """Deploy ``count`` functions and return registry records whose base is what was deployed."""
@@ -35,7 +37,7 @@ def risky_actions(plan):
 
 @pytest.mark.parametrize("policy", ["component-wins", "registry-wins"])
 def test_page_3_of_5_failing_plans_no_deletion(fresh_gcp, policy):
-    gcp = fresh_gcp.component(page_size=2)
+    gcp = fresh_gcp.component(registry_id=REGISTRY_ID, page_size=2)
     records = deploy_and_record(fresh_gcp, gcp, 10)
     fresh_gcp.state.fail_list_page(3)
 
@@ -48,7 +50,7 @@ def test_page_3_of_5_failing_plans_no_deletion(fresh_gcp, policy):
 
 
 def test_unreachable_location_plans_no_deletion(fresh_gcp):
-    gcp = fresh_gcp.component()
+    gcp = fresh_gcp.component(registry_id=REGISTRY_ID)
     records = deploy_and_record(fresh_gcp, gcp, 6)
     fresh_gcp.state.set_unreachable(["europe-west1"])
 
@@ -60,7 +62,7 @@ def test_unreachable_location_plans_no_deletion(fresh_gcp):
 
 
 def test_a_stalled_deploy_plans_no_deletion(fresh_gcp):
-    gcp = fresh_gcp.component(operation_timeout_s=0.3)
+    gcp = fresh_gcp.component(registry_id=REGISTRY_ID, operation_timeout_s=0.3)
     records = deploy_and_record(fresh_gcp, gcp, 2)
     fresh_gcp.state.stall_operations()
     spec = FunctionSpec(name="stuck", runtime="python312",
@@ -77,7 +79,7 @@ def test_a_stalled_deploy_plans_no_deletion(fresh_gcp):
 def test_unmarked_functions_are_never_planned_for_deletion(fresh_gcp):
     from google.cloud import functions_v2
 
-    gcp = fresh_gcp.component()
+    gcp = fresh_gcp.component(registry_id=REGISTRY_ID)
     records = deploy_and_record(fresh_gcp, gcp, 2)
     fresh_gcp.client().create_function(
         parent=fresh_gcp.parent(), function_id="theirs",

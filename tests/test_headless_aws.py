@@ -12,7 +12,8 @@ from importlib import resources
 import jsonschema
 import pytest
 
-from tests.cli_helpers import cli_env, make_function, one_line_error, registry_bytes, run_cli, write_yaml
+from tests.cli_helpers import (cli_env, make_function, one_line_error, registry_bytes, registry_id, run_cli,
+                               write_yaml)
 
 
 @pytest.fixture
@@ -122,8 +123,13 @@ def test_ghost_and_unmanaged_are_reported(project, schema):
     write_yaml(home / "config.yaml", {"aws": {"role": aws.role_arn}, "policies": {"aws": "ask"}})
     lam = aws.client("lambda")
     lam.delete_function(FunctionName="beta")  # gone out of band: beta becomes a ghost
+    # Deployed by this registry and since forgotten by it: unmanaged. Another registry's: foreign.
     lam.create_function(FunctionName="stray", Runtime="python3.11", Role=aws.role_arn, Handler="main.main",
-                        Code={"ZipFile": _zip()}, Tags={"functions-tui.function": "stray"})
+                        Code={"ZipFile": _zip()}, Tags={"functions-tui.function": "stray",
+                                                        "functions-tui.registry": registry_id(home)})
+    lam.create_function(FunctionName="theirs", Runtime="python3.11", Role=aws.role_arn, Handler="main.main",
+                        Code={"ZipFile": _zip()}, Tags={"functions-tui.function": "theirs",
+                                                        "functions-tui.registry": "another-registry"})
 
     result = _sync(env, "--dry-run", "--json")
     assert result.returncode == 2
@@ -132,6 +138,7 @@ def test_ghost_and_unmanaged_are_reported(project, schema):
     states = {s["function"]: (s["state"], s["detail"]) for s in doc["statuses"]}
     assert states["beta"] == ("missing", "ghost")
     assert states["stray"] == ("unmanaged", "marked")
+    assert states["theirs"] == ("foreign", "another-registry")
     assert states["alpha"] == ("in_sync", "")
 
 

@@ -11,7 +11,7 @@ import pytest
 from google.cloud import functions_v2
 from google.protobuf import field_mask_pb2
 
-from tests.cli_helpers import cli_env, make_function, registry_bytes, run_cli
+from tests.cli_helpers import cli_env, make_function, registry_bytes, registry_id, run_cli
 
 REGION = "us-central1"
 
@@ -91,10 +91,13 @@ def test_gc_removes_dangling_marked_functions_and_ghosts_only_with_yes(project):
     client.delete_function(name=_name(gcp, "beta")).result(timeout=10)  # beta: now a ghost
     stray = functions_v2.Function(
         name=_name(gcp, "stray"), build_config=functions_v2.BuildConfig(runtime="python311", entry_point="main"),
-        labels={"functions-tui_function": "stray"})
+        labels={"functions-tui_function": "stray", "functions-tui_registry": registry_id(home)})
     unmarked = functions_v2.Function(
         name=_name(gcp, "theirs"), build_config=functions_v2.BuildConfig(runtime="python311", entry_point="main"))
-    for fn in (stray, unmarked):
+    foreign = functions_v2.Function(
+        name=_name(gcp, "partner"), build_config=functions_v2.BuildConfig(runtime="python311", entry_point="main"),
+        labels={"functions-tui_function": "partner", "functions-tui_registry": "another-registry"})
+    for fn in (stray, unmarked, foreign):
         client.create_function(parent=gcp.parent(REGION), function=fn,
                                function_id=fn.name.rsplit("/", 1)[-1]).result(timeout=10)
 
@@ -102,10 +105,13 @@ def test_gc_removes_dangling_marked_functions_and_ghosts_only_with_yes(project):
     asked = run_cli("gc", env=env)  # not a terminal and no --yes: list, change nothing
     assert asked.returncode == 2
     assert "stray" in asked.stdout and "beta" in asked.stdout and "theirs" not in asked.stdout
+    assert "partner" not in asked.stdout
     assert registry_bytes(home) == before
 
     done = run_cli("gc", "--yes", env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     names = sorted(f.name.rsplit("/", 1)[-1] for f in client.list_functions(parent=gcp.parent("-")))
-    assert names == ["alpha", "theirs"]  # the unmarked one is never touched
-    assert run_cli("info", "beta", env=env).returncode == 1
+    assert names == ["alpha", "partner", "theirs"]  # unmarked and foreign ones are never touched
+    # The ghost lost only its gcp entry: the function stays in the registry.
+    info = run_cli("info", "beta", env=env)
+    assert info.returncode == 0 and "targets.gcp: no longer a target in the registry" in info.stdout

@@ -17,11 +17,14 @@ from tests.tui_helpers import run_async, wait_for_sync, wait_until
 
 
 class CountingService:
-    """Wraps a sample service: counts plan() calls per component and the most at once."""
+    """Wraps a sample service: counts plan() calls per component and the most at once.
+    ``gate``: an Event every plan() waits for, so a test decides when a sync may finish
+    (instead of hoping a delay is long enough)."""
 
-    def __init__(self, inner, fail: str = "") -> None:
+    def __init__(self, inner, fail: str = "", gate: threading.Event | None = None) -> None:
         self.inner = inner
         self.fail = fail
+        self.gate = gate
         self.running: dict[str, int] = {}
         self.most_at_once: dict[str, int] = {}
         self.plans: list[str] = []
@@ -38,6 +41,8 @@ class CountingService:
             self.most_at_once[key] = max(self.most_at_once.get(key, 0), self.running[key])
             self.plans.append(key)
         try:
+            if self.gate is not None:
+                self.gate.wait()
             if self.fail and key == self.fail:
                 raise RuntimeError(f"listing {key} exploded")
             return self.inner.plan(components, **kw)
@@ -48,14 +53,17 @@ class CountingService:
 
 @run_async
 async def test_a_sync_job_never_overlaps_itself_and_reruns_once_after():
-    service = CountingService(sample_service(observe_delay=0.3))
+    gate = threading.Event()                    # the first sync runs until the presses are in
+    service = CountingService(sample_service(), gate=gate)
     app = FunctionsApp(service, clock=fixed_clock, jobs=[SyncJob("aws", ("aws",), interval=3600)])
     async with app.run_test(size=(120, 40)) as pilot:
-        assert await wait_until(pilot, lambda: "aws" in app.syncing)
+        assert await wait_until(pilot, lambda: "aws" in app.syncing and service.plans == ["aws"])
         for _ in range(3):                      # impatient presses while it runs
             await pilot.press("S")
+        gate.set()
         assert await wait_until(pilot, lambda: app.sync_count >= 2 and not app.syncing)
-        await pilot.pause(0.4)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
         assert service.most_at_once["aws"] == 1
         assert service.plans == ["aws", "aws"]  # the first run, then exactly one rerun
         assert "aws" in app._sync_timers         # rescheduled only after finishing
@@ -72,7 +80,7 @@ async def test_a_failing_sync_is_a_notification_not_a_crash():
                    for line in app.dashboard.activity.entries)
         assert app.is_running and "gcp" in app._sync_timers   # and it will try again later
         # the other components still show their states
-        assert app.dashboard.component_panel("aws").function_list.row_count == 8
+        assert app.dashboard.component_panel("aws").function_list.row_count == 9   # 8 ours + 1 foreign
 
 
 @run_async

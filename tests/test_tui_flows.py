@@ -158,17 +158,45 @@ async def test_conflict_keep_registry_by_keys_pushes_and_both_sides_agree(home, 
 
 
 @run_async
-async def test_conflict_merged_field_by_field(home, aws_service, aws_clean):
-    # registry raised memory, someone raised the timeout in the console: keep both
+async def test_edits_to_different_fields_merge_in_the_plan_without_a_question(home, aws_service, aws_clean):
+    # registry raised memory, someone raised the timeout in the console: both kept, nobody asked
     make_conflict(aws_service, aws_clean, registry={"memory": 512}, component={"Timeout": 120})
+    app = app_for(aws_service, "aws")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_sync(pilot, after=0)
+        assert row_state(app, "aws", "orders-api") == "diverged"
+        await pilot.press("p")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, PlanScreen) and app.screen.plan is not None)
+        plan_screen = app.screen
+        assert [(a.kind.value, a.fields) for a in plan_screen.plan.actions] == [
+            ("pull", ["timeout"]), ("update", ["memory"])]
+        seen = app.sync_count
+        await pilot.press("a", "y")
+        assert await wait_until(pilot, lambda: app.screen is not plan_screen)
+        await wait_for_sync(pilot, after=seen)
+        assert row_state(app, "aws", "orders-api") == "in_sync"
+
+    config = lambda_config(aws_clean, "orders-api")
+    spec = aws_service.records()["orders-api"].spec
+    assert (config["MemorySize"], config["Timeout"]) == (512, 120)
+    assert (spec.memory, spec.timeout) == (512, 120)
+
+
+@run_async
+async def test_conflict_merged_field_by_field(home, aws_service, aws_clean):
+    # memory and timeout changed on both sides, differently: memory from the registry, timeout from aws
+    make_conflict(aws_service, aws_clean, registry={"memory": 512, "timeout": 90},
+                  component={"MemorySize": 1024, "Timeout": 120})
     app = app_for(aws_service, "aws")
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_conflicts(pilot)
         fields = [d.field for d in screen.current.diffs]
-        assert set(fields) >= {"memory", "timeout"}
+        assert set(fields) == {"memory", "timeout"}
+        assert {d.side for d in screen.current.diffs} == {"conflict"}
         table = screen.query_one("#conflict-fields")
         table.move_cursor(row=fields.index("memory"))
         await pilot.press("1")                      # memory from the registry
+        assert screen.ready_decisions() == []       # timeout still has no answer: not ready
         table.move_cursor(row=fields.index("timeout"))
         await pilot.press("2")                      # timeout from the component
         decision = screen.decisions[("orders-api", "aws")]

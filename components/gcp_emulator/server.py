@@ -10,7 +10,8 @@ calls, see its ``transports/rest_base.py``):
   PATCH  /v2/projects/P/locations/L/functions/F?updateMask → Operation
   DELETE /v2/projects/P/locations/L/functions/F          → Operation
   GET    /v2/projects/P/locations/L/operations[/ID]      operations
-  PUT    /_emulator/uploads/OBJECT                        the upload URL (accepts a zip)
+  PUT    /_emulator/uploads/OBJECT                        the upload URL (accepts a zip; answers
+                                                          x-goog-generation as Cloud Storage does)
 
 Control surface (not part of the Google API): ``GET /_emulator/health``, ``POST
 /_emulator/reset``, ``POST /_emulator/faults`` (JSON, see EmulatorState.set_faults),
@@ -83,19 +84,24 @@ class _Handler(BaseHTTPRequestHandler):
             for verb, pattern, handler in _ROUTES:
                 match = pattern.match(path) if verb == method else None
                 if match:
-                    status, body = getattr(self, "_" + handler)(match.group(1) if match.groups() else "", query, raw)
+                    status, body, *extra = getattr(self, "_" + handler)(
+                        match.group(1) if match.groups() else "", query, raw)
+                    headers = extra[0] if extra else {}
                     break
             else:
                 raise EmulatorError("NOT_FOUND", f"no such method: {method} {path}")
         except EmulatorError as err:
-            status, body = err.http, err.body()
+            status, body, headers = err.http, err.body(), {}
         except Exception as exc:  # a bug in the emulator must still answer in the API's error shape
-            status, body = 500, EmulatorError("INTERNAL", f"emulator error: {type(exc).__name__}: {exc}").body()
-        self._send(status, body)
+            error = EmulatorError("INTERNAL", f"emulator error: {type(exc).__name__}: {exc}")
+            status, body, headers = 500, error.body(), {}
+        self._send(status, body, headers)
 
-    def _send(self, status: int, body: dict[str, Any]) -> None:
+    def _send(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         data = json.dumps(body, separators=(",", ":")).encode()
         self.send_response(status)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
         self.send_header("Content-Type", "application/json; charset=UTF-8")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -154,8 +160,8 @@ class _Handler(BaseHTTPRequestHandler):
         return 200, self.state.list_operations(parent)
 
     def _put_upload(self, obj: str, query: dict[str, str], raw: bytes):
-        self.state.receive_upload(obj, raw)
-        return 200, {}
+        # As Cloud Storage answers a PUT to a signed URL: the new object generation in a header.
+        return 200, {}, {"x-goog-generation": str(self.state.receive_upload(obj, raw))}
 
     # ------------------------------------------------------------------ control handlers
     def _health(self, _: str, query: dict[str, str], raw: bytes):

@@ -136,7 +136,8 @@ class EmulatorState:
         self.path = Path(path) if path else None
         self.functions: dict[str, dict[str, Any]] = {}
         self.operations: dict[str, dict[str, Any]] = {}
-        self.uploads: dict[str, dict[str, Any]] = {}  # object name -> {"size", "sha256", "data"?}
+        self.uploads: dict[str, dict[str, Any]] = {}  # object name -> {"size", "sha256", "generation", "data"?}
+        self._last_generation = 0
         self._pending: dict[str, _Pending] = {}
         self.faults = Faults()
         self.requests = 0  # count of API calls served, so tests can check "one call per page"
@@ -203,7 +204,7 @@ class EmulatorState:
             return {
                 "functions": copy.deepcopy(self.functions),
                 "operations": {n: op for n, op in copy.deepcopy(self.operations).items() if op.get("done")},
-                "uploads": {k: {"size": v["size"], "sha256": v["sha256"]} for k, v in self.uploads.items()},
+                "uploads": {k: _stored_upload(v) for k, v in self.uploads.items()},
             }
 
     def load(self, data: dict[str, Any]) -> None:
@@ -212,6 +213,7 @@ class EmulatorState:
             self.functions = dict(data.get("functions") or {})
             self.operations = dict(data.get("operations") or {})
             self.uploads = {k: dict(v) for k, v in (data.get("uploads") or {}).items()}
+            self._last_generation = max([int(v.get("generation") or 0) for v in self.uploads.values()] + [0])
             self._pending.clear()
             self._save()
 
@@ -221,7 +223,7 @@ class EmulatorState:
         data = {
             "functions": self.functions,
             "operations": {n: op for n, op in self.operations.items() if op.get("done")},
-            "uploads": {k: {"size": v["size"], "sha256": v["sha256"]} for k, v in self.uploads.items()},
+            "uploads": {k: _stored_upload(v) for k, v in self.uploads.items()},
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # Write-then-rename so a crash never leaves a half-written state file.
@@ -235,7 +237,8 @@ class EmulatorState:
         """Store a function directly, ACTIVE, no operation (seeding for benches and the sandbox)."""
         _split_name(name)
         with self._lock:
-            fn = self._complete_function(name, function, state="ACTIVE", created=None)
+            fn = self._complete_function(name, function, state="ACTIVE", created=None,
+                                         previous=self.functions.get(name))
             self.functions[name] = fn
             self._save()
             return copy.deepcopy(fn)
@@ -245,7 +248,8 @@ class EmulatorState:
         with self._lock:
             for name, function in functions.items():
                 _split_name(name)
-                self.functions[name] = self._complete_function(name, function, state="ACTIVE", created=None)
+                self.functions[name] = self._complete_function(name, function, state="ACTIVE", created=None,
+                                                               previous=self.functions.get(name))
             self._save()
 
     # ------------------------------------------------------------------ API: functions
@@ -340,7 +344,8 @@ class EmulatorState:
                 for key, value in body.items():
                     if key not in ("name", "state", "updateTime", "createTime"):
                         updated[key] = copy.deepcopy(value)
-            updated = self._complete_function(name, updated, state="ACTIVE", created=current.get("createTime"))
+            updated = self._complete_function(name, updated, state="ACTIVE", created=current.get("createTime"),
+                                              previous=current)
             current["state"] = "DEPLOYING"
             parent = name.rsplit("/functions/", 1)[0]
             op = self._start_operation(parent, "update", name, updated, upload)
@@ -368,14 +373,18 @@ class EmulatorState:
                 "storageSource": {"bucket": f"gcf-v2-uploads-{project}", "object": obj},
             }
 
-    def receive_upload(self, obj: str, data: bytes) -> None:
-        """The PUT of a zip to an upload URL."""
+    def receive_upload(self, obj: str, data: bytes) -> int:
+        """The PUT of a zip to an upload URL; returns the object's new generation (GCS answers
+        it in the ``x-goog-generation`` header: microseconds, strictly increasing)."""
         with self._lock:
             if obj not in self.uploads:
                 raise EmulatorError("NOT_FOUND", f"no upload URL was issued for {obj}")
+            generation = max(time.time_ns() // 1000, self._last_generation + 1)
+            self._last_generation = generation
             self.uploads[obj] = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
-                                 "data": data, "received": True}
+                                 "generation": generation, "data": data, "received": True}
             self._save()
+            return generation
 
     # ------------------------------------------------------------------ API: operations
     def get_operation(self, name: str) -> dict[str, Any]:
@@ -407,9 +416,12 @@ class EmulatorState:
             raise EmulatorError("FAILED_PRECONDITION", f"source object {obj} was never uploaded")
         return obj or None
 
-    def _complete_function(self, name: str, body: dict[str, Any], state: str, created: str | None) -> dict[str, Any]:
-        """The stored form: body plus the output-only fields the real API sets."""
+    def _complete_function(self, name: str, body: dict[str, Any], state: str, created: str | None,
+                           previous: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The stored form: body plus the output-only fields the real API sets (``previous``:
+        the function this replaces, whose source provenance holds while its source does)."""
         fn = copy.deepcopy(body)
+        self._resolve_provenance(fn, previous)
         project, location, function_id = _split_name(name)
         stamp = now_rfc3339()
         fn["name"] = name
@@ -426,6 +438,34 @@ class EmulatorState:
         service["service"] = f"projects/{project}/locations/{location}/services/{function_id}"
         service["uri"] = url
         return fn
+
+    def _resolve_provenance(self, fn: dict[str, Any], previous: dict[str, Any] | None) -> None:
+        """``buildConfig.sourceProvenance``, output only, as the real API fills it: a copy of
+        the build's source with the storage generation resolved (the uploaded object's). It
+        changes exactly when the source does; a deploy that keeps the source (a runtime or
+        label change) keeps it. Whatever a request sends for it is ignored."""
+        build = fn.get("buildConfig")
+        if not isinstance(build, dict):
+            return
+        build.pop("sourceProvenance", None)
+        source = build.get("source") or {}
+        before = (previous or {}).get("buildConfig") or {}
+        if previous is not None and source == (before.get("source") or {}):
+            if before.get("sourceProvenance"):
+                build["sourceProvenance"] = copy.deepcopy(before["sourceProvenance"])
+            return
+        if source.get("storageSource"):
+            storage = source["storageSource"]
+            resolved = {k: storage[k] for k in ("bucket", "object") if storage.get(k)}
+            uploaded = self.uploads.get(storage.get("object") or "") or {}
+            generation = storage.get("generation") or uploaded.get("generation")
+            if generation:
+                resolved["generation"] = str(generation)  # int64 is a string in proto3 JSON
+            build["sourceProvenance"] = {"resolvedStorageSource": resolved}
+        elif source.get("repoSource"):
+            build["sourceProvenance"] = {"resolvedRepoSource": copy.deepcopy(source["repoSource"])}
+        elif source.get("gitUri"):
+            build["sourceProvenance"] = {"gitUri": source["gitUri"]}
 
     def _start_operation(self, parent: str, verb: str, target: str, result: dict[str, Any] | None,
                          upload: str | None) -> dict[str, Any]:
@@ -491,6 +531,11 @@ class EmulatorState:
             return max(0, int(value))
         except Exception:
             raise EmulatorError("INVALID_ARGUMENT", f"invalid page token {token!r}") from None
+
+
+def _stored_upload(upload: dict[str, Any]) -> dict[str, Any]:
+    """An upload as persisted (its bytes are not kept on disk)."""
+    return {k: upload[k] for k in ("size", "sha256", "generation") if k in upload}
 
 
 def _copy_path(source: dict[str, Any], target: dict[str, Any], path: str) -> None:
