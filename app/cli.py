@@ -85,7 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("delete", help="remove a function from its components and the registry")
     s.add_argument("name")
     s.add_argument("--force", action="store_true", help="drop it from the registry even if a component cannot be reached")
-    sub.add_parser("restore", help="put the registry back from its last good backup")
+    s = sub.add_parser("restore", help="undo: put back an earlier registry generation (--list shows them)")
+    s.add_argument("serial", nargs="?", type=int, metavar="SERIAL",
+                   help="the generation to put back (default: the previous one)")
+    s.add_argument("--list", action="store_true", help="list the kept generations, newest first")
+    s.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    s.add_argument("--json", action="store_true", dest="sub_json", help="with --list: one JSON document")
     s = sub.add_parser("emulator", help="run a local emulator (gcp: the Cloud Functions v2 API)")
     s.add_argument("which", choices=("gcp",))
     s.add_argument("--port", type=int, default=0)
@@ -137,6 +142,7 @@ def _dispatch(args) -> int:
         from app.first_run import ensure_first_run
 
         ensure_first_run()
+        _registry_not_lost()
         from app.tui import main as tui_main  # lazy: the headless path never imports textual
 
         return tui_main(read_only=args.read_only) or 0
@@ -172,6 +178,17 @@ def _dispatch(args) -> int:
                                       dry_run=args.sub_dry_run or args.dry_run, as_json=args.sub_json or args.json,
                                       allow_empty=args.sub_allow_empty or args.allow_empty)
     return getattr(commands, args.command)(args)
+
+
+def _registry_not_lost() -> None:
+    """Before the app opens: a registry.json that is gone while its generations are left
+    is an error (one line, exit 1), never an empty registry in the app."""
+    from app import paths
+    from registry.store import RegistryStore
+
+    store = RegistryStore(paths.registry_path())
+    if not os.path.exists(store.path):  # (a present file is read, and checked, by the app)
+        store.load()  # raises MissingRegistryError naming the file and `functions-tui restore`
 
 
 if __name__ == "__main__":

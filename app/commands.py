@@ -37,8 +37,9 @@ def config(args) -> int:
     from app.config import load_config, reset_config, show_config
 
     if args.reset:
-        path = reset_config()
-        print(f"config reset: {path} (the old one, if any, is {path.name}.bak)")
+        path, kept = reset_config()
+        print(f"config reset: {path} (the old one is kept as {kept})" if kept else
+              f"config reset: {path} (there was no earlier config to keep, or it was the default already)")
         return EXIT_OK
     sys.stdout.write(show_config(load_config()))
     return EXIT_OK
@@ -55,6 +56,7 @@ def status(args) -> int:
     for n in args.component or []:
         service.require(n)
     names = args.component or service.components_for_run()[0]
+    _warn_interrupted(service)
     detections = service.detections()
     pending = service.observe_async(names) if names else None
     try:
@@ -93,6 +95,16 @@ def status(args) -> int:
         if n not in names:
             console.print(f"[dim]{n}: unavailable ({escape(det.reason)})[/]")
     return EXIT_OK
+
+
+def _warn_interrupted(service) -> None:
+    """Cloud operations an earlier run left half done, as warnings on stderr (like --sync)."""
+    try:
+        interrupted = list(service.interrupted())
+    except Exception as exc:  # an unreadable journal: said, but the status is still worth showing
+        interrupted = [str(exc)]
+    for op in interrupted:
+        print(f"warning: {op}", file=sys.stderr)
 
 
 #: Above this many functions a grid is unreadable in a terminal: counts, then what needs attention.
@@ -277,6 +289,11 @@ def gc(args) -> int:
         raise ServiceError("gc: " + "; ".join(f"{c}: {r}" for c, r in plan.unknown.items())
                            + " — nothing is removed while a component cannot be read")
     if not plan.actions:
+        blocked = [w for w in plan.warnings if "blocked by max_deletions=" in w]
+        if blocked:  # there is something to collect, but more than a plan may delete at once
+            for line in blocked:
+                print(f"gc: {line}")
+            return EXIT_DRIFT
         print("gc: nothing to collect")
         return EXIT_OK
     for a in plan.actions:
@@ -302,7 +319,72 @@ def delete(args) -> int:
 
 
 def restore(args) -> int:
-    path = _service(args).restore()
-    print(f"registry restored from {path}")
+    """``restore --list`` / ``restore [SERIAL]``: undo by putting back a kept generation."""
+    service = _service(args)
+    if args.list:
+        return _list_generations(service, as_json=args.sub_json or args.json)
+    code = EXIT_OK
+
+    def confirm(generation, replaces_readable: bool) -> bool:
+        nonlocal code
+        if args.yes or not replaces_readable:  # a damaged or missing registry loses nothing
+            return True
+        what = f"restore {generation.describe()}"
+        if not sys.stdin.isatty():
+            print(f"functions-tui: {what}: not asked (not a terminal); run again with --yes to do it",
+                  file=sys.stderr)
+            code = EXIT_DRIFT
+            return False
+        try:
+            answer = input(f"{what}? [y/N] ")
+        except EOFError:  # Ctrl-D: no
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes"):
+            print("restore: nothing changed")
+            code = EXIT_DRIFT
+            return False
+        return True
+
+    done = service.restore(args.serial, confirm=confirm)
+    if done is None:
+        return code
+    print(f"restored {done.source.describe()}: the registry is now serial {done.serial}")
+    if done.replaced_serial is not None:
+        print(f"the registry it replaced is kept as serial {done.replaced_serial}: "
+              f"`functions-tui restore {done.replaced_serial}` (or plain `functions-tui restore`) goes back")
+    elif done.kept_aside is not None:
+        print(f"the unreadable registry it replaced is kept as {done.kept_aside}")
     return EXIT_OK
 
+
+def _list_generations(service, *, as_json: bool) -> int:
+    generations = service.store.generations()
+    current = None
+    try:
+        snapshot = service.store.load()
+        current = (snapshot.lineage, snapshot.serial) if snapshot.serial else None
+    except Exception as exc:  # a damaged or missing registry: exactly when the list is wanted
+        print(f"warning: {exc}", file=sys.stderr)
+    if as_json:
+        print_json({"schema": "functions-tui/generations", "version": 1,
+                    "registry": str(service.store.path), "current_serial": current[1] if current else None,
+                    "generations": [{"serial": g.serial, "time": g.time, "actor": g.actor, "command": g.command,
+                                     "functions": g.functions, "file": str(g.path), "problem": g.problem}
+                                    for g in generations]})
+        return EXIT_OK
+    where = service.store.generations_dir
+    if not generations:
+        print(f"no generations kept yet in {where} (each change to the registry keeps the one it replaces)")
+        return EXIT_OK
+    print(f"{len(generations)} generation(s) of {service.store.path} in {where}, newest first"
+          + (f" (the registry now is serial {current[1]})" if current else ""))
+    rows = [("serial", "time", "functions", "actor", "command")]
+    for g in generations:
+        note = " (same as now)" if current and (g.lineage, g.serial) == current else ""
+        rows.append((str(g.serial), g.time, "?" if g.functions is None else str(g.functions), g.actor,
+                     (f"unreadable: {g.problem}" if g.problem else g.command) + note))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for r in rows:
+        print("  ".join([r[0].rjust(widths[0]), r[1].ljust(widths[1]), r[2].rjust(widths[2]),
+                         r[3].ljust(widths[3]), r[4]]).rstrip())
+    return EXIT_OK

@@ -7,6 +7,8 @@ field, see app.yaml_nodes); a missing file means the defaults. ``functions-tui c
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ DIRECTIONS = ("pull", "push", "two-way")
 DEFAULT_POLICIES: dict[str, str] = {"docker": "ask", "gcp": "component-wins", "aws": "component-wins"}
 DEFAULT_INTERVAL_S = 300
 DEFAULT_MAX_DELETIONS = 10
+DEFAULT_GENERATIONS = 10
 
 DEFAULT_TEXT = """\
 # functions-tui configuration. `functions-tui config --show` prints the effective values,
@@ -59,6 +62,9 @@ syncs:
 
 # A plan never deletes more than this many things at once.
 max_deletions: 10
+
+# How many earlier versions of the registry to keep for `functions-tui restore` (undo).
+generations: 10
 
 gcp:
   endpoint: null      # or FUNCTIONS_TUI_GCP_ENDPOINT; null = the real Google API
@@ -98,6 +104,7 @@ class Config:
     conflicts: dict[str, str] = field(default_factory=dict)
     syncs: list[SyncConfig] = field(default_factory=list)
     max_deletions: int = DEFAULT_MAX_DELETIONS
+    generations: int = DEFAULT_GENERATIONS
     gcp_endpoint: str | None = None
     gcp_project: str | None = None
     aws_region: str | None = None
@@ -134,6 +141,7 @@ class Config:
             "conflicts": {c: self.conflicts_for(c) for c in COMPONENT_NAMES},
             "syncs": [s.to_dict() for s in self.syncs],
             "max_deletions": self.max_deletions,
+            "generations": self.generations,
             "gcp": {"endpoint": self.gcp_endpoint, "project": self.gcp_project},
             "aws": {"region": self.aws_region, "profile": self.aws_profile, "role": self.aws_role},
             "docker": {"base_images": dict(self.docker_base_images)},
@@ -209,6 +217,7 @@ def parse_config(path: Path, text: str | None = None) -> Config:
         "conflicts": policies,
         "syncs": syncs,
         "max_deletions": lambda n, f: r.integer(n, f, minimum=0),
+        "generations": lambda n, f: r.integer(n, f, minimum=1),
         "gcp": section({"endpoint": r.optional_string, "project": r.optional_string}),
         "aws": section({"region": r.optional_string, "profile": r.optional_string, "role": r.optional_string}),
         "docker": section({"base_images": r.string_map}),
@@ -222,6 +231,8 @@ def parse_config(path: Path, text: str | None = None) -> Config:
         config.syncs = values["syncs"] or default_syncs()
     if "max_deletions" in values:
         config.max_deletions = values["max_deletions"]
+    if "generations" in values:
+        config.generations = values["generations"]
     gcp = values.get("gcp", {})
     config.gcp_endpoint, config.gcp_project = gcp.get("endpoint"), gcp.get("project")
     aws = values.get("aws", {})
@@ -257,19 +268,88 @@ def _find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
     return None
 
 
-def reset_config(home: str | Path | None = None) -> Path:
-    """Write the default config.yaml (0600); the old one is kept as config.yaml.bak."""
+def reset_config(home: str | Path | None = None) -> tuple[Path, Path | None]:
+    """Write the default config.yaml (0600); returns it and where the old one was kept.
+
+    Every earlier config.yaml is kept, none ever overwritten: the first as config.yaml.bak,
+    then config.yaml.2.bak, .3.bak ... (the highest number is the newest). An old file that
+    is the default text already is not kept again. Safe against concurrent runs: copies are
+    hard links made under names that must not exist yet, the new file is written to a
+    unique temp file and renamed.
+    """
+    paths.ensure_config_dir(home)
+    path = paths.config_path(home)
+    kept = None
+    try:
+        old = path.read_bytes()
+    except FileNotFoundError:
+        old = None
+    if old is not None and old != DEFAULT_TEXT.encode("utf-8"):
+        kept = _keep_copy(path)
+    tmp = _write_temp(path, DEFAULT_TEXT)
+    try:
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path, kept
+
+
+def write_default_config(home: str | Path | None = None) -> bool:
+    """Create config.yaml with the defaults unless it exists (first run); True if written.
+    Many processes may start at once on a fresh folder: each writes its own temp file and
+    links it to config.yaml only if that name is still free, so it appears whole, once."""
     paths.ensure_config_dir(home)
     path = paths.config_path(home)
     if path.exists():
-        backup = path.with_name(path.name + ".bak")
-        backup.write_bytes(path.read_bytes())
-        backup.chmod(0o600)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(DEFAULT_TEXT, encoding="utf-8")
-    tmp.chmod(0o600)
-    tmp.replace(path)
-    return path
+        return False
+    tmp = _write_temp(path, DEFAULT_TEXT)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink(missing_ok=True)
+    return True
+
+
+def _write_temp(path: Path, text: str) -> Path:
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+    return Path(name)
+
+
+def _keep_copy(path: Path) -> Path | None:
+    """Keep the current ``path`` under the first free name of config.yaml.bak, .2.bak, ...;
+    returns that name (None if the file went away meanwhile)."""
+    for n in range(1, 100000):
+        kept = path.with_name(f"{path.name}.bak" if n == 1 else f"{path.name}.{n}.bak")
+        if os.path.lexists(kept):
+            continue
+        try:
+            os.link(path, kept)
+        except FileExistsError:
+            continue
+        except FileNotFoundError:
+            return None
+        except OSError:  # no hard links here: copy, still never over an existing name
+            tmp = _write_temp(kept, path.read_text(encoding="utf-8"))
+            try:
+                os.link(tmp, kept)
+            except FileExistsError:
+                continue
+            finally:
+                tmp.unlink(missing_ok=True)
+        os.chmod(kept, 0o600)
+        return kept
+    raise OSError(f"{path.parent}: too many kept configs ({path.name}.*.bak)")
 
 
 def show_config(config: Config) -> str:
@@ -281,4 +361,5 @@ def show_config(config: Config) -> str:
 
 
 __all__ = ["Config", "SyncConfig", "SchemaError", "load_config", "parse_config", "reset_config", "show_config",
+           "write_default_config",
            "DEFAULT_POLICIES", "COMPONENT_NAMES", "POLICIES", "DIRECTIONS"]

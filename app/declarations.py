@@ -7,6 +7,7 @@ declaring several; found recursively under a folder.
     runtime: python3.11
     entry_point: main          # default main
     source: .                  # relative to this file; default: the file's folder
+    source_outside: false      # true lets source lie outside this file's folder
     memory: 256
     timeout: 60
     env: {GREETING: "${GREETING}"}
@@ -20,7 +21,10 @@ declaring several; found recursively under a folder.
     variables: {GREETING: hi}  # defaults for ${VAR}; the environment wins
 
 ``functions.yaml`` has ``variables:`` and ``functions:`` (a list of the above). The schema is
-strict: unknown fields, wrong types and unset variables are errors naming file, line, field.
+strict: unknown fields, wrong types and unset variables are errors naming file, line, field;
+so is a value a targeted component's provider would refuse (its ``LIMITS``, registry.limits).
+The code digest is taken over the function's package (registry.packaging), and a file in it
+that looks like a secret is warned about.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from typing import Any, Iterable, Mapping
 
 from app.yaml_nodes import Reader, SchemaError, compose, line_of
 from registry.models import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, FunctionSpec, digest_source
+from registry.packaging import PackagingError, SourceFiles, source_files, warn_sensitive
 
 SINGLE = "function.yaml"
 MULTI = "functions.yaml"
@@ -108,8 +113,8 @@ def _variables(reader: Reader, node, environ: Mapping[str, str]) -> dict[str, st
     return {**declared, **environ}
 
 
-_FUNCTION_FIELDS = ("name", "runtime", "entry_point", "source", "memory", "timeout", "env", "labels",
-                    "after", "ignore", "targets")
+_FUNCTION_FIELDS = ("name", "runtime", "entry_point", "source", "source_outside", "memory", "timeout", "env",
+                    "labels", "after", "ignore", "targets")
 
 
 def _function(r: Reader, node, prefix: str, skip: tuple[str, ...] = ()) -> FunctionSpec:
@@ -130,9 +135,10 @@ def _function(r: Reader, node, prefix: str, skip: tuple[str, ...] = ()) -> Funct
         "runtime": r.string,
         "entry_point": r.string,
         "source": r.string,
+        "source_outside": r.boolean,
         "memory": lambda n, f: r.integer(n, f, minimum=1),
         "timeout": lambda n, f: r.integer(n, f, minimum=1),
-        "env": r.string_map,
+        "env": lambda n, f: _env_map(r, n, f),
         "labels": r.string_map,
         "after": r.string_list,
         "ignore": r.string_list,
@@ -143,24 +149,108 @@ def _function(r: Reader, node, prefix: str, skip: tuple[str, ...] = ()) -> Funct
     values = r.fields(node, prefix, readers, required=("name", "runtime"))
     for key in skip:
         values.pop(key, None)
-    folder = r.path.parent
-    source = (folder / values.get("source", ".")).resolve()
-    if not source.exists():
-        field = f"{prefix}.source" if prefix else "source"
-        raise r.error(node, field, f"source {source} does not exist")
+    source = _source(r, node, prefix, values)
     values["source"] = str(source)
     values.setdefault("memory", DEFAULT_MEMORY_MB)
     values.setdefault("timeout", DEFAULT_TIMEOUT_S)
-    spec = FunctionSpec(**values, code_digest=code_digest(source), declared_in=f"{r.path.resolve()}:{line_of(node)}")
+    check_limits(r, node, prefix, values)
+    files = _package(source)
+    spec = FunctionSpec(**values, code_digest=files.digest(), declared_in=f"{r.path.resolve()}:{line_of(node)}")
+    warn_sensitive(files, spec.name)
     spec.declared = declared_snapshot(spec)
     return spec
+
+
+def _source(r: Reader, node, prefix: str, values: dict[str, Any]) -> Path:
+    """The source folder (or file), resolved; it must exist and, unless ``source_outside:
+    true``, lie inside the declaration's folder once symlinks are resolved."""
+    field = f"{prefix}.source" if prefix else "source"
+    where = _entry(node, "source")[0] or node
+    folder = r.path.parent.resolve()
+    written = values.get("source", ".")
+    source = (folder / written).resolve()
+    if not source.exists():
+        raise r.error(where, field, f"source {source} does not exist")
+    if not values.pop("source_outside", False) and not source.is_relative_to(folder):
+        raise r.error(where, field, f"{written} is outside {folder} (set source_outside: true to allow it)")
+    return source
+
+
+def _package(source: Path) -> SourceFiles:
+    """The files of the function's package (registry.packaging), or the bad ignore file's line."""
+    try:
+        return source_files(source)
+    except PackagingError as exc:
+        raise DeclarationError(exc.file, exc.line, "", exc.problem) from None
+
+
+#: The module of each component kind: it declares the provider's LIMITS (and imports its SDK
+#: only inside methods, so reading the limits costs no SDK import).
+_KIND_MODULES = {"docker": "components.docker", "gcp": "components.gcp", "aws": "components.aws"}
+
+
+def component_limits(component: str):
+    """The registry.limits.Limits a component kind declares, or None."""
+    import importlib
+
+    module = _KIND_MODULES.get(component)
+    return getattr(importlib.import_module(module), "LIMITS", None) if module else None
+
+
+def check_limits(r: Reader, node, prefix: str, values: Mapping[str, Any]) -> None:
+    """The spec against the documented limits of every component it targets: the first
+    problem as ``file:line: field: problem (allowed: ...)``."""
+    from registry import limits as provider_limits
+
+    targets = values.get("targets") or {}
+    for component, target in targets.items():
+        limits = component_limits(component)
+        if limits is None:
+            continue
+        problems = provider_limits.check(
+            limits, component, name=values["name"], runtime=values["runtime"], memory=values["memory"],
+            timeout=values["timeout"], env=values.get("env") or {}, target=target)
+        if problems:
+            field, problem = problems[0]
+            head, _, key = field.partition(".")
+            where, value = _entry(node, head)  # the line that says it (the function's, for a default)
+            if key:
+                where = _entry(value, key)[0] or where
+            raise r.error(where or node, f"{prefix}.{field}" if prefix else field, problem)
+
+
+def _entry(node, key: str) -> tuple[Any, Any]:
+    """(key node, value node) of ``key`` in a mapping node, or (None, None)."""
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode) and k.value == key:
+                return k, v
+    return None, None
+
+
+def _env_map(r: Reader, node, field: str) -> dict[str, str]:
+    """``env:`` as read: each value resolved, and a value written with ``${VAR}`` kept as a
+    reference (registry.secrets.EnvRef): the registry stores the reference, never the value,
+    and resolves it again whenever the record is read."""
+    from registry.secrets import EnvRef, has_reference
+
+    out: dict[str, str] = {}
+    for key, value_node in r.mapping(node, field).items():
+        value = r.string(value_node, f"{field}.{key}")
+        text = getattr(value_node, "value", None)
+        if isinstance(text, str) and has_reference(text):
+            value = EnvRef(value, text, key=key)
+        out[key] = value
+    return out
 
 
 def declared_snapshot(spec: FunctionSpec) -> dict[str, Any]:
     """What a declaration says, as ``FunctionSpec.declared`` keeps it: the values as read,
     env values only as keyed hashes (never in clear), each target's run state (its default
     when the file gives none) and the source folder's digest."""
-    from registry.fingerprint import hash_value
+    from registry.fingerprint import hash_value  # keyed: registry.secrets
 
     return {
         "runtime": spec.runtime,
@@ -187,6 +277,8 @@ def merge_declared(declared: FunctionSpec, registered: FunctionSpec | None) -> F
     """
     import copy
 
+    from registry.fingerprint import hash_matches
+
     snap = registered.declared if registered is not None else None
     if not snap:
         return declared
@@ -203,7 +295,10 @@ def merge_declared(declared: FunctionSpec, registered: FunctionSpec | None) -> F
         theirs = getattr(registered, name)
         ours = getattr(merged, name)
         for key in dict.fromkeys([*ours, *theirs, *before]):
-            if read.get(key) == before.get(key):   # untouched in the file: the registry's stands
+            untouched = read.get(key) == before.get(key) or (
+                # a snapshot from before keyed hashes: compared with the file's value itself
+                name == "env" and hash_matches(before.get(key), declared.env.get(key)))
+            if untouched:   # untouched in the file: the registry's stands
                 if key in theirs:
                     ours[key] = theirs[key]
                 else:
@@ -220,21 +315,11 @@ def merge_declared(declared: FunctionSpec, registered: FunctionSpec | None) -> F
 
 
 def code_digest(source: Path) -> str:
-    """registry.models.digest_source, minus the declaration files: the usual layout keeps
-    function.yaml inside the source folder, and a memory edit there is not a code change."""
-    import hashlib
-
-    if source.is_file():
-        return digest_source(source)
-    h = hashlib.sha256()
-    for file in sorted(p for p in source.rglob("*") if p.is_file()):
-        rel = file.relative_to(source).as_posix()
-        if rel.startswith((".git/", "__pycache__/")) or "/__pycache__/" in rel or file.name in (SINGLE, MULTI):
-            continue
-        h.update(rel.encode() + b"\0")
-        h.update(file.read_bytes())
-        h.update(b"\0")
-    return "sha256:" + h.hexdigest()
+    """registry.models.digest_source: over exactly the files an upload holds
+    (registry.packaging), so the declaration files (the usual layout keeps function.yaml
+    inside the source folder: a memory edit there is not a code change), ignored files and
+    secrets left out of the package are no part of it."""
+    return digest_source(source)
 
 
 def _target(r: Reader, component: str, node, field: str) -> dict[str, Any]:

@@ -39,7 +39,10 @@ def build_plan(records: dict[str, FunctionRecord], observations: dict[str, Obser
 
 def apply(plan: Plan, store, components: Mapping[str, Any], decisions: Iterable[Any] = (), *,
           source: str = "sync", observations: Mapping[str, Observation] | None = None) -> ApplyResult:
-    """Run the plan (plus a person's decisions) through the adapters; one registry write."""
+    """Run the plan (plus a person's decisions) through the adapters. The registry lock is
+    held only for short transactions (the plan's freshness check, then batches of recorded
+    outcomes), never across a cloud call: ``add`` and other writes go on meanwhile, and an
+    outcome whose function changed meanwhile fails with "changed meanwhile; re-plan"."""
     from registry.apply import apply_plan
 
     return apply_plan(plan, store, components, decisions=list(decisions), source=source,

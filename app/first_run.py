@@ -26,10 +26,9 @@ def ensure_first_run(home: str | Path | None = None, service=None) -> bool:
 
     load_config(home)  # a broken config.yaml is reported as such, not cached as "unavailable"
     paths.ensure_config_dir(home)
-    if not paths.config_path(home).exists():
-        from app.config import reset_config
+    from app.config import write_default_config
 
-        reset_config(home)
+    write_default_config(home)  # only if missing; safe when several commands start at once
     print(FIRST_RUN_MESSAGE, file=sys.stderr, flush=True)
     if service is None:
         from app.service import SyncService

@@ -66,7 +66,8 @@ class SyncService:
         self.home = paths.config_dir(home)
         self.read_only = read_only
         self._config = config
-        self.store = RegistryStore(self.home / paths.REGISTRY_FILE)
+        self.store = RegistryStore(self.home / paths.REGISTRY_FILE,  # keeps config.yaml's `generations:`
+                                   generations=lambda: getattr(self.config, "generations", 10))
         self._adapters: dict[str, Any] = dict(components or {})
         self._injected = set(self._adapters)
         self._detections: dict[str, Detection] | None = None
@@ -332,7 +333,9 @@ class SyncService:
         return plan
 
     def apply(self, plan: Plan, decisions: Iterable[Decision] = ()) -> ApplyResult:
-        """Apply the plan's non-ASK actions plus the given decisions; one registry write."""
+        """Apply the plan's non-ASK actions plus the given decisions. The registry is written in
+        short transactions as outcomes come in (never locked across a cloud call; see
+        app.engine.apply), then once more for the declarations written back."""
         self._check_writable("applying a plan")
         decisions = list(decisions)
         for d in decisions:
@@ -342,14 +345,17 @@ class SyncService:
         from app import engine as eb
 
         components = {n: self.adapter(n) for n in eb.decided_components(plan, decisions)}
-        try:
-            result = eb.apply(plan, self.store, components, decisions)
-        except ValueError as exc:  # the engine's DecisionError: a decision that does not fit
-            raise ServiceError(str(exc)) from None
-        with self._lock:  # what we just changed is no longer what was last seen
-            for n in components:
-                self._last.pop(n, None)
-        self._write_declarations(result)
+        # One generation for the whole run (its progress writes and the declarations'
+        # snapshots), so `restore` goes back to before the sync in one step.
+        with self.store.generation_batch():
+            try:
+                result = eb.apply(plan, self.store, components, decisions)
+            except ValueError as exc:  # the engine's DecisionError: a decision that does not fit
+                raise ServiceError(str(exc)) from None
+            with self._lock:  # what we just changed is no longer what was last seen
+                for n in components:
+                    self._last.pop(n, None)
+            self._write_declarations(result)
         return result
 
     def _write_declarations(self, result: ApplyResult) -> None:
@@ -429,6 +435,7 @@ class SyncService:
         for c in targets:
             self.require(c)
         missing = [c for c in targets if c not in record.spec.targets]
+        self._check_limits(record.spec, missing)
         if missing:  # deploying somewhere new makes it a target, so later syncs watch it there
             with self.store.transaction("user") as txn:
                 rec = txn.get(name)
@@ -443,6 +450,22 @@ class SyncService:
         plan.actions = [a for a in plan.actions if a.function == name
                         and a.kind in (ActionKind.CREATE, ActionKind.UPDATE, ActionKind.REBASE)]
         return self.apply(plan)
+
+    @staticmethod
+    def _check_limits(spec: FunctionSpec, components: Iterable[str]) -> None:
+        """A new target's provider limits, as `add` checks the declared ones (registry.limits)."""
+        from app.declarations import component_limits
+        from registry import limits as provider_limits
+
+        for component in components:
+            limits = component_limits(component)
+            if limits is None:
+                continue
+            problems = provider_limits.check(limits, component, name=spec.name, runtime=spec.runtime,
+                                             memory=spec.memory, timeout=spec.timeout, env=spec.env, target={})
+            if problems:
+                field, problem = problems[0]
+                raise ServiceError(f"{spec.name}: cannot deploy to {component}: {field}: {problem}")
 
     def set_run_state(self, name: str, state: str) -> ApplyResult:
         """``run`` / ``stop``: the local Docker container of ``name`` (desired state in the spec)."""
@@ -472,8 +495,8 @@ class SyncService:
                 actions.append(Action(s.function, s.component, ActionKind.PRUNE,
                                       f"ghost: deleted from {s.component} out of band"))
         if len(actions) > self.config.max_deletions:
-            plan.warnings.append(f"gc would remove {len(actions)} things (more than max_deletions="
-                                 f"{self.config.max_deletions}); raise max_deletions in config.yaml to go ahead")
+            plan.warnings.append(f"{len(actions)} removals blocked by max_deletions={self.config.max_deletions}"
+                                 " (raise it in config.yaml)")
             actions = []
         plan.actions = actions
         return plan
@@ -547,9 +570,16 @@ class SyncService:
                                        "write this registry's identity into its ownership mark"))
         return self.apply(plan)
 
-    def restore(self) -> Path:
+    def restore(self, serial: int | None = None, *, confirm=None):
+        """Put back a kept registry generation (``serial``, default the previous one); returns
+        registry.store.Restored, or None when ``confirm(generation, replaces_readable)`` says
+        no. ``replaces_readable`` is False when the current registry is damaged or missing
+        (nothing is lost then: a damaged file is kept aside)."""
         self._check_writable("restoring the registry")
-        return self.store.restore()
+        target = self.store.restore_target(serial)
+        if confirm is not None and not confirm(target, self.store.readable()):
+            return None
+        return self.store.restore(generation=target)
 
     def interrupted(self) -> list[str]:
         """Cloud operations journaled but never cleared (an earlier run was interrupted)."""

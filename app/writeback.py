@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from registry.fingerprint import hash_value
+from registry.fingerprint import hash_matches, hash_value
 from registry.models import DEFAULT_MEMORY_MB, DEFAULT_STATE, DEFAULT_TIMEOUT_S, FunctionSpec
 
 #: Declaration fields a pull can change (``state`` is ``targets.<component>.state``).
@@ -153,6 +153,14 @@ def _snap(path: tuple, value: Any) -> Any:
         except (TypeError, ValueError):
             return value
     return value
+
+
+def _same(path: tuple, snap: Any, value: Any) -> bool:
+    """Whether the snapshot value ``snap`` says ``value``: for env, hash against value (a
+    snapshot hash from before keyed hashes included, registry.fingerprint.hash_matches)."""
+    if path[0] == "env" and value is not _UNREAD:
+        return hash_matches(snap, value)
+    return snap == _snap(path, value)
 
 
 def _snapshot_get(declared: Mapping[str, Any], path: tuple) -> tuple[bool, Any]:
@@ -830,7 +838,7 @@ def _write_function(file: Path, text: str, spec: FunctionSpec, paths: list[tuple
             fw.warnings.append(f"{spec.name}: {_reference_hint(path, hit[1], registry, doc)}")
             continue
         known, snap = _snapshot_get(declared, path)
-        if known and (current is _UNREAD or _snap(path, current) != snap):
+        if known and (current is _UNREAD or not _same(path, snap, current)):
             fw.warnings.append(f"{spec.name}: {field_name}: {doc.where(path)} was edited since it was last read; "
                                "not overwritten (run functions-tui add to register the edit)")
             continue
@@ -961,7 +969,7 @@ def declaration_behind(record: Any, environ: Mapping[str, str] | None = None) ->
             out.append(f"{name}: {readonly}")
         elif path[0] == "targets" and registry not in _states(path[1]):
             out.append(f"{name}: {registry!r} cannot be declared in {doc.where(path)}")
-        elif current is not _UNREAD and _snap(path, current) != _snapshot_get(declared, path)[1]:
+        elif current is not _UNREAD and not _same(path, _snapshot_get(declared, path)[1], current):
             out.append(f"{name}: {doc.where(path)} was edited since it was last read (run functions-tui add)")
         elif hit is not None and getattr(hit[1], "style", None) in ("|", ">"):
             out.append(f"{name}: {doc.where(path)} is a block scalar: edit it by hand")
@@ -984,7 +992,7 @@ def _behind_paths(spec: FunctionSpec) -> list[tuple]:
     out = []
     for path in paths:
         known, snap = _snapshot_get(declared, path)
-        if known and snap != _snap(path, _registry_value(spec, path)):
+        if known and not _same(path, snap, _registry_value(spec, path)):
             out.append(path)
     return out
 

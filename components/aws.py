@@ -44,8 +44,10 @@ from pathlib import Path
 from typing import Any
 
 from registry.component import ApplyError, Detection, Observation, ObservedFunction
+from registry.limits import Limits
 from registry.models import (DEPLOYED_CODE_KEYS, DIGEST_KEYS, MARK_KEYS, OWNER_KEYS, FunctionSpec,
                              is_managed_label, utc_now)
+from registry.packaging import PackagingError, source_files, warn_sensitive
 
 NAME = "aws"
 MARK_KEY = MARK_KEYS[NAME]
@@ -75,6 +77,31 @@ TAG_INDEX_LAG_S = 900
 MAX_TAG_CHECKS = 25
 
 ACCESS_ERRORS = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
+
+#: What Lambda accepts (checked at ``add``, registry.limits): the Lambda developer guide's
+#: quotas (memory 128-10,240 MB, timeout 900 s, 4 KB of environment variables), its runtime
+#: identifiers that still take new functions, CreateFunction's FunctionName (1-64 of
+#: [A-Za-z0-9-_]) and the reserved environment variables Lambda sets itself.
+LIMITS = Limits(
+    provider="AWS Lambda",
+    memory_mb=(128, 10240),
+    timeout_s=(1, 900),
+    runtimes=("nodejs18.x", "nodejs20.x", "nodejs22.x", "python3.9", "python3.10", "python3.11", "python3.12",
+              "python3.13", "java8.al2", "java11", "java17", "java21", "dotnet8", "ruby3.2", "ruby3.3", "ruby3.4",
+              "provided.al2", "provided.al2023"),
+    name_max=64,
+    name_pattern=r"[A-Za-z0-9_-]{1,64}",
+    name_rule="1 to 64 characters: letters, digits, - and _",
+    env_total_bytes=4096,
+    env_key_pattern=r"[A-Za-z][A-Za-z0-9_]*",
+    env_key_rule="a letter, then letters, digits and _",
+    env_reserved=("_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+                  "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+                  "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+                  "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                  "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR"),
+    source="https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html",
+)
 
 
 def describe_error(exc: BaseException, action: str = "") -> str:
@@ -221,20 +248,19 @@ def placeholder_handler(runtime: str, handler: str) -> tuple[str, str]:
 
 
 def zip_source(spec: FunctionSpec) -> bytes:
-    """The deployment package in memory: the source folder (or file), else a placeholder."""
-    buffer = io.BytesIO()
+    """The deployment package in memory: the source folder's package (registry.packaging:
+    ignore files honoured, secrets left out), or the single source file, else a placeholder."""
     source = Path(spec.source).expanduser() if spec.source else None
+    if source is not None and (source.is_file() or source.is_dir()):
+        try:
+            listing = source_files(source)
+        except PackagingError as exc:
+            raise ApplyError(f"aws: cannot package {spec.name}: {exc}") from exc
+        warn_sensitive(listing, spec.name, NAME)
+        return listing.zip_bytes()
+    buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        if source is not None and source.is_file():
-            archive.write(source, source.name)
-        elif source is not None and source.is_dir():
-            for path in sorted(p for p in source.rglob("*") if p.is_file()):
-                rel = path.relative_to(source).as_posix()
-                if rel.startswith(".git/") or "__pycache__" in rel.split("/"):
-                    continue
-                archive.write(path, rel)
-        else:
-            archive.writestr(*placeholder_handler(spec.runtime, spec.entry_point))
+        archive.writestr(*placeholder_handler(spec.runtime, spec.entry_point))
     return buffer.getvalue()
 
 

@@ -52,8 +52,10 @@ from packaging.version import InvalidVersion, Version
 
 from registry.component import ApplyError, Detection, Observation, ObservedFunction
 from registry.fingerprint import hash_value
+from registry.limits import Limits
 from registry.models import (DEPLOYED_CODE_KEYS, DIGEST_KEYS, MARK_KEYS, OWNER_KEYS, FunctionSpec, digest_source,
                              is_managed_label, utc_now)
+from registry.packaging import PackagingError, source_files, warn_sensitive
 
 COMPONENT = "docker"
 MARK = MARK_KEYS[COMPONENT]
@@ -86,6 +88,24 @@ RUNTIME_COMMANDS: dict[str, list[str]] = {
     "nodejs": ["node", "/app/index.js"],
     "node": ["node", "/app/index.js"],
 }
+
+#: What a local engine takes (checked at ``add``, registry.limits): Docker's smallest memory
+#: limit (6 MB), ``functions-tui/NAME`` as a repository name (at most 255 characters, lowercase
+#: components joined by ``.``, ``_``, ``__`` or hyphens), one ``NAME=value`` within Linux's
+#: MAX_ARG_STRLEN (128 KiB, or the container cannot start) and the variables the image sets.
+LIMITS = Limits(
+    provider="Docker",
+    memory_mb=(6, None),
+    name_max=255 - len(IMAGE_REPO) - 1,
+    name_pattern=r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*",
+    name_rule=f"at most {255 - len(IMAGE_REPO) - 1} characters: lowercase letters and digits, "
+              "joined by single . or _, by __ or by hyphens",
+    env_entry_bytes=128 * 1024 - 1,
+    env_key_pattern=r"[^=\0]+",
+    env_key_rule="any name without = or NUL",
+    env_reserved=("FUNCTION_NAME", "FUNCTION_TARGET", "FUNCTION_TIMEOUT"),
+    source="https://docs.docker.com/engine/containers/resource_constraints/",
+)
 
 FIX_START = "start Docker: `sudo systemctl start docker` or `dockerd &`"
 FIX_GROUP = "add your user to the docker group: `sudo usermod -aG docker $USER`, then log in again"
@@ -832,14 +852,17 @@ def build_context(spec: FunctionSpec, base: str, command: list[str] | None) -> i
             root = Path(spec.source)
             if not root.exists():
                 raise ApplyError(f"docker: source {spec.source} of {spec.name} does not exist")
-            if root.is_file():
-                tar.add(str(root), arcname=f"src/{root.name}")
-            else:
-                for path in sorted(root.rglob("*")):
-                    rel = path.relative_to(root).as_posix()
-                    if rel.split("/", 1)[0] in (".git", "__pycache__") or "/__pycache__" in rel:
-                        continue
-                    tar.add(str(path), arcname=f"src/{rel}", recursive=False)
+            # The function's package (registry.packaging): ignore files honoured, secrets out.
+            try:
+                listing = source_files(root)
+            except PackagingError as exc:
+                raise ApplyError(f"docker: cannot package {spec.name}: {exc}") from exc
+            warn_sensitive(listing, spec.name, COMPONENT)
+            tar.dereference = True  # a linked file goes in as the file, as in the zip uploads
+            for folder in listing.folders():
+                tar.add(str(root / folder), arcname=f"src/{folder}", recursive=False)
+            for rel, path in listing.files:
+                tar.add(str(path), arcname=f"src/{rel}", recursive=False)
     buf.seek(0)
     return buf
 

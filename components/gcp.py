@@ -26,17 +26,17 @@ CLI) stays fast and works without them.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import re
 import time
-import zipfile
 from pathlib import Path
 from typing import Any
 
 from registry.component import ApplyError, Detection, Observation, ObservedFunction
+from registry.limits import Limits
 from registry.models import (DEPLOYED_CODE_KEYS, DIGEST_KEYS, MARK_KEYS, OWNER_KEYS, FunctionSpec, digest_source,
                              is_managed_label, utc_now)
+from registry.packaging import PackagingError, source_files, warn_sensitive
 
 COMPONENT = "gcp"
 MARK_KEY = MARK_KEYS[COMPONENT]
@@ -53,6 +53,32 @@ LIBRARY = "google-cloud-functions"
 
 ADC_FIX = ("run `gcloud auth application-default login` or set FUNCTIONS_TUI_GCP_ENDPOINT "
            "for the emulator (`functions-tui emulator gcp --port 8089`)")
+
+#: What Cloud Functions (2nd gen, now Cloud Run functions) accepts, checked at ``add``
+#: (registry.limits): memory 128 MiB-32 GiB, timeout 3,600 s for HTTP functions and 540 s
+#: for event-driven ones, the runtime IDs that still take new functions, the function id
+#: rules (``function_id`` deploys ``_`` as ``-``), 32 KiB of environment variable names and
+#: values, at most 1,000 of them, and the names Cloud Run reserves.
+LIMITS = Limits(
+    provider="Cloud Functions v2",
+    memory_mb=(128, 32768),
+    timeout_s=(1, 3600),
+    event_timeout_s=540,
+    runtimes=("nodejs18", "nodejs20", "nodejs22", "python310", "python311", "python312", "python313",
+              "go121", "go122", "go123", "java17", "java21", "ruby32", "ruby33", "php82", "php83", "dotnet8"),
+    name_max=63,
+    name_pattern=r"[a-z](?:[a-z0-9_-]{0,61}[a-z0-9])?",
+    name_rule="1 to 63 characters: lowercase letters, digits and hyphens (_ is deployed as -), "
+              "starting with a letter and ending with a letter or digit",
+    env_total_bytes=32768,
+    env_count=1000,
+    env_key_pattern=r"[^=]+",
+    env_key_rule="any name without =",
+    env_reserved=("PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION", "FUNCTION_TARGET",
+                  "FUNCTION_SIGNATURE_TYPE"),
+    env_reserved_prefixes=("X_GOOGLE_",),
+    source="https://cloud.google.com/functions/quotas",
+)
 
 # Function.State enum numbers → our lowercase run states.
 _STATES = {0: "unknown", 1: "active", 2: "failed", 3: "deploying", 4: "deleting", 5: "unknown"}
@@ -117,18 +143,16 @@ def memory_mb(text: str) -> int | None:
     return None if factor is None else int(round(number * factor))
 
 
-def zip_source(source: str | os.PathLike) -> bytes:
-    """The function's source folder (or single file) as an in-memory zip."""
-    root = Path(source)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
-        for path in files:
-            rel = path.name if root.is_file() else path.relative_to(root).as_posix()
-            if "__pycache__" in rel.split("/") or rel.startswith(".git/"):
-                continue
-            archive.write(path, rel)
-    return buffer.getvalue()
+def zip_source(source: str | os.PathLike, function: str = "") -> bytes:
+    """The function's source folder (or single file) as an in-memory zip: its package
+    (registry.packaging: ``.gcloudignore`` and ``.functionsignore`` honoured, secrets left
+    out), warning about any file in it that looks like a secret."""
+    try:
+        listing = source_files(source)
+    except PackagingError as exc:
+        raise ApplyError(f"gcp: cannot package {function or source}: {exc}") from exc
+    warn_sensitive(listing, function or str(source), COMPONENT)
+    return listing.zip_bytes()
 
 
 def _source_key(source: Any) -> str:
@@ -518,10 +542,11 @@ class GcpComponent:
         import requests
 
         client = self._get_client()
+        package = zip_source(spec.source, spec.name)
         try:
             response = client.generate_upload_url(request={"parent": parent}, retry=self._retry(),
                                                   timeout=self.timeout_s)
-            put = requests.put(response.upload_url, data=zip_source(spec.source),
+            put = requests.put(response.upload_url, data=package,
                                headers={"content-type": "application/zip"}, timeout=self.timeout_s)
             put.raise_for_status()
         except Exception as exc:

@@ -1,24 +1,33 @@
-"""apply_plan: run a plan's actions through the component adapters and record the outcome in
-the registry, in one transaction (one file write) for the whole plan.
+"""apply_plan: run a plan's actions through the component adapters and record each outcome
+in the registry, without holding the registry lock across a cloud call.
 
-Per action, in plan order: a component change (create / update / delete) is journaled
-before it is sent and marked done after; registry-side actions (pull, adopt, prune, rebase)
-change the working records. A failed action fails its function: every function whose
-``after`` lists it (transitively) is skipped, everything else still runs, and every outcome
-is in the ApplyResult. ASK actions never run; a person's Decision turns one into concrete
-actions (resolve_decision).
+Per action, in plan order: a component change (create / update / delete / claim) is
+journaled before it is sent and marked done after; registry-side actions (pull, adopt,
+prune, rebase) change the working records. Outcomes are written in short transactions of
+their own (a batch at a time), each on the function's record as it is then, so a change
+another process made meanwhile is kept, and an outcome that would clobber it is not
+recorded ("changed meanwhile; re-plan"). A failed action fails its function: every
+function whose ``after`` lists it (transitively) is skipped, everything else still runs, and
+every outcome is in the ApplyResult. ASK actions never run; a person's Decision turns one
+into concrete actions (resolve_decision).
 """
 
 from __future__ import annotations
 
 import copy
+import time
 import uuid
-from typing import Any, Iterable, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping
 
 from registry.classify import top_level
 from registry.component import ApplyError, ObservedFunction
+from registry.errors import LockTimeoutError, StaleWriteError
 from registry.fingerprint import FINGERPRINT_FIELDS
-from registry.journal import Journal, mark_live, mark_over
+from registry.journal import Journal, JournalError, mark_live, mark_over
+from registry.lock import RegistryLock, read_holder
 from registry.merge import COMPONENT, CONFLICT, REGISTRY, SIDES, decided_sides
 from registry.models import ComponentRecord, FunctionRecord, FunctionSpec, is_managed_label, utc_now
 from registry.plan import observed_for, order_actions, status_for
@@ -125,16 +134,42 @@ def effective_actions(plan: Plan, decisions: Iterable[Any] = ()) -> list[Action]
 
 # --- applying ---------------------------------------------------------------------------------
 
+#: Registry writes during an apply: recorded outcomes are written together, at most every
+#: FLUSH_INTERVAL_S and never more often than keeps the writes under FLUSH_SHARE of the
+#: apply's time (a flush of a 10k-function registry takes ~0.3 s: then every ~3 s). Each
+#: flush is one short transaction: the lock is held for one read and one write, never
+#: across a cloud call.
+FLUSH_INTERVAL_S = 0.5
+FLUSH_SHARE = 0.1
+CHANGED_MEANWHILE = "changed meanwhile; re-plan"
+
+
 def apply_plan(plan: Plan, store: Any, components: Mapping[str, Any], journal: Journal | None = None,
                decisions: Iterable[Any] = (), *, source: str = "sync",
-               observations: Mapping[str, Any] | None = None) -> ApplyResult:
-    """Apply ``plan`` (plus ``decisions``) in one registry transaction.
+               observations: Mapping[str, Any] | None = None,
+               flush_interval: float = FLUSH_INTERVAL_S) -> ApplyResult:
+    """Apply ``plan`` (plus ``decisions``) without holding the registry lock across cloud calls.
 
-    ``store`` is a RegistryStore (its transaction refuses a registry changed since
-    ``plan.registry_serial`` with StaleWriteError, before any component is touched);
-    ``components`` maps a component name to its adapter; ``journal`` defaults to the one
-    next to the store's file. ``observations`` (component -> Observation) is only needed for
-    a plan that was not built by build_plan in this process.
+    1. One short transaction checks the plan's read is still the registry's (a registry
+       changed since ``plan.registry_serial`` raises StaleWriteError before any component
+       is touched) and reads the records the actions work on. The lock is released.
+    2. The actions run in order against working copies of those records (a pull updates the
+       copy the function's pushes then use); each component change is journaled before it
+       is sent. Their outcomes are recorded in short transactions of their own (_Recorder):
+       a batch every ``flush_interval`` seconds or so (0: after every action) and the rest
+       at the end. Each re-reads the function's current record and applies the action's
+       effect to it, so another process's change meanwhile (an ``add``) is kept; where that
+       change touches what the action set (the same fields, or a field the new base
+       describes), the outcome is not recorded, the action's result says "changed
+       meanwhile; re-plan" and its journal entry stays (done: made but not recorded,
+       reported at the next start). Such a refusal does not skip dependents: the component
+       change was made.
+    One apply runs at a time per registry (``registry-apply.lock``); ``add`` and other
+    registry writes go on meanwhile.
+
+    ``store`` is a RegistryStore; ``components`` maps a component name to its adapter;
+    ``journal`` defaults to the one next to the store's file. ``observations`` (component ->
+    Observation) is only needed for a plan that was not built by build_plan in this process.
     """
     journal = journal if journal is not None else Journal.for_store(store)
     run = uuid.uuid4().hex[:12]
@@ -142,39 +177,326 @@ def apply_plan(plan: Plan, store: Any, components: Mapping[str, Any], journal: J
     actions = effective_actions(plan, decisions)
     if not actions:
         return result
-    journal.entries()  # an unreadable journal (JournalError) stops us before any change
-    mark_live(run)
-    try:
+    with _one_apply_at_a_time(store):
+        # An unreadable journal (JournalError) stops us before any change; what finished
+        # runs left in it is dropped.
+        journal.compact()
         with store.transaction(source, expected_serial=plan.registry_serial) as txn:
-            # A registry's identity exists before anything is marked with it (a new registry
-            # gets its lineage here rather than when the transaction is written).
-            txn.lineage = txn.lineage or str(uuid.uuid4())
+            lineage_stored = bool(txn.lineage)
+            # A registry's identity exists before anything is marked with it (a new
+            # registry's lineage is written by the first recording, before any mark).
+            lineage = txn.lineage or str(uuid.uuid4())
             records = {r.name: r for r in txn.records()}
+        mark_live(run)
+        try:
             actions = order_actions(actions, records)
-            runner = _Runner(plan, txn, components, journal, run, observations)
+            recorder = _Recorder(store, source, lineage, lineage_stored, journal, flush_interval)
+            runner = _Runner(plan, records, components, journal, run, observations, recorder)
             for action in actions:
                 result.results.append(runner.run(action))
-        journal.clear_run(run)
-    finally:
-        mark_over(run)
+                recorder.maybe_flush()
+            recorder.flush(final=True)
+            try:
+                journal.compact()  # the run's recorded entries' lines go (the rest stays open)
+            except JournalError:
+                pass  # compacted at the next start
+        finally:
+            mark_over(run)
     return result
 
 
-class _Runner:
-    """Carries out one action at a time against the transaction and the adapters."""
+@contextmanager
+def _one_apply_at_a_time(store: Any) -> Iterator[None]:
+    """Two applies of one registry never overlap (the registry lock no longer spans an
+    apply): the second waits up to the store's lock timeout, then says who is applying."""
+    path = Path(store.path)
+    # Not "registry.json.apply": the store sweeps ".registry.json*" temp files (its own) under
+    # the registry lock, and this lock's holder note is written under this lock only.
+    marker = path.with_name(path.stem + "-apply")
+    try:
+        lock = RegistryLock(marker, float(getattr(store, "lock_timeout", 10.0)))
+        lock.acquire()
+    except LockTimeoutError:
+        holder = read_holder(marker)
+        who = holder.describe() if holder else "another process"
+        raise LockTimeoutError(
+            f"registry {path}: another apply is running ({who}); wait for it to finish, then plan again"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
-    def __init__(self, plan: Plan, txn: Any, components: Mapping[str, Any], journal: Journal, run: str,
-                 observations: Mapping[str, Any] | None) -> None:
+
+@dataclass
+class _Change:
+    """One action's effect on one registry record: ``before`` (None: not in the registry)
+    became ``after`` in the apply's working copy."""
+
+    name: str
+    component: str
+    label: str                      # the history entry's action
+    before: FunctionRecord | None
+    after: FunctionRecord
+
+
+@dataclass
+class _Outcome:
+    """What one action leaves to record: its registry changes and its journal entries."""
+
+    action: Action
+    result: ActionResult
+    changes: list[_Change]
+    entries: list[str]              # journal entry ids of component changes made
+
+
+class _Recorder:
+    """Writes the actions' outcomes into the registry in short transactions (batches), each
+    applied to the record as it is now (see _rebase); clears their journal entries after."""
+
+    def __init__(self, store: Any, source: str, lineage: str, lineage_stored: bool, journal: Journal,
+                 interval: float) -> None:
+        self.store = store
+        self.source = source
+        self.lineage = lineage
+        self.lineage_stored = lineage_stored
+        self.journal = journal
+        self.interval = interval
+        self.pending: list[_Outcome] = []
+        self.refused: dict[str, str] = {}   # function -> why an earlier outcome of it was not recorded
+        self.stopped = ""                   # set when the registry is not the one the run started on
+        self._last = time.monotonic()
+        self._cost = 0.0                    # how long the last flush took
+
+    def add(self, outcome: _Outcome) -> None:
+        if outcome.changes or outcome.entries:
+            self.pending.append(outcome)
+
+    def maybe_flush(self) -> None:
+        if not self.pending:
+            return
+        if self.interval <= 0 or time.monotonic() - self._last >= max(self.interval, self._cost / FLUSH_SHARE):
+            self.flush()
+
+    def ensure_lineage(self) -> None:
+        """Before a component is marked with the registry's identity: a registry created by
+        this run gets it on disk first (with whatever is waiting to be recorded)."""
+        if not self.lineage_stored and self.pending:
+            self.flush()
+
+    def flush(self, *, final: bool = False) -> None:
+        if not self.pending:
+            return
+        batch = self.pending
+        started = time.monotonic()
+        refused: dict[str, str] = {}
+        try:
+            with self.store.transaction(self.source) as txn:
+                if not txn.lineage:
+                    txn.lineage = self.lineage
+                elif txn.lineage != self.lineage:
+                    raise StaleWriteError(
+                        f"registry {self.store.path} was replaced during the apply (its identity is now"
+                        f" {txn.lineage}, the apply started on {self.lineage})")
+                errors = [self._record(txn, outcome, refused) for outcome in batch]
+            wrote = txn.new_serial is not None
+        except StaleWriteError as exc:
+            self.stopped = f"{exc}; nothing more is applied or recorded: re-plan"
+            self._fail(batch, self.stopped)
+            return
+        except Exception as exc:  # the lock, the disk: keep the batch for the next flush
+            if final:
+                self._fail(batch, f"not recorded in the registry: {type(exc).__name__}: {exc}")
+            return
+        finally:
+            self._last = time.monotonic()
+            self._cost = self._last - started
+        self.pending = []
+        self.lineage_stored = self.lineage_stored or wrote
+        self.refused.update(refused)
+        recorded: list[str] = []
+        for outcome, error in zip(batch, errors):
+            if error:
+                _failed(outcome, error)
+            else:
+                recorded.extend(outcome.entries)
+        try:
+            self.journal.clear(recorded)
+        except Exception:  # recorded all the same; the entries read as "never recorded": harmless
+            pass
+
+    def _fail(self, batch: list[_Outcome], why: str) -> None:
+        """The batch could not be written: each action says so; its journal entries stay."""
+        self.pending = []
+        for outcome in batch:
+            _failed(outcome, why)
+
+    def _record(self, txn: Any, outcome: _Outcome, refused: dict[str, str]) -> str:
+        """Put one action's changes on the current records; "" or why it was not recorded."""
+        for change in outcome.changes:
+            name = change.name
+            earlier = self.refused.get(name) or refused.get(name)
+            if earlier:
+                return f"{CHANGED_MEANWHILE}: an earlier step of {name} was not recorded ({earlier})"
+            fresh = txn.get(name)
+            merged, clash = _rebase(change.before, change.after, fresh)
+            if clash:
+                what = ", ".join(_describe(p) for p in clash)
+                made = (f"the {outcome.action.kind.value} on {outcome.action.component} was made but is not"
+                        " recorded (the journal keeps it)" if outcome.entries else
+                        f"the {outcome.action.kind.value} is not recorded")
+                refused[name] = f"{name}'s {what} changed in the registry during the apply"
+                return f"{CHANGED_MEANWHILE}: {refused[name]}; {made}"
+            if merged is not None:
+                txn.put(merged, action=change.label, component=change.component)
+        return ""
+
+
+def _failed(outcome: _Outcome, why: str) -> None:
+    outcome.result.ok = False
+    outcome.result.error = why
+
+
+# --- recording an outcome on the record as it is now ------------------------------------------
+
+_MISSING = object()
+_NAME = ("spec", "name")
+_SCALAR_BASE_FIELDS = ("runtime", "entry_point", "memory", "timeout", "code_digest")
+
+
+def _paths(record: FunctionRecord | None) -> dict[tuple, Any]:
+    """A record as path -> value, one path per independently changed part: each spec field,
+    each env / labels key, each component's target, each component record."""
+    if record is None:
+        return {}
+    out: dict[tuple, Any] = {}
+    for key, value in record.spec.to_dict().items():
+        if key in ("env", "labels", "targets"):
+            for k, v in value.items():
+                out[("spec", key, k)] = v
+        else:
+            out[("spec", key)] = value
+    for name, component in record.components.items():
+        out[("components", name)] = component.to_dict()
+    return out
+
+
+def _record_from(paths: dict[tuple, Any]) -> FunctionRecord:
+    spec: dict[str, Any] = {"env": {}, "labels": {}, "targets": {}}
+    components: dict[str, ComponentRecord] = {}
+    for path, value in paths.items():
+        if path[0] == "components":
+            components[path[1]] = ComponentRecord.from_dict(value)
+        elif len(path) == 3:
+            spec[path[1]][path[2]] = value
+        else:
+            spec[path[1]] = value
+    return FunctionRecord(spec=FunctionSpec.from_dict(spec), components=components)
+
+
+def _base_paths(component: str, old: Any, new: Any) -> set[tuple]:
+    """The spec paths a component record's base describes where it moved from ``old`` to
+    ``new`` (component record dicts or _MISSING); ``("spec", "env", "*")``: all of env (the
+    map appeared or went; labels alike)."""
+    def flat(rec: Any) -> dict[tuple, Any]:
+        base = rec.get("base") if isinstance(rec, dict) else None
+        out: dict[tuple, Any] = {}
+        for key, value in (base or {}).items():
+            if key in ("env", "labels") and isinstance(value, dict):
+                out.update({(key, k): v for k, v in value.items()})
+                out[(key,)] = "dict"
+            else:
+                out[(key,)] = value
+        return out
+
+    before, after = flat(old), flat(new)
+    moved: set[tuple] = set()
+    for key in before.keys() | after.keys():
+        if before.get(key, _MISSING) == after.get(key, _MISSING):
+            continue
+        if len(key) == 2:
+            moved.add(("spec", key[0], key[1]))
+        elif key[0] in ("env", "labels"):
+            moved.add(("spec", key[0], "*"))   # the whole map appeared or went
+        elif key[0] == "state":
+            moved.add(("spec", "targets", component))
+        elif key[0] in _SCALAR_BASE_FIELDS:
+            moved.add(("spec", key[0]))
+    return moved
+
+
+def _rebase(before: FunctionRecord | None, after: FunctionRecord,
+            fresh: FunctionRecord | None) -> tuple[FunctionRecord | None, list[tuple]]:
+    """One action turned ``before`` into ``after``; the registry now holds ``fresh``.
+
+    Returns (the record to write, []) with the action's changes applied to ``fresh`` (None:
+    nothing to write), or (None, the clashing paths) when someone else changed what the
+    action changed, or a spec field that a base the action moved describes (recording that
+    base would make their edit read as "already on the component" or hide the component's).
+    """
+    if fresh is None and before is None:
+        return after, []
+    if fresh is not None and before is not None and fresh.to_dict() == before.to_dict():
+        return after, []   # nobody else wrote it: the usual case
+    b, a, f = _paths(before), _paths(after), _paths(fresh)
+    ours = [p for p in {**b, **a} if b.get(p, _MISSING) != a.get(p, _MISSING)]
+    theirs = {p for p in {**b, **f} if b.get(p, _MISSING) != f.get(p, _MISSING)}
+    clash = {p for p in ours if p in theirs and a.get(p, _MISSING) != f.get(p, _MISSING)}
+    for p in ours:
+        if p[0] == "components" and p in a:   # a base recorded (one dropped describes nothing)
+            for q in _base_paths(p[1], b.get(p, _MISSING), a[p]):
+                if q[-1] == "*":
+                    clash.update(t for t in theirs if t[:2] == q[:2])
+                elif q in theirs:
+                    clash.add(q)
+    if not clash and _NAME not in f and any(p != _NAME and a.get(p, _MISSING) is not _MISSING for p in ours):
+        clash.add(_NAME)    # the entry itself went meanwhile
+    if clash:
+        return None, sorted(clash, key=lambda p: tuple(str(x) for x in p))
+    merged = dict(f)
+    for p in ours:
+        value = a.get(p, _MISSING)
+        if value is _MISSING:
+            merged.pop(p, None)
+        else:
+            merged[p] = value
+    if _NAME not in merged:
+        return None, []   # the entry is gone and the action only removed things from it
+    return _record_from(merged), []
+
+
+def _describe(path: tuple) -> str:
+    if path == _NAME:
+        return "entry (removed or re-created)"
+    if path[0] == "components":
+        return f"{path[1]} record"
+    return ".".join(str(p) for p in path[1:])
+
+
+class _Runner:
+    """Carries out one action at a time against the working records and the adapters; hands
+    each outcome to the recorder."""
+
+    def __init__(self, plan: Plan, records: dict[str, FunctionRecord], components: Mapping[str, Any],
+                 journal: Journal, run: str, observations: Mapping[str, Any] | None,
+                 recorder: _Recorder) -> None:
         self.plan = plan
-        self.txn = txn
+        self.records = records                  # the working copies: the registry as this run makes it
         self.components = components
         self.journal = journal
         self.run_id = run
         self.observations = observations
+        self.recorder = recorder
+        self.lineage = recorder.lineage
         self.failed: set[str] = set()           # functions with a failed (or skipped) action
         self.failed_pulls: set[str] = set()     # functions whose registry-side step failed
+        self._changes: list[_Change] = []
+        self._entries: list[str] = []
 
     def run(self, action: Action) -> ActionResult:
+        if self.recorder.stopped:
+            self.failed.add(action.function)
+            return ActionResult(action, ok=False, skipped=True, error=f"skipped: {self.recorder.stopped}")
         blocked = sorted(set(action.depends_on) & self.failed)
         if blocked:
             self.failed.add(action.function)
@@ -183,15 +505,25 @@ class _Runner:
         if action.function in self.failed_pulls and action.kind in COMPONENT_CHANGES:
             return ActionResult(action, ok=False, skipped=True,
                                 error="skipped: the registry step it builds on failed")
+        self._changes, self._entries = [], []
         try:
             getattr(self, f"_{action.kind.value}")(action)
         except Exception as exc:  # one failed action must not stop the others; it is reported
             self.failed.add(action.function)
             if action.kind not in COMPONENT_CHANGES:
                 self.failed_pulls.add(action.function)
+            # Nothing of a failed action is recorded; a change it made on the component stays
+            # journaled (done: made, not recorded).
+            for change in reversed(self._changes):
+                if change.before is None:
+                    self.records.pop(change.name, None)
+                else:
+                    self.records[change.name] = change.before
             message = str(exc) if isinstance(exc, ApplyError) else f"{type(exc).__name__}: {exc}"
             return ActionResult(action, ok=False, error=message or type(exc).__name__)
-        return ActionResult(action, ok=True)
+        result = ActionResult(action, ok=True)
+        self.recorder.add(_Outcome(action, result, self._changes, self._entries))
+        return result
 
     # --- helpers -------------------------------------------------------------------------------
     def _adapter(self, name: str) -> Any:
@@ -199,7 +531,7 @@ class _Runner:
         if adapter is None:
             raise ApplyError(f"no adapter for {name}: it is not configured or not available")
         # Whatever the adapter creates or changes is marked with this registry's identity.
-        adapter.registry_id = self.txn.lineage
+        adapter.registry_id = self.lineage
         return adapter
 
     def _observed(self, action: Action) -> ObservedFunction:
@@ -213,12 +545,20 @@ class _Runner:
         return observed
 
     def _record(self, name: str) -> FunctionRecord:
-        record = self.txn.get(name)
+        """A copy of the working record to change (then _put it)."""
+        record = self.records.get(name)
         if record is None:
             raise ApplyError(f"{name} is not in the registry (any more)")
         return copy.deepcopy(record)
 
+    def _put(self, record: FunctionRecord, action: Action, label: str | None = None) -> None:
+        name = record.spec.name
+        self._changes.append(_Change(name, action.component, label or action.kind.value,
+                                     self.records.get(name), record))
+        self.records[name] = record
+
     def _journaled(self, action: Action, call, resource_id: str = "") -> Any:
+        self.recorder.ensure_lineage()
         entry = self.journal.begin(action.function, action.component, action.kind.value,
                                    resource_id=resource_id, run=self.run_id)
         try:
@@ -228,6 +568,7 @@ class _Runner:
             raise
         # BaseException (a crash, Ctrl-C) leaves the entry "started": reported at the next start.
         self.journal.finish(entry, made=True)
+        self._entries.append(entry.id)
         return outcome
 
     @staticmethod
@@ -241,7 +582,7 @@ class _Runner:
         adapter = self._adapter(action.component)
         made = self._journaled(action, lambda: adapter.create(record.spec))
         self._set_base(record, action.component, made)
-        self.txn.put(record, action="create", component=action.component)
+        self._put(record, action)
 
     def _update(self, action: Action) -> None:
         record = self._record(action.function)
@@ -251,7 +592,7 @@ class _Runner:
         fields = list(action.fields) or list(FINGERPRINT_FIELDS)
         made = self._journaled(action, lambda: adapter.update(record.spec, fields), resource_id)
         self._set_base(record, action.component, made)
-        self.txn.put(record, action="update", component=action.component)
+        self._put(record, action)
 
     def _delete(self, action: Action) -> None:
         observed = self._observed(action)
@@ -259,11 +600,11 @@ class _Runner:
             raise ApplyError(f"refusing to delete {action.function} on {action.component}: it has no ownership mark")
         adapter = self._adapter(action.component)
         self._journaled(action, lambda: adapter.delete(action.function, observed.resource_id), observed.resource_id)
-        record = self.txn.get(action.function)
+        record = self.records.get(action.function)
         if record is not None and action.component in record.components:
             record = copy.deepcopy(record)
             del record.components[action.component]
-            self.txn.put(record, action="delete", component=action.component)
+            self._put(record, action)
 
     def _pull(self, action: Action) -> None:
         record = self._record(action.function)
@@ -271,14 +612,14 @@ class _Runner:
         values = self._plain_values(action, observed)
         _copy_into_spec(record.spec, action.component, values, action.fields or list(FINGERPRINT_FIELDS))
         self._set_base(record, action.component, observed)
-        self.txn.put(record, action="pull", component=action.component)
+        self._put(record, action)
 
     def _adopt(self, action: Action) -> None:
         observed = self._observed(action)
         if not observed.marked:
             raise ApplyError(f"{action.function} on {action.component} has no ownership mark: not adopted")
         values = self._plain_values(action, observed)
-        existing = self.txn.get(action.function)
+        existing = self.records.get(action.function)
         if existing is None:
             record = FunctionRecord(spec=FunctionSpec(name=action.function, runtime=str(values.get("runtime") or "")))
         else:
@@ -291,7 +632,7 @@ class _Runner:
             fields = list(action.fields)  # what the plan found differing (never an ignored key)
         _copy_into_spec(record.spec, action.component, values, fields)
         self._set_base(record, action.component, observed)
-        self.txn.put(record, action="adopt", component=action.component)
+        self._put(record, action)
 
     def _prune(self, action: Action) -> None:
         """Drop one component from the entry (its record, its base and its target); the
@@ -300,7 +641,7 @@ class _Runner:
         record = self._record(action.function)
         record.components.pop(action.component, None)
         record.spec.targets.pop(action.component, None)
-        self.txn.put(record, action="prune", component=action.component)
+        self._put(record, action)
 
     def _claim(self, action: Action) -> None:
         observed = self._observed(action)
@@ -309,16 +650,16 @@ class _Runner:
         adapter = self._adapter(action.component)
         made = self._journaled(action, lambda: adapter.claim(action.function, observed.resource_id),
                                observed.resource_id)
-        record = self.txn.get(action.function)
+        record = self.records.get(action.function)
         if record is not None and action.component in record.components:
             record = copy.deepcopy(record)
             record.components[action.component].resource_id = made.resource_id or observed.resource_id
-            self.txn.put(record, action="claim", component=action.component)
+            self._put(record, action)
 
     def _rebase(self, action: Action) -> None:
         record = self._record(action.function)
         self._set_base(record, action.component, self._observed(action))
-        self.txn.put(record, action="rebase", component=action.component)
+        self._put(record, action)
 
     def _ask(self, action: Action) -> None:  # pragma: no cover - effective_actions drops them
         raise ApplyError("a question is not an action: answer it with a decision")

@@ -11,12 +11,12 @@ compared as whole dicts first and field diffs are only worked out for pairs that
 
 from __future__ import annotations
 
-from hashlib import sha256 as _sha256
 from operator import itemgetter
 from typing import Any, Iterable, Mapping
 
 from registry.component import ObservedFunction
-from registry.fingerprint import FINGERPRINT_FIELDS, SECRET_FIELDS, hash_value
+from registry import secrets as _secrets
+from registry.fingerprint import FINGERPRINT_FIELDS, SECRET_FIELDS, canonical_env, hash_value
 from registry.ignore import apply_ignore, rules_for
 from registry.masking import mask_triple
 from registry.merge import flat_fields, side_of, state_of
@@ -62,28 +62,54 @@ def ownership(observed: ObservedFunction, registry_id: str | None,
 # test holds them equal), about twice as fast: env value hashes are memoized (the registry's
 # value and each component's copy of it are the same string, so most lookups hit), and the
 # managed-label check is one set lookup. build_plan spends most of its time here.
+# The hashes are keyed (HMAC under the active registry's secret, registry.secrets): the memo
+# is emptied whenever another registry's keys become active.
 
 _MANAGED_LABELS = MANAGED_LABEL_KEYS
 _HASHES: dict[Any, str] = {}
 _HASHES_MAX = 200_000
+#: hash -> the plain value it was made from (memo misses only): lets a pair whose base or
+#: component still holds a hash from before keyed hashes be compared with R (_settle_legacy).
+_PLAINS: dict[str, str] = {}
+_hasher: Any = None   # the active keys' hash (registry.secrets.RegistryKeys.hash)
+
+
+def _keys_changed(keys: Any) -> None:
+    global _hasher
+    _HASHES.clear()
+    _PLAINS.clear()
+    _hasher = keys.hash
+
+
+_secrets.on_activate(_keys_changed)
 
 
 def forget_env_hashes() -> None:
     """Empty the env-hash memo (benchmarks measure cold runs; tests start clean)."""
     _HASHES.clear()
+    _PLAINS.clear()
 
 
 def _hash(value: Any) -> str:
     """hash_value(value), memoized. Only plain str values are memo keys: a key such as 1
     would also answer for True or 1.0, whose hashes differ ("1" / "True" / "1.0")."""
     if value.__class__ is not str:
-        return hash_value(value)
+        digest = hash_value(value)
+        if value.__class__ is _secrets.EnvRef and value.resolved:
+            _PLAINS[digest] = value.plain()
+        return digest
     digest = _HASHES.get(value)
     if digest is None:
         if len(_HASHES) >= _HASHES_MAX:
             _HASHES.clear()
+            _PLAINS.clear()
+        hasher = _hasher
+        if hasher is None:  # no keys activated since this module was imported
+            _keys_changed(_secrets.active())  # (an in-memory key when no registry is open)
+            hasher = _hasher
         # hash_value inlined (str(value) is value here): the cold plan does this once per secret.
-        digest = _HASHES[value] = "h:" + _sha256(value.encode()).hexdigest()[:16]
+        digest = _HASHES[value] = hasher(value)
+        _PLAINS[digest] = value
     return digest
 
 
@@ -117,7 +143,7 @@ def fast_normalize(values: Mapping[str, Any], env_hashed: bool = False) -> dict[
         "entry_point": get("entry_point") or None,
         "memory": _as_int(memory),
         "timeout": _as_int(timeout),
-        "env": ({str(k): str(v) for k, v in env.items()} if env_hashed else _env_hashes(env)) if env else {},
+        "env": (canonical_env(env) if env_hashed else _env_hashes(env)) if env else {},
         "labels": {str(k): str(v) for k, v in labels.items() if k not in _MANAGED_LABELS} if labels else {},
         "code_digest": get("code_digest") or None,
         "state": get("state") or None,
@@ -265,6 +291,8 @@ def classify_fingerprints(function: str, component: str, *, registry: dict | Non
     if registry is None:
         return PairStatus(function, component, State.UNMANAGED, detail=MARKED)
 
+    if registry != current or base != current:
+        base, current = _settle_legacy(registry, base, current, observed)
     if rules:
         registry, base, current = apply_ignore(registry, rules), apply_ignore(base, rules), apply_ignore(current, rules)
     if registry == current:
@@ -272,6 +300,54 @@ def classify_fingerprints(function: str, component: str, *, registry: dict | Non
     diffs = field_diffs(registry, base, current)
     state = State(state_of(d.side for d in diffs))
     return PairStatus(function, component, state, detail=NO_BASE if base is None else "", diffs=diffs)
+
+
+def _has_legacy(env: Any) -> bool:
+    if env.__class__ is not dict:
+        return False
+    for v in env.values():
+        if v.__class__ is str and v.startswith(_secrets.LEGACY_KEYED):
+            return True
+    return False
+
+
+def _settle_legacy(registry: dict | None, base: dict | None, current: dict | None,
+                   observed: ObservedFunction | None) -> tuple[dict | None, dict | None]:
+    """B and C with each hash kept from before keyed hashes (``l:``: a base recorded then, a
+    docker label deployed then) replaced by the keyed hash of the value it stands for, where
+    that value is at hand: R's (from the memo) or the component's plain one. So an upgrade
+    turns no pair into drift; a hash no value matches stays as it is (it differs from both)."""
+    benv = base.get("env") if base.__class__ is dict else None
+    cenv = current.get("env") if current.__class__ is dict else None
+    if not (_has_legacy(benv) or _has_legacy(cenv)):
+        return base, current
+    renv = registry.get("env") if registry.__class__ is dict else None
+    cplain = None
+    if observed is not None and not getattr(observed, "env_hashed", False):
+        cplain = observed.values.get("env") or None
+    keys = _secrets.active()
+
+    def settle(env: dict) -> dict:
+        out = dict(env)
+        for k, v in env.items():
+            if not (v.__class__ is str and v.startswith(_secrets.LEGACY_KEYED)):
+                continue
+            candidates = []
+            if renv and renv.get(k) in _PLAINS:
+                candidates.append(_PLAINS[renv[k]])
+            if cplain and k in cplain:
+                candidates.append(str(cplain[k]))
+            for plain in candidates:
+                if keys.legacy_keyed(_secrets.legacy_hash(plain)) == v:
+                    out[k] = _hash(plain)
+                    break
+        return out
+
+    if _has_legacy(benv):
+        base = {**base, "env": settle(benv)}
+    if _has_legacy(cenv):
+        current = {**current, "env": settle(cenv)}
+    return base, current
 
 
 def classify(record: FunctionRecord | None, observed: ObservedFunction | None, component: str,

@@ -77,9 +77,11 @@ def _same_but_state(base: dict[str, Any], first: dict[str, Any]) -> bool:
 _NO_STATE: Any = object()
 
 
-def compact_record(record: FunctionRecord) -> dict[str, Any]:
+def compact_record(record: FunctionRecord, keys: Any = None) -> dict[str, Any]:
     """The compact stored form of a record for orjson: the spec stays a dataclass (orjson
     writes it as ``spec.to_dict()`` would), and so do the components kept as they are.
+    With ``keys`` (registry.secrets.RegistryKeys) a spec with env is its fields with the env
+    encoded (values encrypted, references kept): never a value in clear.
 
     The same result as ``compact_components`` on the record's components, specialized for
     ComponentRecords because a save runs it on every record put (100k for an import): one
@@ -88,11 +90,12 @@ def compact_record(record: FunctionRecord) -> dict[str, Any]:
     most of the cost and cannot be avoided).
     """
     components = record.components
+    spec = keys.stored_spec(record.spec) if keys is not None else record.spec
     out: dict[str, Any] = {}
     first_name = first = probe = None
     for name, comp in components.items():
         if type(comp) is not ComponentRecord:  # a caller's odd value: the general path
-            return {"spec": record.spec, "components": compact_components(components)}
+            return {"spec": spec, "components": compact_components(components)}
         base = comp.base
         if type(base) is dict:
             if first is None:
@@ -108,7 +111,7 @@ def compact_record(record: FunctionRecord) -> dict[str, Any]:
                         comp = {"component": comp.component, "base": [first_name, state],
                                 "resource_id": comp.resource_id, "last_sync": comp.last_sync}
         out[name] = comp
-    return {"spec": record.spec, "components": out}
+    return {"spec": spec, "components": out}
 
 
 def compact_doc(doc: dict[str, Any]) -> dict[str, Any]:
@@ -157,9 +160,12 @@ def expand_doc(doc: dict[str, Any]) -> dict[str, Any]:
     return copy
 
 
-def expand_record(doc: dict[str, Any]) -> FunctionRecord:
-    """A FunctionRecord from a stored doc, its bases its own (not shared with ``doc``)."""
+def expand_record(doc: dict[str, Any], keys: Any = None) -> FunctionRecord:
+    """A FunctionRecord from a stored doc, its bases its own (not shared with ``doc``); with
+    ``keys`` its env decoded (values decrypted, references resolved: registry.secrets)."""
     record = FunctionRecord.from_dict(doc)
+    if keys is not None:
+        keys.decode_spec(record.spec)
     components = record.components
     for name, comp in components.items():
         base = comp.base

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from registry.fingerprint import normalize
+from registry.fingerprint import canonical_env, normalize
 from registry.models import FunctionSpec
 
 
@@ -63,8 +63,8 @@ class ObservedFunction:
 
     def fingerprint(self) -> dict[str, Any]:
         fingerprint = normalize(self.values)
-        if self.env_hashed:
-            fingerprint["env"] = {str(k): str(v) for k, v in sorted((self.values.get("env") or {}).items())}
+        if self.env_hashed:  # old unsalted hashes (labels from before keyed hashes) made keyed
+            fingerprint["env"] = canonical_env(self.values.get("env"))
         return fingerprint
 
 

@@ -15,6 +15,11 @@ class CorruptRegistryError(RegistryError):
     """0-byte, truncated, garbage or wrong-shaped file: never read as an empty registry."""
 
 
+class MissingRegistryError(CorruptRegistryError):
+    """registry.json is gone although this folder had a registry (generations of it exist):
+    never read as a new, empty registry."""
+
+
 class StaleWriteError(RegistryError):
     """A write based on a read whose serial/lineage is no longer current."""
 
@@ -23,16 +28,14 @@ class LockTimeoutError(RegistryError):
     """Another process holds the registry lock; the message says who (pid, host, command, since)."""
 
 
-RESTORE_HINT = "run `functions-tui restore` to go back to the last good copy ({bak})"
+RESTORE_HINT = ("run `functions-tui restore` to go back to the newest good generation "
+                "(`functions-tui restore --list` lists them)")
 
 
 def corrupt(path, problem: str) -> CorruptRegistryError:
     """A CorruptRegistryError naming the file, the problem and the restore path."""
-    bak = f"{path}.bak"
     error = CorruptRegistryError(
-        f"registry {path} is unreadable: {problem}. Nothing was changed; "
-        + RESTORE_HINT.format(bak=bak)
-        + ", or move the file away to start an empty registry."
+        f"registry {path} is unreadable: {problem}. Nothing was changed; " + RESTORE_HINT + "."
     )
     error.path, error.problem = path, problem
     return error

@@ -1,16 +1,17 @@
 """Normalized fingerprints: the fields that matter for drift, in one comparable shape.
 
 A fingerprint is a plain dict with exactly FINGERPRINT_FIELDS as keys. Env values are
-replaced by short hashes, so a fingerprint (and so a base) never holds a secret, yet a
-changed value still shows as a difference. Provider churn (update times, revision and
+replaced by short keyed hashes (HMAC-SHA256 under the registry's secret, registry.secrets),
+so a fingerprint (and so a base) never holds a secret nor anything a short one could be
+brute-forced from, yet a changed value still shows as a difference. Provider churn (update times, revision and
 version numbers, ``$LATEST``, our own mark/digest labels) never enters a fingerprint.
 """
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any, Mapping
 
+from registry import secrets as _secrets
 from registry.models import FunctionSpec, is_managed_label
 
 FINGERPRINT_FIELDS: tuple[str, ...] = (
@@ -22,8 +23,43 @@ SECRET_FIELDS = frozenset({"env"})
 
 
 def hash_value(value: str) -> str:
-    """A short, stable hash of one env value (16 hex chars of sha256)."""
-    return "h:" + hashlib.sha256(str(value).encode()).hexdigest()[:16]
+    """The keyed hash of one env value: ``k:`` + 16 hex of HMAC-SHA256 under the active
+    registry's secret (registry.secrets.activate). Every env hash goes through here (the
+    engine's memo in registry.classify included). A ``${VAR}`` reference that cannot be
+    resolved here hashes as the value it had when it was last written."""
+    if value.__class__ is _secrets.EnvRef:
+        if not value.resolved:
+            return value.digest
+        value = value.plain()
+    return _secrets.active().hash(value if value.__class__ is str else str(value))
+
+
+def hash_matches(stored: Any, value: Any) -> bool:
+    """Whether the stored env hash ``stored`` is the hash of the plain ``value``: the keyed
+    hash, or (a registry or docker label from before keyed hashes) the old unsalted one or its
+    keyed form (``l:``)."""
+    if stored is None or value is None:
+        return stored is None and value is None
+    if stored == hash_value(value):
+        return True
+    if value.__class__ is _secrets.EnvRef:
+        if not value.resolved:
+            return False
+        value = value.plain()
+    if stored.__class__ is not str:
+        return False
+    if stored.startswith(_secrets.LEGACY):
+        return stored == _secrets.legacy_hash(value)
+    if stored.startswith(_secrets.LEGACY_KEYED):
+        return stored == _secrets.active().legacy_keyed(_secrets.legacy_hash(value))
+    return False
+
+
+def canonical_env(env: Mapping[str, Any] | None) -> dict[str, str]:
+    """An env of hashes as a component reported it (docker's labels), in the form the registry
+    compares: old unsalted hashes made keyed (registry.secrets.canonical_hash)."""
+    canonical = _secrets.canonical_hash
+    return {str(k): canonical(str(v)) for k, v in sorted((env or {}).items())}
 
 
 def normalize(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,11 @@ or the current record), so the file keeps:
   (usually a few fields: a base refreshed by a sync, a memory change);
 - a delete: ``before`` in full (there is no after to derive it from).
 
+No env value is ever kept, not even encrypted (registry.secrets): where an undo or a deleted
+``before`` holds one, it is replaced by a keyed digest (``~<16 hex>``) of the value's stored
+form, so an entry still shows *that* ``env.API_KEY`` changed (the digests differ), never the
+value; entries come back with every env value in that form.
+
 ``entries()`` rebuilds full HistoryEntry objects with before/after records. This holds
 because every change goes through a transaction that records it, and history, records and
 any restore move together in one file. A future schema migration that reshapes records
@@ -30,6 +35,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from registry import secrets as _secrets
 from registry.compact import copy_json, expand_doc
 from registry.models import HistoryEntry
 
@@ -83,13 +89,15 @@ def apply_undo(after: dict[str, Any], ops: list[list[Any]]) -> dict[str, Any]:
 
 
 def compact_entry(entry: dict[str, Any], before: dict[str, Any] | None,
-                  after: dict[str, Any] | None) -> dict[str, Any]:
-    """The stored form of one change (see the module doc)."""
+                  after: dict[str, Any] | None, keys: Any = None) -> dict[str, Any]:
+    """The stored form of one change (see the module doc); with ``keys``
+    (registry.secrets.RegistryKeys) env values are replaced by their keyed digests."""
     if before is not None:
         if after is None:
-            entry["before"] = before
+            entry["before"] = before if keys is None else _secrets.scrub_doc(before, keys)
         else:
-            entry["undo"] = undo_ops(after, before)
+            ops = undo_ops(after, before)
+            entry["undo"] = ops if keys is None else _secrets.scrub_ops(ops, keys)
     return entry
 
 
@@ -112,9 +120,14 @@ def append(table: dict[str, dict[str, Any]], entries: Iterable[dict[str, Any]],
 
 
 def entries(table: dict[str, dict[str, Any]], current: dict[str, dict[str, Any]],
-            name: str | None = None, limit: int | None = None) -> list[HistoryEntry]:
+            name: str | None = None, limit: int | None = None, keys: Any = None) -> list[HistoryEntry]:
     """Entries (of ``name``, or all), newest first, at most ``limit``, with before/after
-    rebuilt by walking back from ``current`` (name -> record dict as stored now)."""
+    rebuilt by walking back from ``current`` (name -> record dict as stored now); with
+    ``keys``, every env value in them is its keyed digest (as history stores them)."""
+    def shown(doc: dict[str, Any]) -> dict[str, Any]:
+        doc = expand_doc(doc)
+        return doc if keys is None else _secrets.scrub_doc(doc, keys)
+
     state: dict[str, dict[str, Any] | None] = {}
     found: list[HistoryEntry] = []
     for key in sorted(table, key=int, reverse=True):
@@ -135,10 +148,31 @@ def entries(table: dict[str, dict[str, Any]], current: dict[str, dict[str, Any]]
         found.append(HistoryEntry(
             function=function, action=doc.get("action", ""), source=doc.get("source", ""),
             # Walked in the stored (compact) form; expanded only for the caller.
-            before=expand_doc(before) if before is not None else None,
-            after=expand_doc(after) if after is not None else None,
+            before=shown(before) if before is not None else None,
+            after=shown(after) if after is not None else None,
             component=doc.get("component", ""), at=doc.get("at", ""), actor=doc.get("actor", ""),
         ))
         if limit is not None and len(found) >= limit:
             break
     return found
+
+
+def changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:
+    """What one entry changed in the spec, for people: ``["env.API_KEY changed",
+    "memory: 128 → 512"]`` (env keys named, never a value), ``["created"]`` / ``["removed"]``."""
+    if not before or not after:
+        return ["created"] if after else (["removed"] if before else [])
+    old, new = before.get("spec") or {}, after.get("spec") or {}
+    out = []
+    old_env, new_env = old.get("env") or {}, new.get("env") or {}
+    for key in sorted(set(old_env) | set(new_env)):
+        if key not in old_env:
+            out.append(f"env.{key} added")
+        elif key not in new_env:
+            out.append(f"env.{key} removed")
+        elif old_env[key] != new_env[key]:
+            out.append(f"env.{key} changed")
+    for key in sorted(set(old) | set(new)):
+        if key not in ("env", "declared", "name") and old.get(key) != new.get(key):
+            out.append(f"{key}: {old.get(key)} → {new.get(key)}")
+    return out

@@ -3,9 +3,12 @@
 The file is a TinyDB database (an object of tables, each an object of doc-id -> document):
 
 - ``meta``: one document ``{"schema", "serial", "lineage", "created", "updated", "updated_by"}``
+  and ``key``, the id of the registry's key (registry.secrets: kept outside this file)
 - ``functions``: one document per function, ``{"spec", "components"}``: FunctionRecord.to_dict()
   without its redundant top-level "name" (the name is ``spec.name``; a "name" key, if
-  present, must agree), a base that repeats another component's but for its state
+  present, must agree), its env values encrypted (``enc:1:...``) or references
+  (``ref:1:<keyed hash>:${VAR}``), never in clear (registry.secrets); env hashes in bases
+  and the declaration snapshot keyed (``k:``, ``l:``), a base that repeats another component's but for its state
   stored as ``[component, state]`` (registry.compact). That a reference names a full base
   is checked when the record is read (CorruptRegistryError then), not here: a crash cannot
   produce a bad one (writes are atomic), and checking every component costs 40% more here

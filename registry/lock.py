@@ -28,6 +28,14 @@ from registry.errors import LockTimeoutError
 from registry.storage import FILE_MODE, pid_alive, secure_dir, write_temp
 
 
+def command_line(limit: int = 300) -> str:
+    """This process's command as a person typed it (``functions-tui add fns``), shortened."""
+    prog = os.path.basename(sys.argv[0] or "python") if sys.argv else "python"
+    if prog == "__main__.py":  # python -m app
+        prog = "functions-tui"
+    return " ".join([prog, *sys.argv[1:]])[:limit]
+
+
 @dataclass(frozen=True)
 class LockHolder:
     """Who holds (or last held) the registry lock."""
@@ -39,7 +47,7 @@ class LockHolder:
 
     @classmethod
     def current(cls) -> "LockHolder":
-        command = " ".join([os.path.basename(sys.argv[0] or "python"), *sys.argv[1:]])[:300]
+        command = command_line()
         since = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
         return cls(pid=os.getpid(), host=socket.gethostname(), command=command, since=since)
 

@@ -19,12 +19,13 @@ rule (a frozen copy of it), in records and in history, before the new rule appli
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any, Callable
 
 from registry.errors import RegistryError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 Tables = dict[str, Any]
 
@@ -64,11 +65,35 @@ def _v1_to_v2(tables: Tables) -> Tables:
     return tables
 
 
+def _v2_to_v3(tables: Tables, keys: Any = None) -> Tables:
+    """Schema 3 holds no env value in clear (registry.secrets): spec env values are
+    encrypted (``enc:1:...``), history keeps keyed digests instead of values, and the old
+    unsalted env hashes (``h:``) become keyed: in declaration snapshots ``k:`` where the spec's
+    value matches, and in bases (a docker base is its label's hashes) and otherwise ``l:``, the
+    old hash keyed, which the engine still compares with the value it stands for. Needs the
+    registry's keys: the store binds them (:func:`with_keys`). The bump also makes an older
+    functions-tui refuse the file instead of deploying ciphertext as env values.
+    """
+    from registry.secrets import active, upgrade_tables
+
+    return upgrade_tables(tables, keys if keys is not None else active())
+
+
+_v2_to_v3.needs_keys = True  # type: ignore[attr-defined]
+
+
 #: version -> step to version + 1
 MIGRATIONS: dict[int, Callable[[Tables], Tables]] = {
     0: _v0_to_v1,
     1: _v1_to_v2,
+    2: _v2_to_v3,
 }
+
+
+def with_keys(migrations: dict[int, Callable[..., Tables]], keys: Any) -> dict[int, Callable[[Tables], Tables]]:
+    """``migrations`` with the steps that need a registry's keys (``needs_keys``) bound to ``keys``."""
+    return {v: functools.partial(step, keys=keys) if getattr(step, "needs_keys", False) else step
+            for v, step in migrations.items()}
 
 
 def migrate(tables: Tables, version: int, path: Path,

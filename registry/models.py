@@ -7,7 +7,6 @@ Nothing here imports Textual or a cloud SDK (tests/test_layering.py holds that l
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -90,7 +89,7 @@ class FunctionSpec:
     since from one a pull changed meanwhile (app.writeback)::
 
         {"runtime": "python3.11", "entry_point": "main", "memory": 256, "timeout": 60,
-         "env": {"API_KEY": "h:<hash_value>"},  # keyed hashes, never a value in clear
+         "env": {"API_KEY": "k:<hash_value>"},  # keyed hashes, never a value in clear
          "labels": {"team": "web"}, "targets_state": {"docker": "running"},
          "code_digest": "sha256:..."}
 
@@ -257,18 +256,10 @@ def digest_source(path: str | Path) -> str:
     """A stable sha256 over a source folder (relative names + contents, sorted).
 
     Used as the function's code digest: the same tree gives the same digest on every
-    machine, so a rebuilt-but-unchanged function is not drift.
+    machine, so a rebuilt-but-unchanged function is not drift. It covers exactly the files
+    an upload holds (registry.packaging.source_files: ignore files and the default
+    exclusions honoured), so a change to an ignored file is no code change.
     """
-    root = Path(path)
-    h = hashlib.sha256()
-    if root.is_file():
-        h.update(root.name.encode() + b"\0" + root.read_bytes())
-        return "sha256:" + h.hexdigest()
-    for file in sorted(p for p in root.rglob("*") if p.is_file()):
-        rel = file.relative_to(root).as_posix()
-        if rel.startswith((".git/", "__pycache__/")) or "/__pycache__/" in rel:
-            continue
-        h.update(rel.encode() + b"\0")
-        h.update(file.read_bytes())
-        h.update(b"\0")
-    return "sha256:" + h.hexdigest()
+    from registry.packaging import digest
+
+    return digest(path)

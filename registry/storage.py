@@ -3,9 +3,16 @@
 TinyDB's own JSONStorage rewrites the file in place: a kill mid-write leaves a truncated
 file, and an empty file reads back as an empty database. This storage:
 
-- writes a temp file in the same folder, fsyncs it, keeps the current file as ``<name>.bak``
-  (a hard link, so no copy), ``os.replace``s the temp file over the registry and fsyncs the
-  folder, so at every instant the path holds either the old or the new complete file;
+- writes a temp file in the same folder, fsyncs it, keeps the current file (for the store: as
+  a generation in ``generations/``, see below; for plain TinyDB use: as ``<name>.bak``), a hard
+  link so no copy, ``os.replace``s the temp file over the registry and fsyncs the folder, so at
+  every instant the path holds either the old or the new complete file;
+- a symlinked registry stays a symlink: the write goes to its target, atomically in the
+  target's folder;
+- generations: the store keeps the last N registry files it replaced as
+  ``generations/serial-<serial>.json`` (folder 0700, files 0600), each put there whole (a hard
+  link of the replaced file, or a copy written temp + fsync + rename) before the replace, so a
+  kill leaves no half generation; see generation_files / keep_generation / prune_generations;
 - reads fail closed: a 0-byte, truncated, non-JSON or non-object file raises
   CorruptRegistryError; only a missing file reads as "no database yet" (None);
 - uses orjson (several times faster than json at 100k records) and pauses the cyclic
@@ -18,12 +25,15 @@ Locking is not this module's job (registry.lock); it only guarantees each write 
 
 from __future__ import annotations
 
+import errno
+import json
 import os
+import re
 import secrets
 import shutil
 import stat
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import orjson
 from tinydb.storages import Storage
@@ -38,6 +48,12 @@ TEMP_SUFFIX = ".tmp"
 
 def backup_path(path: Path) -> Path:
     return path.with_name(path.name + ".bak")
+
+
+def write_target(path: Path) -> Path:
+    """The file a write of ``path`` replaces: ``path`` itself, or, when it is a symlink, the
+    file it points to (so the link stays a link)."""
+    return Path(os.path.realpath(path)) if os.path.islink(path) else path
 
 
 def secure_dir(folder: Path) -> None:
@@ -121,20 +137,27 @@ def _keep_backup(path: Path) -> None:
     os.replace(staged, bak)
 
 
-def write_atomic(path: Path, payload: Payload, *, backup: bool = True) -> None:
+def write_atomic(path: Path, payload: Payload, *, backup: bool = True,
+                 keep: Callable[[], object] | None = None) -> None:
     """Replace ``path`` with ``payload`` (bytes, or pieces: see write_temp) so that a crash
     at any point leaves the old or the new file, never a mix; with ``backup`` the replaced
-    file stays as ``<path>.bak``."""
+    file stays as ``<path>.bak``. ``keep`` runs once the new file is safely on disk, just
+    before the replace (the store keeps the replaced file as a generation there); if it
+    raises, nothing was replaced. A symlinked ``path`` stays a link: its target is replaced,
+    from a temp file in the target's folder."""
     secure_dir(path.parent)
-    tmp = write_temp(path.parent, path.name, payload)
+    target = write_target(path)
+    tmp = write_temp(target.parent, target.name, payload)
     try:
         if backup:
             _keep_backup(path)
-        os.replace(tmp, path)
+        if keep is not None:
+            keep()
+        os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)  # makes the rename itself durable
+    _fsync_dir(target.parent)  # makes the rename itself durable
 
 
 def remove_stale_temp_files(path: Path) -> None:
@@ -142,10 +165,120 @@ def remove_stale_temp_files(path: Path) -> None:
     was killed mid-write. Called with the registry lock held: every writer of these files
     holds the lock while it writes, so any such file now is garbage. (Deciding by the
     writer's pid instead would be fooled by pid reuse.)"""
-    for entry in path.parent.glob(f".{path.name}*{TEMP_SUFFIX}"):
-        parts = entry.name.rsplit(".", 3)  # ".<name>", "<pid>", "<token>", "tmp"
-        if len(parts) == 4 and parts[1].isdigit():
-            entry.unlink(missing_ok=True)
+    target = write_target(path)
+    places = {(path.parent, path.name), (target.parent, target.name), (generations_dir(path), "serial-")}
+    for folder, name in places:
+        for entry in folder.glob(f".{name}*{TEMP_SUFFIX}"):
+            parts = entry.name.rsplit(".", 3)  # ".<name>", "<pid>", "<token>", "tmp"
+            if len(parts) == 4 and parts[1].isdigit():
+                entry.unlink(missing_ok=True)
+
+
+# --- generations ------------------------------------------------------------------------
+
+_GENERATION = re.compile(r"^serial-(\d+)(?:-[0-9a-f]+)?\.json$")
+
+
+def generations_dir(path: Path) -> Path:
+    """Where the generations of the registry at ``path`` are kept (next to it, not next to a
+    symlink's target): ``generations/`` for ``registry.json``, ``<name>.generations/`` else."""
+    return path.parent / ("generations" if path.name == "registry.json" else f"{path.name}.generations")
+
+
+def generation_files(path: Path) -> list[tuple[int, Path]]:
+    """``(serial, file)`` of every kept generation of ``path``, newest (highest serial) first."""
+    try:
+        entries = list(os.scandir(generations_dir(path)))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    found = []
+    for entry in entries:
+        match = _GENERATION.match(entry.name)
+        if match and entry.is_file(follow_symlinks=False):
+            try:
+                found.append((int(match.group(1)), entry.stat(follow_symlinks=False).st_mtime_ns, entry.path))
+            except FileNotFoundError:  # pruned meanwhile
+                continue
+    found.sort(reverse=True)
+    return [(serial, Path(file)) for serial, _, file in found]
+
+
+def keep_generation(source: Path, registry: Path, serial: int) -> Path | None:
+    """Put the file ``source`` (the registry about to be replaced, or an old ``.bak``) among
+    the generations of ``registry`` as ``serial-<serial>.json``; None when there is no
+    ``source``. The name appears whole or not at all: a hard link (the registry file is never
+    changed in place: every write replaces it), or, across filesystems, a copy written to a
+    temp file, fsynced and renamed. A name already holding another file is never replaced."""
+    folder = generations_dir(registry)
+    secure_dir(folder)
+    source = write_target(source)
+    name = folder / f"serial-{serial}.json"
+    for _ in range(8):
+        try:
+            os.link(source, name, follow_symlinks=False)
+        except FileNotFoundError:
+            if not os.path.lexists(source):
+                return None
+            raise
+        except FileExistsError:
+            if os.path.samefile(source, name):  # kept already (a write killed after keeping it)
+                return name
+            name = folder / f"serial-{serial}-{secrets.token_hex(3)}.json"
+            continue
+        except OSError as exc:  # no hard links here (another filesystem, a FAT stick...)
+            if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP):
+                raise
+            try:
+                with open(source, "rb") as fh:
+                    payload = fh.read()
+            except FileNotFoundError:
+                return None
+            tmp = write_temp(folder, name.name, payload)
+            try:
+                # Never over an existing generation (the caller holds the registry lock, so
+                # no other writer picks a name in this folder meanwhile).
+                if os.path.lexists(name):
+                    name = folder / f"serial-{serial}-{secrets.token_hex(3)}.json"
+                os.replace(tmp, name)
+            finally:
+                tmp.unlink(missing_ok=True)
+        _fsync_dir(folder)
+        return name
+    raise OSError(errno.EEXIST, f"cannot find a free generation name in {folder}")
+
+
+def prune_generations(registry: Path, keep: int) -> list[Path]:
+    """Delete all but the newest ``keep`` generations; returns the files deleted."""
+    gone = [file for _, file in generation_files(registry)[max(keep, 0):]]
+    for file in gone:
+        file.unlink(missing_ok=True)
+    return gone
+
+
+def read_meta(path: Path) -> dict[str, Any]:
+    """The ``meta`` document of a registry file, read from its first bytes when it starts with
+    it (every file the store writes does), else by parsing the whole file. Raises
+    CorruptRegistryError (or OSError) when it cannot be read."""
+    with open(path, "rb") as fh:
+        head = fh.read(65536)
+        prefix = b'{"meta":'
+        if head.startswith(prefix):
+            try:
+                table, _ = json.JSONDecoder().raw_decode(head.decode("utf-8", "replace"), len(prefix))
+                meta = next(iter(table.values())) if isinstance(table, dict) and len(table) == 1 else None
+                if isinstance(meta, dict):
+                    return meta
+            except ValueError:
+                pass
+        payload = head + fh.read()
+    tables = parse(payload, path)
+    meta_table = tables.get("meta")
+    meta = next(iter(meta_table.values()), None) if isinstance(meta_table, dict) else None
+    if not isinstance(meta, dict):
+        raise corrupt(path, "the 'meta' table is missing")
+    if "functions" not in meta and isinstance(tables.get("functions"), dict):
+        meta = dict(meta, functions=len(tables["functions"]))
+    return meta
 
 
 def pid_alive(pid: int) -> bool:

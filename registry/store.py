@@ -2,17 +2,19 @@
 
 One file, ``registry.json`` (a TinyDB database: tables ``meta``, ``functions``,
 ``history``; see registry.layout), written only whole and atomically (registry.storage),
-under an inter-process lock (registry.lock), with the previous good file kept as
-``registry.json.bak``.
+under an inter-process lock (registry.lock), with the last N files it replaced kept as
+generations (``generations/serial-<serial>.json``, see ``generations()`` and ``restore()``).
 
 - ``load()`` is a lock-free consistent read (writers replace the file atomically).
 - ``transaction(source)`` locks, reads, lets the caller change records, and writes the file
   once on exit (1,000 puts are one write), bumping ``meta.serial``; an exception in the
   block writes nothing. ``expected_serial``/``expected_lineage`` from an earlier load make
   a write based on a stale read fail with StaleWriteError instead of overwriting.
-- A missing file is a new, empty registry. A file that exists but cannot be trusted
-  (0-byte, truncated, garbage, wrong shape) raises CorruptRegistryError naming the file
-  and ``functions-tui restore`` (``restore()``); it is never read as empty.
+- A missing file is a new, empty registry, unless the folder had one (a generation or an
+  old ``registry.json.bak`` exists): then MissingRegistryError. A file that exists but
+  cannot be trusted (0-byte, truncated, garbage, wrong shape, a wrong-typed field) raises
+  CorruptRegistryError naming the file and ``functions-tui restore`` (``restore()``); it is
+  never read as empty.
 - History (``history()``) is a table in the same file, so a change and its entry are one
   atomic write; it keeps the newest 10,000 entries and stores them compactly (see
   registry.history). Schema versions and their migrations: registry.migrations.
@@ -56,29 +58,41 @@ from registry.compact import (
 from registry.errors import (
     CorruptRegistryError,
     LockTimeoutError,
+    MissingRegistryError,
     RegistryError,
     StaleWriteError,
     corrupt,
 )
 from registry.gc_pause import gc_paused
 from registry.history import HISTORY_LIMIT
-from registry.lock import RegistryLock, read_holder
-from registry.migrations import MIGRATIONS, SCHEMA_VERSION, migrate
+from registry.lock import RegistryLock, command_line, read_holder
+from registry.migrations import MIGRATIONS, SCHEMA_VERSION, migrate, with_keys
 from registry.models import HISTORY_SOURCES, FunctionRecord, HistoryEntry
+from registry.secrets import (ENCRYPTED_SCHEMA, RegistryKeys, activate, holds_secrets, keys_for,
+                              rewrite_old_copies)
 from registry.storage import (
     backup_path,
     dumps,
     UNCHANGED,
+    generation_files,
+    generations_dir,
+    keep_generation,
+    prune_generations,
     read_file,
     read_file_unless,
+    read_meta,
     remove_stale_temp_files,
     write_atomic,
 )
 
 __all__ = [
     "SCHEMA_VERSION", "HISTORY_LIMIT", "RegistryError", "CorruptRegistryError", "StaleWriteError",
-    "LockTimeoutError", "RegistrySnapshot", "Transaction", "RegistryStore", "RecordMap",
+    "LockTimeoutError", "MissingRegistryError", "RegistrySnapshot", "Transaction", "RegistryStore", "RecordMap",
+    "Generation", "Restored", "GENERATIONS",
 ]
+
+#: How many generations (registry files replaced by writes and restores) are kept by default.
+GENERATIONS = 10
 
 
 def _user() -> str:
@@ -100,23 +114,63 @@ WRITE_SLICE = 500
 copy_json = history_table.copy_json  # deep copy of JSON-shaped data (much faster than copy.deepcopy)
 
 
-def _as_doc(record: FunctionRecord) -> dict[str, Any]:
+def _as_doc(record: FunctionRecord, keys: RegistryKeys | None = None) -> dict[str, Any]:
     """The stored form of a record: ``to_dict()`` without the redundant top-level name,
-    a base repeating another component's stored as a reference (registry.compact)."""
+    a base repeating another component's stored as a reference (registry.compact), env
+    values encrypted or kept as references (``keys``: registry.secrets)."""
     doc = record.to_dict()
     del doc["name"]
+    if keys is not None and doc["spec"]["env"]:
+        doc["spec"]["env"] = keys.encode_env(doc["spec"]["env"])
     doc["components"] = compact_components(doc["components"])
     return doc
 
 
 @contextmanager
-def _expanding(path: Path) -> Iterator[None]:
+def _expanding(path: Path, doc: Any = None) -> Iterator[None]:
     """Reading compact bases: a reference naming no base (a hand-edited file; a crash
-    cannot make one) is a corrupt registry, reported when that record is read."""
+    cannot make one) is a corrupt registry, reported when that record is read. So is a
+    wrong-typed field of ``doc`` (memory "abc"): the error names the function and field."""
     try:
         yield
     except BadReferenceError as exc:
         raise corrupt(path, str(exc)) from None
+    except (ValueError, TypeError):
+        problem = _bad_field(doc)
+        if problem is None:
+            raise
+        raise corrupt(path, problem) from None
+
+
+#: The spec fields FunctionSpec.from_dict converts, with what it needs them to be.
+_SPEC_FIELDS: dict[str, tuple[Callable[[Any], Any], str]] = {
+    "memory": (int, "a whole number"),
+    "timeout": (int, "a whole number"),
+    "env": (lambda v: dict(v or {}), "an object"),
+    "labels": (lambda v: dict(v or {}), "an object"),
+    "after": (lambda v: list(v or []), "a list"),
+    "ignore": (lambda v: list(v or []), "a list"),
+    "targets": (lambda v: {k: dict(t or {}) for k, t in (v or {}).items()}, "an object of objects"),
+}
+
+
+def _bad_field(doc: Any) -> str | None:
+    """What is wrong-typed in a stored function document, naming function and field; None
+    when nothing is (the error came from elsewhere)."""
+    spec = doc.get("spec") if type(doc) is dict else None
+    if type(spec) is not dict:
+        return None
+    name = spec.get("name")
+    for field_name, (convert, expected) in _SPEC_FIELDS.items():
+        if field_name not in spec:
+            continue
+        value = spec[field_name]
+        try:
+            convert(value)
+        except (ValueError, TypeError, AttributeError):
+            shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+            return f"function {name!r}: field spec.{field_name} is {shown}, expected {expected}"
+    return None
 
 
 def _same_doc(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -134,16 +188,18 @@ class RecordMap(Mapping[str, FunctionRecord]):
     (registry.compact): no reader ever sees a stored reference.
     """
 
-    def __init__(self, raw: dict[str, dict[str, Any]] | None = None, path: Path | None = None) -> None:
+    def __init__(self, raw: dict[str, dict[str, Any]] | None = None, path: Path | None = None,
+                 keys: RegistryKeys | None = None) -> None:
         self._raw = raw if raw is not None else {}
         self._built: dict[str, FunctionRecord] = {}
         self._path = path
+        self._keys = keys  # env values are decrypted (references resolved) as a record is built
 
     def __getitem__(self, name: str) -> FunctionRecord:
         record = self._built.get(name)
         if record is None:
-            with _expanding(self._path):
-                record = self._built[name] = expand_record(self._raw[name])
+            with _expanding(self._path, self._raw.get(name)):
+                record = self._built[name] = expand_record(self._raw[name], self._keys)
         return record
 
     def __contains__(self, name: object) -> bool:
@@ -158,7 +214,11 @@ class RecordMap(Mapping[str, FunctionRecord]):
     def raw(self, name: str) -> dict[str, Any]:
         """The record as a dict (``to_dict()`` without "name"), bases expanded: a copy."""
         with _expanding(self._path):
-            return expand_doc(self._raw[name])
+            doc = expand_doc(self._raw[name])
+        spec = doc.get("spec")
+        if self._keys is not None and type(spec) is dict and spec.get("env"):  # env decrypted, as to_dict() has it
+            spec["env"] = self._keys.decode_env(spec["env"], spec.get("declared_in", ""), spec.get("name", ""))
+        return doc
 
     def __repr__(self) -> str:
         return f"RecordMap({len(self)} functions)"
@@ -213,14 +273,16 @@ class Transaction:
     def _doc(self, name: str) -> dict[str, Any] | None:
         """The stored (compact) form of ``name`` as a dict (shared: do not mutate)."""
         value = self._functions.get(name)
-        return _as_doc(value) if type(value) is FunctionRecord else value
+        return _as_doc(value, self._store.keys) if type(value) is FunctionRecord else value
 
     def get(self, name: str) -> FunctionRecord | None:
         doc = self._doc(name)
         if doc is None:
             return None
-        with _expanding(self._store.path):
-            return FunctionRecord.from_dict(expand_doc(doc))
+        with _expanding(self._store.path, doc):
+            record = FunctionRecord.from_dict(expand_doc(doc))
+        self._store.keys.decode_spec(record.spec)  # env values decrypted, references resolved
+        return record
 
     def names(self) -> list[str]:
         return list(self._functions)
@@ -261,8 +323,8 @@ class Transaction:
             self._history.append({"function": name, "action": action, "source": self.source,
                                   "component": component, "at": self._at, "actor": self._actor})
             return
-        before = _as_doc(stored) if type(stored) is FunctionRecord else stored
-        after = _as_doc(record)
+        before = _as_doc(stored, self._store.keys) if type(stored) is FunctionRecord else stored
+        after = _as_doc(record, self._store.keys)
         if _same_doc(before, after):
             return
         if self._full_bases and not has_references(before) and _same_doc(compact_doc(before), after):
@@ -288,7 +350,7 @@ class Transaction:
         # an import of 100k functions makes 100k of these.
         entry = {"function": name, "action": action, "source": self.source, "component": component,
                  "at": self._at, "actor": self._actor}
-        self._history.append(history_table.compact_entry(entry, before, after))
+        self._history.append(history_table.compact_entry(entry, before, after, self._store.keys))
 
     # --- writing (called by the store) ---------------------------------------
     def _write(self, lineage: str, serial: int) -> None:
@@ -297,8 +359,19 @@ class Transaction:
         # The GC is paused for the whole write: each slice is thousands of fresh dicts
         # (compact components) that are freed right after it is encoded; a collection
         # would only rescan them. (Nothing of the caller's runs in here.)
+        store = self._store
+        keep = store.generation_limit()  # worked out first: an error in it writes nothing
+        replaced = self.serial if self._contents is not None else None
+        batch = store._batch
+        if batch is not None and (self.lineage, self.serial) in batch:
+            replaced = None  # an intermediate version of this batch: the one before it is kept
         with gc_paused():
-            write_atomic(self._store.path, self._pieces(lineage, serial), backup=True)
+            # The file this write replaces becomes a generation, kept before the replace.
+            write_atomic(store.path, self._pieces(lineage, serial), backup=False,
+                         keep=None if replaced is None else lambda: keep_generation(store.path, store.path, replaced))
+        if batch is not None:
+            batch.add((lineage, serial))
+        prune_generations(store.path, keep)
 
     def _pieces(self, lineage: str, serial: int) -> Iterator[bytes | memoryview]:
         """The file's bytes, in order: exactly ``orjson.dumps(tables)`` of the tables
@@ -323,6 +396,9 @@ class Transaction:
             "created": contents.meta.get("created", _now()) if contents else _now(),
             "updated": _now(),
             "updated_by": f"{self._actor} ({self.source})",
+            "command": command_line(200),          # shown by `functions-tui restore --list`
+            "functions": len(self._functions),
+            **self._store.keys.meta(contents.meta.get("key") if contents else None),  # the key's id
         }
         # Worked out first (it is small): an error in it writes nothing.
         history = history_table.append(contents.history if contents else {}, self._history,
@@ -360,7 +436,7 @@ class Transaction:
                                         f"{value.spec.name!r} after it was put; put a renamed copy instead. "
                                         "Nothing was written.")
                 # A put record is written compactly straight from its dataclasses (orjson).
-                value = compact_record(value)
+                value = compact_record(value, self._store.keys)
             names.append(name)
             stored[str(doc_id)] = value
         return names, stored
@@ -375,7 +451,7 @@ class Transaction:
         for doc_id, name in zip(stored, names):
             value = self._functions[name]
             if type(value) is FunctionRecord:
-                value = self._functions[name] = _as_doc(value)
+                value = self._functions[name] = _as_doc(value, self._store.keys)
             stored[doc_id] = value
         return self._encode(stored)
 
@@ -387,21 +463,64 @@ class Transaction:
                                 "Nothing was written.") from None
 
 
+@dataclass(frozen=True)
+class Generation:
+    """One kept registry file: what ``functions-tui restore --list`` shows."""
+
+    path: Path
+    serial: int
+    time: str = "?"
+    actor: str = "?"
+    command: str = "?"
+    functions: int | None = None
+    lineage: str = ""
+    problem: str = ""  # why its first bytes could not be read ("" when they could)
+
+    def describe(self) -> str:
+        """``serial 12 from 2026-01-02T03:04:05+00:00 (by ACTOR: COMMAND)``"""
+        return f"serial {self.serial} from {self.time} (by {self.actor}: {self.command})"
+
+
+@dataclass(frozen=True)
+class Restored:
+    """What ``restore()`` did: the generation it put back, the serial it got, and what became
+    of the registry it replaced (a generation of that serial, or a file kept aside)."""
+
+    source: Generation
+    serial: int
+    replaced_serial: int | None = None
+    kept_aside: Path | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.source.path
+
+
 class RegistryStore:
-    """Owns one registry file (``registry.json``), its ``.bak`` and its lock."""
+    """Owns one registry file (``registry.json``), its generations and its lock."""
 
     def __init__(self, path: str | Path, *, lock_timeout: float = 10.0,
                  history_limit: int = HISTORY_LIMIT,
                  migrations: dict[int, Callable[[dict], dict]] | None = None,
-                 schema_version: int | None = None) -> None:
+                 schema_version: int | None = None,
+                 generations: int | Callable[[], int] = GENERATIONS) -> None:
         self.path = Path(path)
-        self.backup_path = backup_path(self.path)
+        #: How many generations to keep: a number, or a callable giving it (the service reads
+        #: ``generations:`` from config.yaml only when a write needs it).
+        self.keep_generations = generations
         self.lock_timeout = lock_timeout
         self.history_limit = history_limit
+        #: The registry's key (registry.secrets): env values encrypted, env hashes keyed. Its
+        #: keys are the ones hashing in this process from now on.
+        self.keys = keys_for(self.path)
+        activate(self.keys)
         # Overridable so tests can exercise the migration hook with their own steps.
-        self._migrations = MIGRATIONS if migrations is None else migrations
+        self._migrations = with_keys(MIGRATIONS if migrations is None else migrations, self.keys)
         self.schema_version = SCHEMA_VERSION if schema_version is None else schema_version
         self._local = threading.local()
+        self._batch: set[tuple[str, int]] | None = None  # see generation_batch()
+        self._batch_depth = 0
+        self._batch_lock = threading.Lock()
         self._cache: tuple[Any, layout.Contents, int | None] | None = None
 
     @property
@@ -412,9 +531,45 @@ class RegistryStore:
     def __repr__(self) -> str:
         return f"RegistryStore({str(self.path)!r})"
 
+    @property
+    def backup_path(self) -> Path:
+        """The newest kept generation (the registry as it was before the last write), or,
+        when there is none, where the previous version kept its one backup (``.bak``)."""
+        files = generation_files(self.path)
+        return files[0][1] if files else self.legacy_backup_path
+
+    @property
+    def legacy_backup_path(self) -> Path:
+        return backup_path(self.path)
+
+    @property
+    def generations_dir(self) -> Path:
+        return generations_dir(self.path)
+
+    def generation_limit(self) -> int:
+        keep = self.keep_generations
+        return max(0, int(keep() if callable(keep) else keep))
+
     # --- reading -------------------------------------------------------------
     def exists(self) -> bool:
-        return self.path.exists()
+        """True when there is a registry here, or was one: with the file gone but generations
+        left, reading it raises MissingRegistryError (never an empty registry)."""
+        return os.path.lexists(self.path) or self._had_registry()
+
+    def _had_registry(self) -> bool:
+        return bool(generation_files(self.path)) or os.path.lexists(self.legacy_backup_path)
+
+    def _missing(self) -> MissingRegistryError:
+        kept = [g for _, g in generation_files(self.path)]
+        where = (f"{len(kept)} earlier generation(s) in {self.generations_dir}" if kept
+                 else f"its backup {self.legacy_backup_path}")
+        error = MissingRegistryError(
+            f"registry {self.path} is missing, but this folder had a registry ({where}): it was deleted "
+            f"or moved. Nothing was changed; run `functions-tui restore` to bring back the newest generation "
+            f"(`functions-tui restore --list` lists them), or move {self.generations_dir} away too to "
+            "start an empty registry.")
+        error.path, error.problem = self.path, "the file is missing"
+        return error
 
     def _read(self) -> tuple[layout.Contents | None, int | None]:
         """Parse, migrate and validate the file: (contents, schema migrated from) or (None, None).
@@ -425,14 +580,15 @@ class RegistryStore:
         are shared and never mutated: transactions copy what they change and snapshots
         build records with their own copies.
         """
+        activate(self.keys)  # hashing follows the registry being read (several in one process)
         cached = self._cache
         version, tables = read_file_unless(self.path, cached[0] if cached else None)
         if tables is UNCHANGED:
             return cached[1], cached[2]
         if tables is None:
             self._cache = None
-            if self.backup_path.exists():
-                raise corrupt(self.path, "the file is missing although its backup exists (was it deleted?)")
+            if self._had_registry():
+                raise self._missing()
             return None, None
         self._cache = None
         schema = layout.file_schema(tables, self.path)
@@ -452,8 +608,11 @@ class RegistryStore:
         contents, migrated_from = self._read()
         if contents is None:
             return RegistrySnapshot(path=self.path, serial=0, lineage="", schema=self.schema_version)
+        contents = self._encrypted(contents, migrated_from)
+        self.keys.check(contents.meta.get("key"))  # a registry copied without its key: one clear line
         return RegistrySnapshot(path=self.path, serial=contents.serial, lineage=contents.lineage,
-                                schema=self.schema_version, functions=RecordMap(contents.functions, self.path),
+                                schema=self.schema_version,
+                                functions=RecordMap(contents.functions, self.path, self.keys),
                                 migrated_from=migrated_from)
 
     def history(self, name: str | None = None, limit: int | None = None) -> list[HistoryEntry]:
@@ -461,17 +620,58 @@ class RegistryStore:
 
         Only the newest ``history_limit`` entries (default 10,000) are kept in the file.
         """
-        contents, _ = self._read()
+        contents, migrated_from = self._read()
         if contents is None:
             return []
+        contents = self._encrypted(contents, migrated_from)
+        self.keys.check(contents.meta.get("key"))
         with _expanding(self.path):
-            return history_table.entries(contents.history, contents.functions, name, limit)
+            return history_table.entries(contents.history, contents.functions, name, limit, self.keys)
+
+    def _encrypted(self, contents: layout.Contents, migrated_from: int | None) -> layout.Contents:
+        """The one exception to "reading never writes": a registry written before env values
+        were encrypted (schema < ENCRYPTED_SCHEMA) that holds env values or history is saved in
+        the current form the first time it is read (its kept copies too, see
+        registry.secrets.rewrite_old_copies), so no secret stays at rest in clear until some
+        later change happens to write it. Best effort: a registry that cannot be written now
+        (locked, read-only, a transaction open in this thread) is upgraded by its next write."""
+        # (Schema 0 and 1, pre-release forms whose records a write keeps as they are, are
+        # upgraded by their next write.)
+        if migrated_from is None or not 2 <= migrated_from < ENCRYPTED_SCHEMA or not holds_secrets(
+                {"functions": contents.functions, "history": contents.history}):
+            return contents
+        try:
+            with self.transaction("sync"):
+                pass  # a migrated file is saved by any transaction
+            upgraded, _ = self._read()
+        except (RegistryError, OSError):
+            return contents
+        return upgraded if upgraded is not None else contents
 
     def holder(self):
         """Who holds the lock right now (or last held it, if it died): a LockHolder or None."""
         return read_holder(self.path)
 
     # --- writing -------------------------------------------------------------
+    @contextmanager
+    def generation_batch(self) -> Iterator[None]:
+        """Writes made through this store inside the block keep one generation between them:
+        the registry as it was before the first. For one command that writes several times
+        (an apply recording its progress every half second), so that its intermediate versions
+        do not push the older generations out. Nestable; a write by anyone else ends the
+        coalescing (the version it replaces was not written inside the batch)."""
+        with self._batch_lock:
+            if self._batch_depth == 0:
+                self._batch = set()
+            self._batch_depth += 1
+        try:
+            yield
+        finally:
+            with self._batch_lock:
+                self._batch_depth -= 1
+                if self._batch_depth == 0:
+                    self._batch = None
+
     @contextmanager
     def _locked(self) -> Iterator[None]:
         if getattr(self._local, "depth", 0):
@@ -497,15 +697,22 @@ class RegistryStore:
         # may run for minutes, e.g. apply() deploying inside it.)
         with self._locked():
             remove_stale_temp_files(self.path)
+            self._adopt_legacy_backup()
             contents, _ = self._read()
             txn = Transaction(self, source, contents)
             self._check_fresh(txn, expected_serial, expected_lineage)
+            if contents is not None:
+                self.keys.check(contents.meta.get("key"))  # before anything is decrypted or hashed
             yield txn
             if txn.changed:
                 lineage = txn.lineage or str(uuid.uuid4())
                 serial = txn.serial + 1
                 txn._write(lineage, serial)
                 txn.new_serial, txn.lineage = serial, lineage
+                if txn._contents is not None and txn._contents.meta.get("schema", 0) < ENCRYPTED_SCHEMA:
+                    # Upgraded: the copies kept of the file before (generations, .bak) held env
+                    # values in clear; they are rewritten in the current form.
+                    rewrite_old_copies(self)
 
     def _check_fresh(self, txn: Transaction, expected_serial: int | None,
                      expected_lineage: str | None) -> None:
@@ -523,63 +730,173 @@ class RegistryStore:
                 f"now serial {txn.serial}{by}). Nothing was written; reload and redo the change."
             )
 
-    def restore(self) -> Path:
-        """Replace the registry with its last good backup; returns the backup path used.
+    # --- generations and restore ----------------------------------------------
+    def generations(self) -> list[Generation]:
+        """The kept generations, newest first, described from each file's first bytes (no
+        full parse: ``restore`` validates the one it uses). An old ``registry.json.bak`` not
+        moved in yet (the next write does that) is listed as the oldest."""
+        files = generation_files(self.path)
+        legacy = self.legacy_backup_path
+        if os.path.lexists(legacy) and not any(_same_file(legacy, f) for _, f in files):
+            files.append((self._head_serial(legacy), legacy))
+        return [self._describe_generation(serial, file) for serial, file in files]
 
-        The backup is validated first. The replaced file (even a corrupt one) is kept as
-        ``registry.json.corrupt-<time>`` for inspection. The restored registry gets a serial
-        above both files' serials, so a process holding a read of the bad file cannot
-        write over the restored one unnoticed.
-        """
-        bak = self.backup_path
-        with self._locked():
+    def _describe_generation(self, serial: int, file: Path) -> Generation:
+        try:
+            meta = read_meta(file)
+        except (RegistryError, OSError, ValueError) as exc:
+            problem = exc.problem if isinstance(exc, CorruptRegistryError) else str(exc)
+            return Generation(path=file, serial=serial, problem=problem)
+        count = meta.get("functions")
+        by = str(meta.get("updated_by") or "?")
+        return Generation(path=file, serial=serial, time=str(meta.get("updated") or meta.get("created") or "?"),
+                          actor=by, command=str(meta.get("command") or "?"),
+                          functions=count if type(count) is int else None, lineage=str(meta.get("lineage") or ""))
+
+    def readable(self) -> bool:
+        """True when the registry file exists and reads cleanly (a restore would replace a
+        good registry: the CLI asks first then)."""
+        try:
+            return self._read()[0] is not None
+        except RegistryError:
+            return False
+
+    def restore_target(self, serial: int | None = None) -> Generation:
+        """The generation ``restore(serial)`` would put back, validated: the one with that
+        serial, or by default the newest good one older than the current registry (the
+        previous version; for a damaged or missing registry, the newest that reads)."""
+        candidates = self.generations()
+        if serial is not None:
+            chosen = next((g for g in candidates if g.serial == serial), None)
+            if chosen is None:
+                kept = ", ".join(str(g.serial) for g in candidates) or "none"
+                raise RegistryError(f"registry {self.path}: no generation with serial {serial} "
+                                    f"(kept: {kept}; `functions-tui restore --list` shows them).")
             try:
-                tables = read_file(bak)
-                if tables is None:
-                    raise RegistryError(f"registry {self.path}: there is no backup ({bak}) to restore from.")
-                version = layout.file_schema(tables, bak)
-                if version != self.schema_version:  # validate its migrated form; write it as it is
-                    layout.check(migrate(tables, version, bak, self._migrations, self.schema_version), bak)
-                else:
-                    layout.check(tables, bak)
+                self._validate(chosen.path)
             except CorruptRegistryError as exc:
-                raise RegistryError(
-                    f"registry {self.path}: the backup {bak} cannot be restored either: {exc.problem}. "
-                    "Look for an older copy (registry.json.corrupt-* files, your own backups)."
-                ) from None
-            current_serial = self._serial_if_readable()
+                raise RegistryError(f"registry {self.path}: generation {serial} ({chosen.path}) cannot be "
+                                    f"restored: {exc.problem}. Pick another (`functions-tui restore --list`).") from None
+            return chosen
+        current = self._current_identity()
+        problems: list[str] = []
+        for g in candidates:
+            if current is not None and (g.lineage, g.serial) == current:
+                continue  # the current registry itself (kept by a write killed before its replace)
+            try:
+                self._validate(g.path)
+            except CorruptRegistryError as exc:
+                problems.append(f"{g.path.name}: {exc.problem}")
+                continue
+            return g
+        if not problems:
+            raise RegistryError(f"registry {self.path}: there is no backup to restore from "
+                                f"(no earlier generation in {self.generations_dir}).")
+        raise RegistryError(
+            f"registry {self.path}: the backup cannot be restored either ({'; '.join(problems)}). "
+            "Look for an older copy (registry.json.corrupt-* files, your own backups).")
+
+    def _current_identity(self) -> tuple[str, int] | None:
+        try:
+            contents = self._read()[0]
+        except RegistryError:
+            return None
+        return (contents.lineage, contents.serial) if contents else None
+
+    def _validate(self, file: Path) -> dict[str, Any]:
+        """The tables of a generation file, validated in their current-schema form; raises
+        CorruptRegistryError (a missing file included)."""
+        tables = read_file(file)
+        if tables is None:
+            raise corrupt(file, "the file is gone")
+        version = layout.file_schema(tables, file)
+        if version != self.schema_version:  # validate its migrated form; write it as it is
+            layout.check(migrate(tables, version, file, self._migrations, self.schema_version), file)
+        else:
+            layout.check(tables, file)
+        return tables
+
+    def restore(self, serial: int | None = None, *, generation: Generation | None = None) -> Restored:
+        """Put back a kept generation: ``generation``, the one with ``serial``, or by default
+        the previous one (see restore_target). Undoable: a readable registry it replaces
+        becomes a generation itself (so a second restore goes back); a damaged one is kept as
+        ``registry.json.corrupt-<time>``. The generation is validated first, under the lock.
+
+        The restored file keeps its lineage (the ownership marks on components name it) and
+        gets a serial above every serial handed out, so a process holding an older read
+        cannot write over it unnoticed.
+        """
+        with self._locked():
+            remove_stale_temp_files(self.path)
+            self._adopt_legacy_backup()
+            if generation is not None and not os.path.lexists(generation.path):
+                # Adopting the old .bak moved it into the generations folder meanwhile.
+                generation = next((g for g in self.generations() if g.serial == generation.serial), generation)
+            target = generation or self.restore_target(serial)
+            try:
+                tables = self._validate(target.path)
+            except CorruptRegistryError as exc:
+                raise RegistryError(f"registry {self.path}: {target.path} cannot be restored: {exc.problem}. "
+                                    "Pick another generation (`functions-tui restore --list`).") from None
+            keep = self.generation_limit()
+            current = self._current_identity()
+            kept_serials = [n for n, _ in generation_files(self.path)]
+            if current is not None:
+                floor = max([current[1], *kept_serials]) + 1
+            else:  # damaged or missing: its serial was at least the newest generation's + 1
+                floor = max([self._head_serial(self.path) + 1, *(n + 2 for n in kept_serials)])
             meta = next(iter(tables[layout.META].values()))
-            # The .bak is the version before the current one, so +2 passes the current serial
-            # even when the current file is too damaged to say what its serial was.
-            meta["serial"] = max(int(meta.get("serial", 0) or 0) + 2, current_serial + 1)
+            meta["serial"] = max(int(meta.get("serial", 0) or 0) + 1, floor)
             meta["updated"] = _now()
             meta["updated_by"] = f"{self.actor} (restore)"
-            self._keep_aside()
-            # backup=False: the .bak stays the good file we restored from.
-            write_atomic(self.path, dumps(tables), backup=False)
-        return bak
+            meta["command"] = command_line(200)
+            meta["restored_from"] = target.serial
+            if type(tables.get(layout.FUNCTIONS)) is dict:
+                meta["functions"] = len(tables[layout.FUNCTIONS])
+            aside = None if current is not None else self._keep_aside()
+            replaced = current[1] if current is not None else None
+            write_atomic(self.path, dumps(tables), backup=False,
+                         keep=None if replaced is None else lambda: keep_generation(self.path, self.path, replaced))
+            self._cache = None
+            prune_generations(self.path, max(keep, 1))
+        return Restored(source=target, serial=meta["serial"], replaced_serial=replaced, kept_aside=aside)
 
-    def _keep_aside(self) -> None:
-        # A hard link, not a rename: the registry path must never be missing, even briefly.
-        if not self.path.exists():
+    def _adopt_legacy_backup(self) -> None:
+        """The previous version kept one ``registry.json.bak``: it becomes the oldest
+        generation (once; called with the lock held)."""
+        legacy = self.legacy_backup_path
+        if not os.path.lexists(legacy):
             return
+        if keep_generation(legacy, self.path, self._head_serial(legacy)) is not None:
+            legacy.unlink(missing_ok=True)
+
+    @staticmethod
+    def _head_serial(file: Path) -> int:
+        """A file's serial, best effort from its first bytes (0 when it cannot be told)."""
+        try:
+            with open(file, "rb") as fh:
+                head = fh.read(65536)
+        except OSError:
+            return 0
+        found = re.search(rb'"serial"\s*:\s*(\d+)', head)
+        return int(found.group(1)) if found else 0
+
+    def _keep_aside(self) -> Path | None:
+        """Keep a damaged registry file as ``registry.json.corrupt-<time>`` for inspection.
+        A hard link, not a rename: the registry path must never be missing, even briefly."""
+        if not os.path.exists(self.path):  # (a symlink counts by its target)
+            return None
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
         try:
             os.link(self.path, aside)
         except OSError:
             shutil.copy2(self.path, aside)
+        return aside
 
-    def _serial_if_readable(self) -> int:
-        """The current file's serial; for a damaged file, a best effort from its first bytes."""
-        try:
-            contents = self._read()[0]
-        except RegistryError:
-            try:
-                with open(self.path, "rb") as fh:
-                    head = fh.read(65536)
-            except OSError:
-                return 0
-            found = re.search(rb'"serial"\s*:\s*(\d+)', head)
-            return int(found.group(1)) if found else 0
-        return contents.serial if contents else 0
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False

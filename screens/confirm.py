@@ -8,8 +8,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from screens.safe_dismiss import SafeDismiss
 
-class ConfirmScreen(ModalScreen[bool]):
+
+class ConfirmScreen(SafeDismiss, ModalScreen[bool]):
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
     ConfirmScreen > Vertical {
@@ -38,7 +40,7 @@ class ConfirmScreen(ModalScreen[bool]):
                 yield Button("Yes (y)", id="yes", variant="warning")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
+        self.close_with(event.button.id == "yes")
 
     def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)
+        self.close_with(yes)

@@ -323,7 +323,7 @@ class ConflictScreen(GuardedScreen):
                         title=f"{len(failed)} of {len(outcomes)} failed", severity="error")
         else:
             self.notify(f"{len(outcomes)} conflicts resolved", title="conflicts")
-        self.dismiss(sorted({d.component for d, _, _ in outcomes}) or True)
+        self.close_with(sorted({d.component for d, _, _ in outcomes}) or True)
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        self.close_with(None)

@@ -104,7 +104,7 @@ class DetailScreen(GuardedScreen):
             table.add_row("—", "no history yet", "", "", "", "")
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        self.close_with(None)
 
 
 def _change_text(before: Any, after: Any) -> str:

@@ -10,6 +10,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from screens.safe_dismiss import SafeDismiss
 from screens.states import GLYPHS, LABELS, ORDER, THEME_VARIABLES, rich_style_for
 
 KEYS = [
@@ -54,7 +55,7 @@ STATE_HELP = {
 }
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(SafeDismiss, ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > Vertical {
@@ -118,4 +119,4 @@ class HelpScreen(ModalScreen[None]):
         return table
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        self.close_with(None)

@@ -167,7 +167,7 @@ class PlanScreen(GuardedScreen):
         if warnings:
             self.notify("\n".join(warnings), title="declarations", severity="warning")
         touched = sorted({r.action.component for r in getattr(result, "results", [])}) or True
-        self.dismiss(touched)
+        self.close_with(touched)
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        self.close_with(None)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from textual.screen import ModalScreen, Screen
 
+from screens.safe_dismiss import SafeDismiss
+
 #: Action names (without "action_") that change the registry or a component.
 MUTATING_ACTIONS = frozenset({
     "apply_plan",           # plan screen: apply
@@ -21,13 +23,13 @@ MUTATING_ACTIONS = frozenset({
 })
 
 
-class GuardedScreen(Screen):
+class GuardedScreen(SafeDismiss, Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         allowed = getattr(self.app, "action_allowed", None)
         return allowed(action) if allowed is not None else True
 
 
-class GuardedModalScreen(ModalScreen):
+class GuardedModalScreen(SafeDismiss, ModalScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         allowed = getattr(self.app, "action_allowed", None)
         return allowed(action) if allowed is not None else True

@@ -199,7 +199,7 @@ def test_the_snapshot_round_trips_through_the_store(setup):
     declared = alpha(svc).declared
     assert set(declared) == {"runtime", "entry_point", "memory", "timeout", "env", "labels", "targets_state",
                              "code_digest"}
-    assert declared["env"]["LEVEL"].startswith("h:") and "info" not in repr(declared)
+    assert declared["env"]["LEVEL"].startswith("k:") and "info" not in repr(declared)  # keyed (registry.secrets)
     assert declared["targets_state"] == {"gcp": "active"}
     fresh = SyncService(svc.home, components={})
     assert fresh.records()["alpha"].spec.declared == declared

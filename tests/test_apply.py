@@ -260,9 +260,10 @@ def test_a_live_apply_is_not_reported_as_interrupted(journal):
 def test_entries_of_a_dead_process_are_interrupted(journal, tmp_path):
     import json
     journal.begin("a", "gcp", "update")
-    data = json.loads(journal.path.read_text())
-    data["entries"][0]["pid"] = 2 ** 22 + 12345  # no such process
-    journal.path.write_text(json.dumps(data))
+    (line,) = journal.path.read_text().splitlines()  # one JSON line per event
+    data = json.loads(line)
+    data["pid"] = 2 ** 22 + 12345  # no such process
+    journal.path.write_text(json.dumps(data, separators=(",", ":")) + "\n")
     assert [e.function for e in journal.pending()] == ["a"]
 
 

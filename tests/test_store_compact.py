@@ -17,6 +17,20 @@ def store(tmp_path):
     return RegistryStore(tmp_path / "registry.json", lock_timeout=5)
 
 
+def as_stored(store, doc: dict) -> dict:
+    """``doc`` with its env as the file stores it (encrypted: registry.secrets)."""
+    doc = {k: v for k, v in doc.items() if k != "name"}
+    doc["spec"] = dict(doc["spec"], env=store.keys.encode_env(doc["spec"]["env"]))
+    return doc
+
+
+def as_history(store, doc: dict) -> dict:
+    """``doc`` as a history entry shows it (env values as keyed digests)."""
+    from registry.secrets import scrub_doc
+
+    return scrub_doc(as_stored(store, doc), store.keys)
+
+
 def stored_functions(store) -> dict:
     tables = orjson.loads(store.path.read_bytes())
     return {doc["spec"]["name"]: doc for doc in tables["functions"].values()}
@@ -91,7 +105,7 @@ def test_history_before_and_after_are_expanded(store):
     with store.transaction("user") as txn:
         txn.remove("fn-000001")
     deleted, updated, created = store.history("fn-000001")
-    original = {k: v for k, v in make_record(1).to_dict().items() if k != "name"}
+    original = as_history(store, make_record(1).to_dict())
     assert deleted.after is None and deleted.before == updated.after
     assert updated.after["components"]["gcp"]["base"]["memory"] == 1024
     assert updated.before == original == created.after
@@ -115,14 +129,15 @@ def test_a_schema_1_file_loads_and_keeps_its_history_exact(store):
     with store.transaction("user") as txn:
         txn.put(make_record(1))  # the same record: no history entry
         assert not txn._history
-    assert stored_functions(store)["fn-000001"] == full  # written in the current schema, unchanged
+    # written in the current schema, unchanged but for its env (encrypted since schema 3)
+    assert stored_functions(store)["fn-000001"] == as_stored(store, full)
     changed = make_record(1)
     changed.spec.memory = 64
     with store.transaction("user") as txn:
         txn.put(changed)
     assert stored_functions(store)["fn-000001"]["components"]["gcp"]["base"] == ["docker", "active"]
     update, create = store.history("fn-000001")
-    assert update.before == full and update.after["spec"]["memory"] == 64
+    assert update.before == as_history(store, full) and update.after["spec"]["memory"] == 64
     assert store.load().functions["fn-000001"] == changed
 
 

@@ -31,7 +31,7 @@ def v0_store(tmp_path):
 
 def test_v0_file_is_migrated_on_read(v0_store):
     snapshot = v0_store.load()
-    assert snapshot.migrated_from == 0 and snapshot.schema == SCHEMA_VERSION == 2
+    assert snapshot.migrated_from == 0 and snapshot.schema == SCHEMA_VERSION == 3
     assert (snapshot.serial, snapshot.lineage) == (7, V0_FILE["meta"]["1"]["lineage"])
     resize = snapshot.functions["resize"]
     assert resize.spec.memory == 512

@@ -98,15 +98,15 @@ def test_a_plain_value_stays_plain_and_a_new_one_is_quoted_only_when_yaml_needs_
     path = declare(tmp_path, COMMENTED)
     spec = read(path, "hello")
     spec.env["LEVEL"] = "debug"
-    spec.env["PORT"] = "8080"          # would read as a number: quoted
+    spec.env["WORKERS"] = "8080"       # would read as a number: quoted
     spec.env["MODE"] = "fast"          # plain is fine
     spec.env["NOTE"] = "a: b # c"      # would not parse plain: quoted
     _, report = pull(spec, ("gcp", ["env"]))
     assert report.warnings == []
     text = path.read_text()
     assert "  LEVEL: debug\n" in text
-    assert "  PORT: '8080'\n" in text and "  MODE: fast\n" in text and "  NOTE: 'a: b # c'\n" in text
-    assert read(path, "hello").env == {"GREETING": "hi", "LEVEL": "debug", "PORT": "8080", "MODE": "fast",
+    assert "  WORKERS: '8080'\n" in text and "  MODE: fast\n" in text and "  NOTE: 'a: b # c'\n" in text
+    assert read(path, "hello").env == {"GREETING": "hi", "LEVEL": "debug", "WORKERS": "8080", "MODE": "fast",
                                        "NOTE": "a: b # c"}
 
 
