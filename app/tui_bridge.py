@@ -315,6 +315,7 @@ class SyncOutcome:
 def run_sync(service: Any, job: SyncJob, clock: Clock = system_clock) -> SyncOutcome:
     """Observe the job's components and plan (changes nothing): the background sync."""
     started = time.perf_counter()
+    _redetect_unavailable(service, job.components)
     if job.sync is not None:
         plan = service.plan(list(job.components), sync=job.sync)
     else:
@@ -326,6 +327,23 @@ def run_sync(service: Any, job: SyncJob, clock: Clock = system_clock) -> SyncOut
         detections = {}
     finished = clock().replace(microsecond=0).isoformat()
     return SyncOutcome(job, plan, records, detections, finished, time.perf_counter() - started)
+
+
+def _redetect_unavailable(service: Any, components: Iterable[str]) -> None:
+    """A component that was unavailable is detected again before it is synced: it may have
+    come back (a daemon started, credentials fixed), and a cached "unavailable" would hide it
+    for good."""
+    redetect = getattr(service, "redetect", None)
+    if not callable(redetect):
+        return
+    try:
+        detections = service.detections()
+    except Exception:
+        return
+    for component in components:
+        det = detections.get(component)
+        if det is not None and not det.available:
+            redetect(component)
 
 
 def compute_plan(service: Any, components: list[str] | None) -> Plan:

@@ -176,3 +176,26 @@ async def test_clicking_a_row_moves_the_cursor_and_a_second_click_opens_it():
         await pilot.click(lst, offset=(3, 3))
         assert await wait_until(pilot, lambda: app.screen.__class__.__name__ == "DetailScreen")
         assert app.screen.function_name == lst.rows[3].key
+
+
+@run_async
+async def test_a_component_that_comes_back_is_seen_at_the_next_sync(tmp_path):
+    """gcp is down at start (cached as unavailable); it comes back; the user's next sync
+    detects it again instead of skipping it for good."""
+    from registry.models import FunctionSpec
+    from tests.memory_component import MemoryComponent
+    from tests.tui_helpers import register, row_state, service_with
+
+    gcp = MemoryComponent("gcp", available=False)
+    service = service_with(tmp_path / "home", gcp=gcp)
+    register(service, FunctionSpec("api", "python3.12", targets={"gcp": {}}))
+    app = FunctionsApp(service, clock=fixed_clock, jobs=[SyncJob("gcp", ("gcp",), interval=3600, sync=None)])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_sync(pilot, after=0)
+        assert service.detections()["gcp"].available is False
+        gcp.available = True                    # the backend is back
+        seen = app.sync_count
+        await pilot.press("S")
+        await wait_for_sync(pilot, after=seen)
+        assert service.detections()["gcp"].available is True
+        assert row_state(app, "gcp", "api") == "missing"   # seen again: not deployed there yet
