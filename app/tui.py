@@ -56,6 +56,8 @@ class FunctionsApp(App):
         Binding("t", "next_theme", "Theme", show=False),
         Binding("tab", "focus_next", "Next panel", show=False),
         Binding("q", "quit", "Quit"),
+        # A terminal user's reflex: ctrl+c quits like q (Textual's default only says "press ctrl+q").
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
     ]
     THEMES = ("textual-dark", "nord", "gruvbox", "tokyo-night", "textual-light")
 

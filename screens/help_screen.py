@@ -26,7 +26,7 @@ KEYS = [
         ("ctrl+p", "command palette: sync, plan, resolve, open a function, themes"),
         ("t", "next theme"),
         ("?", "this help"),
-        ("q", "quit"),
+        ("q / ctrl+c", "quit"),
     ]),
     ("Conflicts", [
         ("r / c", "conflicting fields: keep the registry's / take the component's (the others merge)"),
@@ -49,7 +49,7 @@ STATE_HELP = {
     "diverged": "changed on both sides in different fields: merged field by field",
     "conflict": "a field changed on both sides, differently: a person decides",
     "missing": "in the registry, not on the component (ghost or not deployed)",
-    "unmanaged": "carries our mark on the component, unknown to the registry",
+    "unmanaged": "carries this registry's mark on the component, unknown to the registry",
     "foreign": "deployed by another registry: shown, never touched",
     "unknown": "component unavailable or listing failed/partial: nothing changes",
 }

@@ -199,3 +199,14 @@ async def test_a_component_that_comes_back_is_seen_at_the_next_sync(tmp_path):
         await wait_for_sync(pilot, after=seen)
         assert service.detections()["gcp"].available is True
         assert row_state(app, "gcp", "api") == "missing"   # seen again: not deployed there yet
+
+
+@run_async
+async def test_ctrl_c_quits_like_q():
+    app = FunctionsApp(sample_service(), clock=fixed_clock, autosync=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert app.return_code is None          # running
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert app.return_code == 0             # asked to exit, as by q
