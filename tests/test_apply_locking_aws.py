@@ -6,7 +6,6 @@ survives the apply, and the apply's own outcomes are all recorded."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
@@ -35,10 +34,7 @@ def project(tmp_path, aws_clean, monkeypatch):
 
 def test_an_add_during_a_long_apply_gets_the_registry_at_once_and_survives(project, tmp_path):
     home, env, src, aws = project
-    # How long an `add` takes with nobody else around (process start included).
-    started = time.monotonic()
     assert run_cli("add", str(src), env=env).returncode == 0
-    alone = time.monotonic() - started
 
     svc = SyncService(home)
     plan = svc.plan(["aws"])
@@ -61,12 +57,11 @@ def test_an_add_during_a_long_apply_gets_the_registry_at_once_and_survives(proje
     try:
         assert inside.wait(60), "the apply never reached beta's create"
         make_function(tmp_path / "later", "delta", memory=256, timeout=20, targets={"aws": {}})
-        started = time.monotonic()
+        # The apply stays inside beta's create until the test releases it: had it held the
+        # registry lock, this add would have failed with "locked" after the lock timeout.
         added = run_cli("add", str(tmp_path / "later" / "delta"), env=env)
-        took = time.monotonic() - started
         assert added.returncode == 0, added.stderr
         assert "locked" not in added.stderr
-        assert took < alone + 1.0, (took, alone)   # no wait on the registry lock
         assert worker.is_alive()                   # the apply was still inside beta's create
         assert "delta" in svc.store.load().functions
     finally:

@@ -1,7 +1,9 @@
 """A writer SIGKILLed at random moments never leaves a half generation: every file in
 ``generations/`` parses as one whole registry version, so restore can trust any of them.
 The generations are copied here (hard links refused, as across filesystems), the slow path:
-a temp file written in chunks, fsynced and renamed, so many kills land mid-copy."""
+a temp file written in chunks, fsynced and renamed. Each writer kills itself at a chunk the
+test picks (from a seeded random), so the kill points are the same on any machine, and many
+land mid-copy: no timing is involved."""
 
 from __future__ import annotations
 
@@ -9,7 +11,6 @@ import random
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -21,26 +22,31 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
 WRITER = """
-import errno, os, sys, time
+import errno, os, signal, sys
 import registry.storage
 from bench.registry import make_record
 from registry.store import RegistryStore
 
-def slow_write(fd, payload, chunk=65536):
+KILL_AT = int(sys.argv[3])   # the chunk before which this writer is killed
+written = 0
+
+def killing_write(fd, payload, chunk=65536):
+    global written
     for start in range(0, len(payload), chunk):
+        if written == KILL_AT:
+            os.kill(os.getpid(), signal.SIGKILL)
         os.write(fd, payload[start:start + chunk])
-        time.sleep(0.002)
+        written += 1
 
 def no_hard_links(src, dst, **kwargs):
     raise OSError(errno.EXDEV, "Invalid cross-device link")
 
-registry.storage._write_fd = slow_write
+registry.storage._write_fd = killing_write
 registry.storage.os = type(os)("os_without_links")
 registry.storage.os.__dict__.update(os.__dict__)
 registry.storage.os.link = no_hard_links
 store = RegistryStore(sys.argv[1], generations=4)
 records = [make_record(i) for i in range(int(sys.argv[2]))]
-print("ready", flush=True)
 while True:
     with store.transaction("sync") as txn:
         for record in records:
@@ -62,14 +68,9 @@ def test_sigkill_never_leaves_a_half_generation(tmp_path):
     rng = random.Random(20261202)
     mid_copy = 0
     for _ in range(25):
-        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path), "800"], cwd=ROOT,
-                                stdout=subprocess.PIPE, text=True)
-        try:
-            assert proc.stdout.readline().strip() == "ready"
-            time.sleep(rng.uniform(0.0, 0.3))
-        finally:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=10)
+        proc = subprocess.run([sys.executable, "-c", WRITER, str(path), "800", str(rng.randrange(1, 200))],
+                              cwd=ROOT, timeout=300)
+        assert proc.returncode == -signal.SIGKILL
         mid_copy += bool(list((tmp_path / "generations").glob(".serial-*.tmp")))
         if path.exists():
             current = whole_version(path)

@@ -8,10 +8,8 @@ from __future__ import annotations
 import json
 import os
 import pty
-import select
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -32,20 +30,15 @@ def run_on_terminal(*args: str, env, answer: str) -> tuple[int, str]:
                             stderr=secondary, close_fds=True)
     os.close(secondary)
     output, answered = b"", False
-    deadline = time.monotonic() + 120
     try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([primary], [], [], 0.2)
-            if ready:
-                try:
-                    chunk = os.read(primary, 4096)
-                except OSError:  # the child closed the pty
-                    chunk = b""
-                if not chunk and proc.poll() is not None:
-                    break
-                output += chunk
-            elif proc.poll() is not None:
+        while True:  # blocking reads: each returns when the command writes, EOF/EIO when it exits
+            try:
+                chunk = os.read(primary, 4096)
+            except OSError:  # the child closed the pty
+                chunk = b""
+            if not chunk:
                 break
+            output += chunk
             if not answered and b"[y/N]" in output:
                 os.write(primary, answer.encode() + b"\n")
                 answered = True
@@ -220,28 +213,17 @@ def test_config_reset_keeps_every_earlier_config(tmp_path):
 
 
 #: `functions-tui add PATH` (app.cli.main, as the console script runs it), started by the
-#: test only once every process is loaded and waiting: so all eight reach the first-run
-#: setup at the same moment, instead of being spread out by their start-up times. A slow
-#: disk for config.yaml (each file opened there takes 20 ms more) widens the window in which
-#: two first runs write it at once, so a first run unsafe for that fails here, not 1 in 100.
+#: test only once every process is loaded and waiting: each says "ready" on stdout and blocks
+#: on stdin until the test releases all eight at once, so they reach the first-run setup
+#: together instead of being spread out by their start-up times. (No delay and no polling:
+#: the handshake is the whole synchronisation.)
 AT_ONCE = """
-import io, os, sys, time
+import sys
 import app.cli, app.commands, app.config, app.first_run, app.service, registry.store
 
-real_open, real_os_open = io.open, os.open
-
-def slow(opened, path):
-    if isinstance(path, (str, os.PathLike)) and "config.yaml" in os.fspath(path):
-        time.sleep(0.02)
-    return opened
-
-io.open = lambda file, *a, **k: slow(real_open(file, *a, **k), file)
-os.open = lambda path, *a, **k: slow(real_os_open(path, *a, **k), path)
-gate = sys.argv[1]
-open(gate + "." + str(os.getpid()), "w").close()
-while not os.path.exists(gate):
-    time.sleep(0.001)
-sys.argv = ["functions-tui", "add", sys.argv[2]]
+print("ready", flush=True)
+sys.stdin.readline()
+sys.argv = ["functions-tui", "add", sys.argv[1]]
 sys.exit(app.cli.main())
 """
 
@@ -252,14 +234,14 @@ def test_eight_adds_at_once_on_a_fresh_folder_all_succeed(tmp_path):
     names = [f"fn{i}" for i in range(8)]
     for name in names:
         make_function(tmp_path / "src", name)
-    gate = tmp_path / "gate"
-    procs = [subprocess.Popen([sys.executable, "-c", AT_ONCE, str(gate), str(tmp_path / "src" / name)], env=env,
-                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    procs = [subprocess.Popen([sys.executable, "-c", AT_ONCE, str(tmp_path / "src" / name)], env=env,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for name in names]
-    deadline = time.monotonic() + 120
-    while len(list(tmp_path.glob("gate.*"))) < len(procs) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    gate.touch()
+    for proc in procs:                       # every one loaded and waiting
+        assert proc.stdout.readline().strip() == "ready"
+    for proc in procs:                       # then all released together
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
     outputs = [proc.communicate(timeout=300) for proc in procs]
     assert [proc.returncode for proc in procs] == [0] * 8, [err for _, err in outputs]
     assert functions_in(home) == names
