@@ -197,12 +197,12 @@ def component_limits(component: str):
     return getattr(importlib.import_module(module), "LIMITS", None) if module else None
 
 
-def check_limits(r: Reader, node, prefix: str, values: Mapping[str, Any]) -> None:
-    """The spec against the documented limits of every component it targets: the first
-    problem as ``file:line: field: problem (allowed: ...)``."""
+def first_limit_problem(values: Mapping[str, Any],
+                        targets: Mapping[str, Mapping[str, Any]]) -> tuple[str, str] | None:
+    """The first way ``values`` (name, runtime, memory, timeout, env) breaks the documented
+    limits of one of ``targets`` (component -> target settings): (field, problem)."""
     from registry import limits as provider_limits
 
-    targets = values.get("targets") or {}
     for component, target in targets.items():
         limits = component_limits(component)
         if limits is None:
@@ -211,12 +211,21 @@ def check_limits(r: Reader, node, prefix: str, values: Mapping[str, Any]) -> Non
             limits, component, name=values["name"], runtime=values["runtime"], memory=values["memory"],
             timeout=values["timeout"], env=values.get("env") or {}, target=target)
         if problems:
-            field, problem = problems[0]
-            head, _, key = field.partition(".")
-            where, value = _entry(node, head)  # the line that says it (the function's, for a default)
-            if key:
-                where = _entry(value, key)[0] or where
-            raise r.error(where or node, f"{prefix}.{field}" if prefix else field, problem)
+            return problems[0]
+    return None
+
+
+def check_limits(r: Reader, node, prefix: str, values: Mapping[str, Any]) -> None:
+    """The spec against the documented limits of every component it targets: the first
+    problem as ``file:line: field: problem (allowed: ...)``."""
+    found = first_limit_problem(values, values.get("targets") or {})
+    if found:
+        field, problem = found
+        head, _, key = field.partition(".")
+        where, value = _entry(node, head)  # the line that says it (the function's, for a default)
+        if key:
+            where = _entry(value, key)[0] or where
+        raise r.error(where or node, f"{prefix}.{field}" if prefix else field, problem)
 
 
 def _entry(node, key: str) -> tuple[Any, Any]:

@@ -147,16 +147,22 @@ class SyncService:
         a headless run exits 1), never quietly skipped. Only a component that is unavailable
         and holds nothing of the registry is skipped. A cached "unavailable" of a component in
         use is checked again first: it may have come back."""
-        detections = self.detections()
         used = set().union(*self.targeted_components(self.record_map()).values())
-        for name in self.component_names():
-            det = detections.get(name)
-            if name in used and not (det and det.available):
-                detections[name] = self.redetect(name)
+        detections = self.redetect_unavailable(n for n in self.component_names() if n in used)
         names = [n for n in self.component_names() if (detections.get(n) and detections[n].available) or n in used]
         skipped = {n: (d.reason or "not detected") + (f" (fix: {d.fix})" if d.fix else "")
                    for n, d in detections.items() if not d.available and n not in names}
         return names, skipped
+
+    def redetect_unavailable(self, names: Iterable[str]) -> dict[str, Detection]:
+        """The detections, with each of ``names`` that was cached as unavailable detected
+        again first: it may have come back (a daemon started, credentials fixed)."""
+        detections = self.detections()
+        for name in names:
+            det = detections.get(name)
+            if not (det and det.available):
+                detections[name] = self.redetect(name)
+        return detections
 
     def redetect(self, name: str) -> Detection:
         """Detect one component again and update the cache."""
@@ -454,17 +460,14 @@ class SyncService:
     @staticmethod
     def _check_limits(spec: FunctionSpec, components: Iterable[str]) -> None:
         """A new target's provider limits, as `add` checks the declared ones (registry.limits)."""
-        from app.declarations import component_limits
-        from registry import limits as provider_limits
+        from app.declarations import first_limit_problem
 
+        values = {"name": spec.name, "runtime": spec.runtime, "memory": spec.memory, "timeout": spec.timeout,
+                  "env": spec.env}
         for component in components:
-            limits = component_limits(component)
-            if limits is None:
-                continue
-            problems = provider_limits.check(limits, component, name=spec.name, runtime=spec.runtime,
-                                             memory=spec.memory, timeout=spec.timeout, env=spec.env, target={})
-            if problems:
-                field, problem = problems[0]
+            found = first_limit_problem(values, {component: {}})
+            if found:
+                field, problem = found
                 raise ServiceError(f"{spec.name}: cannot deploy to {component}: {field}: {problem}")
 
     def set_run_state(self, name: str, state: str) -> ApplyResult:

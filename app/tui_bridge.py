@@ -333,17 +333,9 @@ def _redetect_unavailable(service: Any, components: Iterable[str]) -> None:
     """A component that was unavailable is detected again before it is synced: it may have
     come back (a daemon started, credentials fixed), and a cached "unavailable" would hide it
     for good."""
-    redetect = getattr(service, "redetect", None)
-    if not callable(redetect):
-        return
-    try:
-        detections = service.detections()
-    except Exception:
-        return
-    for component in components:
-        det = detections.get(component)
-        if det is not None and not det.available:
-            redetect(component)
+    redetect = getattr(service, "redetect_unavailable", None)  # SyncService's (the sample has none)
+    if callable(redetect):
+        redetect(components)
 
 
 def compute_plan(service: Any, components: list[str] | None) -> Plan:

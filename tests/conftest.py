@@ -16,3 +16,20 @@ def home(tmp_path, monkeypatch):
     h = tmp_path / "home"
     monkeypatch.setenv("FUNCTIONS_TUI_HOME", str(h))
     return h
+
+
+@pytest.fixture
+def store(tmp_path):
+    """The real registry store on a file in the test's folder (the engine's tests; a module
+    may define its own, e.g. test_store.py with a short lock timeout)."""
+    from tests.engine_helpers import store_for_tests
+
+    return store_for_tests(tmp_path)
+
+
+@pytest.fixture
+def journal(tmp_path):
+    """The operations journal beside it."""
+    from registry.journal import Journal
+
+    return Journal(tmp_path / "journal.json")

@@ -15,7 +15,7 @@ from registry.models import FunctionRecord
 from registry.plan import build_plan
 from registry.plan_types import ActionKind, Policy, State
 from registry.store import StaleWriteError
-from tests.engine_helpers import deployed, make_spec, observe_all, seed, store_for_tests
+from tests.engine_helpers import deployed, make_spec, observe_all, seed
 from tests.memory_component import MemoryComponent
 
 CW, RW, ASK = Policy.COMPONENT_WINS, Policy.REGISTRY_WINS, Policy.ASK
@@ -27,16 +27,6 @@ class Decision:  # the shape of app.service.Decision
     component: str
     choice: str
     fields: dict | None = None
-
-
-@pytest.fixture
-def store(tmp_path):
-    return store_for_tests(tmp_path)
-
-
-@pytest.fixture
-def journal(tmp_path):
-    return Journal(tmp_path / "journal.json")
 
 
 def plan_and_apply(store, journal, *components, policy=CW, decisions=(), **kw):

@@ -17,19 +17,8 @@ from registry.apply import resolve_decision
 from registry.merge import COMPONENT, CONFLICT, REGISTRY, merge, merged_values, state_of
 from registry.plan import build_plan
 from registry.plan_types import ActionKind, Direction, Policy, State
-from registry.journal import Journal
-from tests.engine_helpers import deployed, make_spec, observe_all, seed, store_for_tests
+from tests.engine_helpers import deployed, make_spec, observe_all, seed
 from tests.memory_component import MemoryComponent
-
-
-@pytest.fixture
-def store(tmp_path):
-    return store_for_tests(tmp_path)
-
-
-@pytest.fixture
-def journal(tmp_path):
-    return Journal(tmp_path / "journal.json")
 
 FIELDS = ("runtime", "memory", "timeout", "env", "labels", "state")
 SCALAR = st.sampled_from([None, 1, 2, 3])
