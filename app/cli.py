@@ -126,6 +126,15 @@ def _report_error(exc: Exception, json_out: bool) -> int:
 
 
 def _dispatch(args) -> int:
+    if args.sandbox and args.command is None and args.sync is None and not (args.dry_run or args.json):
+        # The app opens at once and starts the sandbox itself, showing each backend's progress
+        # in its panel (Docker's image builds alone take several seconds).
+        from app.sandbox import Sandbox
+        from app.tui import main as tui_main
+
+        with Sandbox(start_on_enter=False) as sandbox:
+            sandbox.export_home()
+            return tui_main(read_only=args.read_only, preparer=sandbox.prepare) or 0
     if args.sandbox:
         from app.sandbox import Sandbox
 

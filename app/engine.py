@@ -38,7 +38,8 @@ def build_plan(records: dict[str, FunctionRecord], observations: dict[str, Obser
 
 
 def apply(plan: Plan, store, components: Mapping[str, Any], decisions: Iterable[Any] = (), *,
-          source: str = "sync", observations: Mapping[str, Observation] | None = None) -> ApplyResult:
+          source: str = "sync", observations: Mapping[str, Observation] | None = None,
+          progress: Any = None) -> ApplyResult:
     """Run the plan (plus a person's decisions) through the adapters. The registry lock is
     held only for short transactions (the plan's freshness check, then batches of recorded
     outcomes), never across a cloud call: ``add`` and other writes go on meanwhile, and an
@@ -46,7 +47,7 @@ def apply(plan: Plan, store, components: Mapping[str, Any], decisions: Iterable[
     from registry.apply import apply_plan
 
     return apply_plan(plan, store, components, decisions=list(decisions), source=source,
-                      observations=observations)
+                      observations=observations, progress=progress)
 
 
 def decided_components(plan: Plan, decisions: Iterable[Any]) -> set[str]:

@@ -18,7 +18,7 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 SANDBOX_PROJECT = "sandbox-project"
 #: The identity of "a teammate's registry" whose function the sandbox shows as foreign.
@@ -36,13 +36,49 @@ SEED_FUNCTIONS: dict[str, dict[str, Any]] = {
 
 
 def _say(message: str) -> None:
-    print(f"sandbox: {message}", file=sys.stderr, flush=True)
+    try:
+        print(f"sandbox: {message}", file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass   # the terminal is gone (a closed window hangs us up): stopping must still go on
+
+
+class SandboxEvents(Protocol):
+    """What the sandbox tells whoever waits on it (the app's panels, or stderr)."""
+
+    def progress(self, component: str, text: str) -> None: ...
+    def environment_ready(self) -> None: ...          # backends up, registry seeded
+    def component_ready(self, component: str) -> None: ...  # deployed and drifted: sync it
+
+
+class _StderrEvents:
+    """The headless commands' view of the start: a line on stderr per step."""
+
+    def __init__(self) -> None:
+        self._said: set[str] = set()
+
+    def progress(self, component: str, text: str) -> None:
+        if text.startswith("deploying"):
+            if "deploying" not in self._said:
+                self._said.add("deploying")
+                _say(f"deploying {len(SEED_FUNCTIONS)} functions")
+        elif "starting" not in self._said:
+            self._said.add("starting")
+            _say("starting local backends (moto, the GCP emulator, Docker)")
+
+    def environment_ready(self) -> None:
+        pass
+
+    def component_ready(self, component: str) -> None:
+        pass
+
 
 
 class Sandbox:
     """Context manager: ``with Sandbox() as sb: sb.export_env(); ...``."""
 
-    def __init__(self, root: str | Path | None = None, *, docker: bool = True, seed: bool = True) -> None:
+    def __init__(self, root: str | Path | None = None, *, docker: bool = True, seed: bool = True,
+                 start_on_enter: bool = True) -> None:
+        self.start_on_enter = start_on_enter
         self._own_root = root is None
         self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="functions-tui-sandbox-"))
         self.home = self.root / "home"
@@ -60,6 +96,8 @@ class Sandbox:
     # --- lifecycle -------------------------------------------------------------------------
     def __enter__(self) -> "Sandbox":
         self._catch_termination()
+        if not self.start_on_enter:
+            return self   # the app calls prepare() itself, once it is on screen
         try:
             self.start()
         except BaseException:
@@ -71,13 +109,22 @@ class Sandbox:
         self.stop()
 
     def start(self) -> None:
+        """Start the backends and seed them, all before returning (the headless commands)."""
+        self.start_backends()
+        if self.seed_enabled:
+            with self._env_applied():
+                self.seed()
+
+    def start_backends(self, events: "SandboxEvents | None" = None) -> None:
         from components.gcp_emulator.server import start_in_thread
         from components.gcp_emulator.state import EmulatorState
         from components.local_backends.moto_server import start_moto
 
-        _say("starting local backends (moto, the GCP emulator, Docker)")
+        events = events or _StderrEvents()
+        events.progress("aws", "starting moto (local AWS Lambda)…")
         self.moto = start_moto(port=0)
         self.role_arn = self.moto.create_lambda_role()
+        events.progress("gcp", "starting the Cloud Functions emulator…")
         self.gcp_server, self.gcp_thread = start_in_thread(port=0, state=EmulatorState())
         self.env = {
             **self.moto.env(),
@@ -86,10 +133,22 @@ class Sandbox:
             "FUNCTIONS_TUI_HOME": str(self.home),
             "NO_GCE_CHECK": "true",
         }
+        if self.want_docker:
+            events.progress("docker", "starting Docker…")
         self.env["DOCKER_HOST"] = self._start_docker()
+
+    def prepare(self, events: "SandboxEvents") -> None:
+        """The app's start (it is already on screen): backends, then the registry, then each
+        component deployed and given its drift, telling ``events`` as each step ends so the
+        panels show progress and fill in one by one (Docker's image builds take the longest)."""
+        self.start_backends(events)
+        self.export_env()
         if self.seed_enabled:
-            with self._env_applied():
-                self.seed()
+            self.seed(events)
+        else:
+            events.environment_ready()
+            for component in ("aws", "gcp", "docker"):
+                events.component_ready(component)
 
     def _start_docker(self) -> str:
         """DOCKER_HOST for the app: a reachable engine, or a socket that says why there is none."""
@@ -130,6 +189,11 @@ class Sandbox:
         self._saved_handlers = {}
 
     def stop(self) -> None:
+        running = [what for what, handle in (("Docker", self.docker_engine), ("the GCP emulator", self.gcp_server),
+                                             ("moto", self.moto)) if handle is not None]
+        if running:
+            # quitting waits on these (a private dockerd takes a second or two): say so
+            _say(f"stopping {', '.join(running)}…")
         if self.docker_engine is not None:
             if type(self.docker_engine).__name__ == "ExistingDocker":
                 self._remove_seeded_from_docker()
@@ -151,6 +215,11 @@ class Sandbox:
             shutil.rmtree(self.root, ignore_errors=True)
 
     # --- the environment the app reads ---------------------------------------------------------
+    def export_home(self) -> None:
+        """Only the registry folder, before the backends exist (the app starts them); undone by stop()."""
+        self._saved_env.setdefault("FUNCTIONS_TUI_HOME", os.environ.get("FUNCTIONS_TUI_HOME"))
+        os.environ["FUNCTIONS_TUI_HOME"] = str(self.home)
+
     def export_env(self) -> dict[str, str]:
         """Point this process (and the app it starts) at the sandbox; undone by stop()."""
         for key, value in self.env.items():
@@ -198,28 +267,51 @@ class Sandbox:
             (folder / "function.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
         return src
 
-    def seed(self) -> None:
+    def seed(self, events: "SandboxEvents | None" = None) -> None:
+        """Register the seed functions, then deploy and drift one component at a time (the
+        quick ones first), so each is usable as soon as it is done."""
         from app.config import DEFAULT_TEXT
         from app.paths import ensure_config_dir
         from app.service import SyncService
 
+        events = events or _StderrEvents()
         ensure_config_dir(self.home)
         (self.home / "config.yaml").write_text(
             DEFAULT_TEXT.replace("role: null ", f"role: {self.role_arn}").replace(
                 "project: null ", f"project: {SANDBOX_PROJECT}"))
         service = SyncService(self.home)
         service.add(self.write_declarations())
-        service.detections(refresh=True)
-        components = [c for c, d in service.detections().items() if d.available]
-        _say(f"deploying {len(SEED_FUNCTIONS)} functions to {', '.join(components)}")
-        plan = service.plan(components, policy="registry-wins")
-        result = service.apply(plan)
-        for failed in result.failed:
-            _say(f"seeding {failed.action.function} on {failed.action.component} failed: {failed.error}")
-        self.make_drift(service)
+        detections = service.detections(refresh=True)
+        events.environment_ready()
+        clouds = [c for c in ("aws", "gcp") if detections[c].available]
+        docker = [c for c in ("docker",) if detections[c].available]
+        for component in (*clouds, *docker):
+            events.progress(component, f"deploying {len(self._targeting(component))} functions…")
+        self._deploy(service, clouds)
+        self.make_drift(service, docker=False)
+        for component in clouds:
+            events.component_ready(component)
+        if docker:
+            events.progress("docker", f"building {len(self._targeting('docker'))} images…")
+            self._deploy(service, docker)
+            self._stop_docker_container("hello")
+        for component in ("aws", "gcp", "docker"):
+            if component not in clouds:   # docker, and any component that is unavailable
+                events.component_ready(component)
         _say("ready: drift, a merge, a conflict, a ghost, an unmanaged and a foreign function are waiting for you")
 
-    def make_drift(self, service: Any) -> None:
+    def _targeting(self, component: str) -> list[str]:
+        return [n for n, f in SEED_FUNCTIONS.items() if component in f["targets"]]
+
+    @staticmethod
+    def _deploy(service: Any, components: list[str]) -> None:
+        if not components:
+            return
+        result = service.apply(service.plan(components, policy="registry-wins"))
+        for failed in result.failed:
+            _say(f"seeding {failed.action.function} on {failed.action.component} failed: {failed.error}")
+
+    def make_drift(self, service: Any, *, docker: bool = True) -> None:
         """Out-of-band changes with the providers' own clients, as colleagues would make them,
         and edits to the declarations, as the user would make them."""
         import boto3
@@ -248,7 +340,7 @@ class Sandbox:
         # 7. An env var patched on GCP: with greeter's memory edit, another merge (on gcp).
         self._patch_gcp_env("greeter", {"GREETING": "hi there", "DEBUG": "1"})
         # 8. hello's container stopped locally: drift on docker (policy ask: a decision for you).
-        if self.docker_engine is not None:
+        if docker and self.docker_engine is not None:
             self._stop_docker_container("hello")
 
     def _edit_declaration(self, service: Any, name: str, **fields: Any) -> None:

@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from app import detection_cache, paths
 from app.config import Config, load_config
@@ -182,16 +182,50 @@ class SyncService:
         return det
 
     def records(self) -> dict[str, FunctionRecord]:
+        """Every record, built in one batch with the collector paused, and shared with the
+        other reads of the same file version (``record_map``, ``status``): read-only, like the
+        store's snapshots (copy a record before changing it; writes go through transactions)."""
         if not self.store.exists():
             return {}
-        return dict(self.store.load().functions)
+        records = self.record_map()
+        self._build_all(records)
+        return dict(records)
 
     def record_map(self) -> Mapping[str, FunctionRecord]:
         """The registry as the store's read-only mapping, each record built on first access
-        (``records()`` builds all of them up front: a 10k first paint needs only names)."""
+        (``records()`` builds all of them up front: a 10k first paint needs only names).
+        The same mapping for every read of one file version (see ``_shared_records``)."""
         if not self.store.exists():
             return {}
-        return self.store.load().functions
+        return self._shared_records(self.store.load())
+
+    def _shared_records(self, snap: Any) -> Mapping[str, FunctionRecord]:
+        """``snap``'s records, the same mapping for every read of one file version: a record
+        built once is not built again, and callers (the TUI's syncs) can tell "the registry did
+        not change" by identity. Read-only by contract (writers go through store transactions,
+        which copy what they change). ``plan`` does not use it: a plan builds every record, and
+        keeping 50k of them alive between syncs cost more memory (~35 MB) than rebuilding them
+        in one batch (~0.3 s, on the sync's thread) does time."""
+        functions = snap.functions
+        raw = getattr(functions, "_raw", None)   # registry.store.RecordMap: the parsed docs
+        if raw is None:
+            return functions
+        with self._lock:
+            cached = getattr(self, "_records_cache", None)
+            if cached is not None and cached._raw is raw:
+                return cached
+            self._records_cache = functions
+        return functions
+
+    @staticmethod
+    def _build_all(records: Mapping[str, FunctionRecord]) -> None:
+        """Build every record of a lazy mapping now, in one batch with the collector paused
+        (one by one with it running, the collector rescans the growing heap: 3x slower)."""
+        from registry.gc_pause import gc_paused
+
+        with gc_paused(long_lived=True):
+            for name in records:
+                records[name]
 
     def registry_id(self) -> str:
         """This registry's identity (its lineage), written into every resource it deploys;
@@ -204,8 +238,15 @@ class SyncService:
         docs = getattr(records, "_raw", None)   # registry.store.RecordMap: the docs as read
         if not isinstance(docs, dict):
             return {name: frozenset(rec.spec.targets).union(rec.components) for name, rec in records.items()}
-        return {name: frozenset((doc.get("spec") or {}).get("targets") or ()).union(doc.get("components") or ())
-                for name, doc in docs.items()}
+        with self._lock:   # the same file version as last time: the same answer (a TUI sync asks each time)
+            cached = getattr(self, "_targets_cache", None)
+            if cached is not None and cached[0] is docs:
+                return cached[1]
+        targets = {name: frozenset((doc.get("spec") or {}).get("targets") or ()).union(doc.get("components") or ())
+                   for name, doc in docs.items()}
+        with self._lock:
+            self._targets_cache = (docs, targets)   # holding docs keeps its identity unique
+        return targets
 
     def record(self, name: str) -> FunctionRecord:
         rec = self.records().get(name)
@@ -262,7 +303,8 @@ class SyncService:
         pending = self.observe_async(names) if observe else None
         try:
             if records is None:
-                records = self.records()
+                records = self.record_map()
+                self._build_all(records)
         finally:
             observations = pending.result() if pending is not None else {
                 n: o for n, o in self.last_observations().items() if n in names}
@@ -326,6 +368,7 @@ class SyncService:
             if self.store.exists():
                 snap = self.store.load()
                 serial, records, lineage = snap.serial, snap.functions, snap.lineage
+                self._build_all(records)   # in one batch, while the listing waits on the network
         finally:
             if pending is not None:
                 observations = pending.result()
@@ -338,10 +381,13 @@ class SyncService:
                              conflicts={n: conflicts or self.config.conflicts_for(n, sync) for n in names})
         return plan
 
-    def apply(self, plan: Plan, decisions: Iterable[Decision] = ()) -> ApplyResult:
+    def apply(self, plan: Plan, decisions: Iterable[Decision] = (), *,
+              progress: Callable[[Any], None] | None = None) -> ApplyResult:
         """Apply the plan's non-ASK actions plus the given decisions. The registry is written in
         short transactions as outcomes come in (never locked across a cloud call; see
-        app.engine.apply), then once more for the declarations written back."""
+        app.engine.apply), then once more for the declarations written back. ``progress``, if
+        given, is called from this thread before and after each action with a
+        registry.apply.ApplyStep (the TUI's "applying 3/7" line)."""
         self._check_writable("applying a plan")
         decisions = list(decisions)
         for d in decisions:
@@ -355,7 +401,7 @@ class SyncService:
         # snapshots), so `restore` goes back to before the sync in one step.
         with self.store.generation_batch():
             try:
-                result = eb.apply(plan, self.store, components, decisions)
+                result = eb.apply(plan, self.store, components, decisions, progress=progress)
             except ValueError as exc:  # the engine's DecisionError: a decision that does not fit
                 raise ServiceError(str(exc)) from None
             with self._lock:  # what we just changed is no longer what was last seen
@@ -556,21 +602,7 @@ class SyncService:
         plan = self.plan([component], policy="ask")
         if component in plan.unknown:
             raise ServiceError(f"{component}: {plan.unknown[component]}")
-        from registry.plan import status_for
-
-        status = status_for(plan, name, component)
-        if status is None or (status.state is State.IN_SYNC and status.detail == "absent"):
-            raise ServiceError(f"{component} has no function named {name!r}")
-        if status.state is State.UNMANAGED and status.detail != "marked":
-            raise ServiceError(f"{name} on {component} carries no functions-tui mark: it was not deployed by"
-                               " functions-tui and is never adopted")
-        if status.state not in (State.UNMANAGED, State.FOREIGN):
-            raise ServiceError(f"{name} on {component} is already managed by this registry ({status.state.value})")
-        why = "adopt requested" + (f" (it was deployed by registry {status.detail})" if status.state is State.FOREIGN else "")
-        plan.actions = [Action(name, component, ActionKind.ADOPT, why)]
-        if status.state is State.FOREIGN:
-            plan.actions.append(Action(name, component, ActionKind.CLAIM,
-                                       "write this registry's identity into its ownership mark"))
+        plan.actions = self._adopt_actions(plan, name, component)
         return self.apply(plan)
 
     def restore(self, serial: int | None = None, *, confirm=None):
@@ -596,3 +628,188 @@ class SyncService:
         from app import engine as eb
 
         return eb.acknowledge_interrupted(self.store, components)
+
+    # --- revealing secret values (the conflict screen's reveal key) ----------------------------
+    def reveal(self, function: str, component: str, field: str) -> dict[str, Any]:
+        """The clear values of one secret field (``env`` or ``env.KEY``) of ``function`` on
+        ``component``: {key: registry.masking.Revealed} with the registry's value (decrypted
+        as the store reads it), the component's (its last listing, or the adapter when that
+        held only hashes) and the base's where it can be told (the base keeps a keyed hash:
+        known when it matches one side). Read only on a person's request: never stored in a
+        plan or a diff, never logged. ``env`` alone covers the keys the two sides differ in."""
+        from registry.fingerprint import hash_matches
+        from registry.masking import reveal_key
+
+        head, _, only = field.partition(".")
+        if head != "env":
+            raise ServiceError(f"{field}: only env values are secret; the others are shown as they are")
+        record = self.record_map().get(function)   # this one record built, not the whole registry
+        if record is None:
+            raise UnknownFunctionError(f"no function named {function!r} in the registry {self.store.path}")
+        # A ${VAR} reference not set in this shell shows as its reference, not as a value.
+        registry_env = {k: (v.plain() if v.resolved else f"{v.ref} (not set here)") if hasattr(v, "plain") else str(v)
+                        for k, v in record.spec.env.items()}
+        component_env = self._component_env(function, component)
+        kept = record.components.get(component)
+        base_env = ((kept.base or {}).get("env") or {}) if kept is not None else {}
+        keys = [only] if only else sorted(k for k in set(registry_env) | set(component_env)
+                                          if registry_env.get(k) != component_env.get(k))
+        return {k: reveal_key(k, base_env.get(k), registry_env.get(k), component_env.get(k), hash_matches)
+                for k in keys}
+
+    def _component_env(self, function: str, component: str) -> dict[str, str]:
+        """``function``'s plain env on ``component``: the last listing's when it holds plain
+        values, else read from the adapter (a listing of hashes, or none cached yet)."""
+        self.require(component)
+        adapter = self.adapter(component)
+        seen = self.last_observations().get(component)
+        observed = seen.items.get(function) if seen is not None else None
+        if observed is None:
+            one = getattr(adapter, "observe_one", None)
+            observed = one(function) if one is not None else adapter.observe().items.get(function)
+        if observed is None:
+            raise ServiceError(f"{function} is not on {component} (any more): sync to see it again")
+        if getattr(observed, "env_hashed", False):
+            reader = getattr(adapter, "read_env", None)
+            if reader is None:
+                raise ServiceError(f"{component} shows only hashes of {function}'s env and cannot read its values")
+            return {str(k): str(v) for k, v in reader(function).items()}
+        return {str(k): str(v) for k, v in (observed.values.get("env") or {}).items()}
+
+    # --- one function, from the dashboard's actions (issue 11) --------------------------------
+    #: What plan_function plans; run / stop go through set_run_state, edit through add.
+    FUNCTION_INTENTS = ("deploy", "sync", "delete", "adopt")
+
+    def plan_function(self, name: str, components: Iterable[str], intent: str) -> Plan:
+        """The plan of one action on one function (changes nothing); apply it with
+        ``apply_function``. ``deploy``: push the registry's spec (as ``deploy --to``; a
+        component it does not target yet becomes a target when the plan is applied). ``sync``:
+        what a sync of ``components`` would do, for this function only. ``delete``: remove it
+        from ``components`` and stop targeting them (its registry entry stays). ``adopt``: take
+        a marked resource (unknown to the registry, or another registry's) under management."""
+        comps = list(components)
+        if intent not in self.FUNCTION_INTENTS:
+            raise ServiceError(f"unknown action {intent!r} (use one of {', '.join(self.FUNCTION_INTENTS)})")
+        if not comps:
+            raise ServiceError(f"{intent} {name}: no component to {intent} on")
+        if intent == "sync":
+            plan = self.plan(comps)
+            plan.actions = [a for a in plan.actions if a.function == name]
+            return plan
+        for c in comps:
+            self.require(c)
+        if intent == "deploy":
+            plan = self._deploy_plan(name, comps)
+        elif intent == "adopt":
+            plan = self.plan(comps, policy="ask")
+            plan.actions = [a for c in comps for a in self._adopt_actions(plan, name, c)]
+        else:
+            plan = self.plan(comps, policy="ask")
+            plan.actions = [a for c in comps for a in self._delete_actions(plan, name, c)]
+        for c in comps:
+            if c in plan.unknown:
+                raise ServiceError(f"{c}: {plan.unknown[c]}")
+        return plan
+
+    def apply_function(self, plan: Plan, decisions: Iterable[Decision] = (), **options: Any) -> ApplyResult:
+        """Apply a ``plan_function`` plan. A deploy to a component the function does not target
+        yet makes it a target first (so later syncs watch it there), on the very registry
+        read the plan was made from: a registry changed since is refused as any stale plan."""
+        self._check_writable("applying a plan")
+        records = self.record_map()
+        new = {(a.function, a.component) for a in plan.actions
+               if a.kind in (ActionKind.CREATE, ActionKind.UPDATE) and a.function in records
+               and a.component not in records[a.function].spec.targets}
+        if new:
+            with self.store.transaction("user", expected_serial=plan.registry_serial) as txn:
+                for name, component in sorted(new):
+                    rec = txn.get(name)
+                    rec.spec.targets.setdefault(component, {})
+                    txn.put(rec, action="add target", component=component)
+            plan.registry_serial = txn.new_serial
+        return self.apply(plan, decisions, **options)
+
+    def _deploy_plan(self, name: str, comps: list[str]) -> Plan:
+        """deploy()'s plan (registry-wins, push) for ``name`` only, planned as if every one of
+        ``comps`` were a target already (nothing is written before the plan is confirmed)."""
+        import copy
+        from collections import ChainMap
+
+        from app import engine as eb
+
+        names, direction, policies = self.resolve_sync(comps, None, "push", "registry-wins")
+        pending = self.observe_async(names)
+        try:
+            snap = self.store.load()
+        finally:
+            observations = pending.result()
+        records: Mapping[str, FunctionRecord] = snap.functions
+        record = records.get(name)   # only this record is built (a 10k registry stays lazy)
+        if record is None:
+            raise UnknownFunctionError(f"no function named {name!r} in the registry {self.store.path}")
+        new = [c for c in comps if c not in record.spec.targets]
+        self._check_limits(record.spec, new)
+        if new:
+            wanted = copy.deepcopy(records[name])
+            for c in new:
+                wanted.spec.targets[c] = {}
+            records = ChainMap({name: wanted}, records)   # the lazy map stays lazy
+        plan = eb.build_plan(records, {n: observations[n] for n in names if n in observations}, names,
+                             direction=direction, policies=policies, allow_empty=False,
+                             max_deletions=self.config.max_deletions, unavailable=self._unavailable(names),
+                             registry_serial=snap.serial, registry_id=snap.lineage,
+                             conflicts={n: "registry-wins" for n in names})
+        for c in names:
+            status = next((s for s in plan.statuses if s.function == name and s.component == c), None)
+            if status is not None and status.state is State.FOREIGN:
+                raise ServiceError(f"{c}: {name} there was deployed by another registry ({status.detail});"
+                                   " adopt it first to deploy over it")
+            if status is not None and status.state is State.UNMANAGED:
+                raise ServiceError(f"{c}: a {name} not deployed by functions-tui is there; it is never replaced")
+        plan.actions = [a for a in plan.actions if a.function == name
+                        and a.kind in (ActionKind.CREATE, ActionKind.UPDATE, ActionKind.REBASE)]
+        return plan
+
+    def _adopt_actions(self, plan: Plan, name: str, component: str) -> list[Action]:
+        """adopt()'s checks and actions for one component of a ``policy="ask"`` plan."""
+        from registry.plan import status_for
+
+        status = status_for(plan, name, component)
+        if status is None or (status.state is State.IN_SYNC and status.detail == "absent"):
+            raise ServiceError(f"{component} has no function named {name!r}")
+        if status.state is State.UNMANAGED and status.detail != "marked":
+            raise ServiceError(f"{name} on {component} carries no functions-tui mark: it was not deployed by"
+                               " functions-tui and is never adopted")
+        if status.state not in (State.UNMANAGED, State.FOREIGN):
+            raise ServiceError(f"{name} on {component} is already managed by this registry ({status.state.value})")
+        foreign = status.state is State.FOREIGN
+        actions = [Action(name, component, ActionKind.ADOPT, "adopt requested"
+                          + (f" (it was deployed by registry {status.detail})" if foreign else ""))]
+        if foreign:
+            actions.append(Action(name, component, ActionKind.CLAIM,
+                                  "write this registry's identity into its ownership mark"))
+        return actions
+
+    def _delete_actions(self, plan: Plan, name: str, component: str) -> list[Action]:
+        """Remove ``name`` from one component (only a resource this registry marked) and drop
+        that component from its registry entry (record and target), so no sync puts it back."""
+        from registry.classify import ownership
+        from registry.plan import observed_for
+
+        record = self.record_map().get(name)
+        actions = []
+        seen = observed_for(plan, name, component)
+        if seen is not None:
+            if not seen.marked:
+                raise ServiceError(f"{component}: {name} does not carry the functions-tui mark; not deleting it")
+            foreign = ownership(seen, self.registry_id(), record.components.get(component) if record else None)[0]
+            if foreign:
+                raise ServiceError(f"{component}: {name} there was deployed by another registry ({foreign});"
+                                   " not deleting it (adopt it first)")
+            actions.append(Action(name, component, ActionKind.DELETE, reason="delete requested"))
+        if record is not None and (component in record.spec.targets or component in record.components):
+            actions.append(Action(name, component, ActionKind.PRUNE,
+                                  reason=f"stop deploying it to {component} (the registry entry stays)"))
+        if not actions:
+            raise ServiceError(f"{name} is not on {component}: nothing to delete")
+        return actions

@@ -3,7 +3,9 @@
 Threading model (dolphie's): every SyncService call runs in a thread worker; a worker
 reports back with ``post_message``; a sync job reschedules itself with ``set_timer`` only
 after it finishes, so two runs of one job never overlap. The event loop only swaps in
-prebuilt rows, so the UI never waits on the network or on building 10k rows.
+prebuilt rows, so the UI never waits on the network or on building 10k rows. Background
+syncs only read, so they run on daemon threads that quitting does not wait for; whatever
+writes (apply, resolve) is a Textual worker, which the app waits for before it exits.
 """
 
 from __future__ import annotations
@@ -12,26 +14,32 @@ import threading
 import time
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 from textual.worker import Worker, WorkerState
 
 from app.tui_bridge import (Clock, DashboardData, DashboardView, SyncJob, SyncOutcome, build_view,
                             clock_text, component_names, load_dashboard, merged_copy,
                             run_sync, sync_jobs, system_clock)
-from registry.gc_pause import gc_paused
+from registry.gc_pause import freeze_long_lived, gc_paused
 from screens.dashboard import Dashboard
 from screens.filter_bar import FilterBar
 from screens.sync_status import SyncStatus
 from screens.function_list import FunctionList
 from screens.palette import FunctionsCommands
 from screens.read_only import MUTATING_ACTIONS
+from screens.states import HEADER_ICON
+from screens.keys_footer import KeysFooter
+
+#: Starts what the app needs (the sandbox's backends) while the app is on screen; reports
+#: through an object with progress(component, text), environment_ready(), component_ready(c).
+Preparer = Callable[[Any], None]
 
 #: Longest the garbage collector stays paused after the registry is loaded, waiting for the first paint.
 STARTUP_GC_PAUSE_S = 3.0
@@ -54,10 +62,20 @@ class FunctionsApp(App):
         Binding("slash", "filter", "Filter"),
         Binding("question_mark", "help", "Help"),
         Binding("t", "next_theme", "Theme", show=False),
+        # short label: the footer is full at 80 columns (the help says "clear the kept filter")
+        Binding("escape", "clear_filter", "Clear", id="clear_filter"),
         Binding("tab", "focus_next", "Next panel", show=False),
+        # per-function actions on the row under the cursor (see "per-function actions")
+        Binding("x", "function_actions", "Actions", id="dashboard.actions"),
+        Binding("d", "function_deploy", "Deploy", show=False, id="dashboard.deploy"),
+        Binding("D", "function_delete", "Delete", show=False, id="dashboard.delete"),
+        Binding("e", "function_edit", "Edit", show=False, id="dashboard.edit"),
+        Binding("r", "function_run_stop", "Run/stop", show=False, id="dashboard.run_stop"),
         Binding("q", "quit", "Quit"),
         # A terminal user's reflex: ctrl+c quits like q (Textual's default only says "press ctrl+q").
-        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+        # (from any screen: "quit" itself is the dashboard's q, other screens use q to go back)
+        Binding("ctrl+c", "quit_app", "Quit", show=False, priority=True, id="app.quit.ctrl_c"),
+        Binding("ctrl+q", "quit_app", "Quit", show=False, priority=True, id="app.quit"),
     ]
     THEMES = ("textual-dark", "nord", "gruvbox", "tokyo-night", "textual-light")
 
@@ -81,11 +99,16 @@ class FunctionsApp(App):
         """The dashboard shows the registry for the first time (the bench waits for it)."""
 
     def __init__(self, service: Any = None, *, read_only: bool = False, clock: Clock | None = None,
-                 autosync: bool = True, jobs: list[SyncJob] | None = None) -> None:
+                 autosync: bool = True, jobs: list[SyncJob] | None = None,
+                 preparer: Preparer | None = None) -> None:
         super().__init__()
-        if service is None:
-            from app.service import SyncService  # lazy: keeps SDKs out of --help
-            service = SyncService(read_only=read_only)
+        # With a preparer (the sandbox), the backends start after the app is on screen: the
+        # service is made, and the registry read, once it says the environment is ready.
+        self.preparer = preparer
+        self._ready_components: set[str] | None = set() if preparer is not None else None
+        self._preparing: dict[str, str] = {}   # component -> the step it is on, until ready
+        if service is None and preparer is None:
+            service = make_service(read_only)
         self.service = service
         self.read_only = read_only or bool(getattr(service, "read_only", False))
         self.clock: Clock = clock or system_clock
@@ -94,6 +117,8 @@ class FunctionsApp(App):
         self.jobs = jobs if jobs is not None else sync_jobs(service)
         self.data = DashboardData(components=self.components)
         self._data_lock = threading.Lock()   # serialises merges made by concurrent sync workers
+        self._latest: tuple[DashboardData, DashboardView] | None = None   # the newest merge and its view
+        self._background: set[str] = set()   # jobs started by the app itself (at load, by their timer)
         self.syncing: set[str] = set()
         self._rerun: set[str] = set()
         self._waiting: set[str] = set()          # jobs waiting for an `after` job to finish
@@ -108,13 +133,14 @@ class FunctionsApp(App):
         self._prefetched: Any = None
         self._prefetch_done = threading.Event()
         self._first_paint_done = threading.Event()
-        self._start_prefetch()
+        if preparer is None:
+            self._start_prefetch()
 
     # --- layout -----------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Header()
         yield Dashboard(self.components)
-        yield Footer()
+        yield KeysFooter()
 
     @property
     def dashboard(self) -> Dashboard:
@@ -123,9 +149,82 @@ class FunctionsApp(App):
     def on_mount(self) -> None:
         if self.read_only:
             self.sub_title = "read-only"
+        self._restore_theme()
+        # one header icon on every screen, including the ones pushed later
+        self.screen_change_signal.subscribe(self, self._set_header_icon)
+        self._set_header_icon(self.screen)
         self.dashboard.registry_panel.function_list.focus()
         self._update_status()
+        registry_list = self.dashboard.registry_panel.function_list
+        self._empty_registry_text = registry_list.empty_text
+        registry_list.empty_text = ("the sandbox is starting its backends…" if self.preparer is not None
+                                    else "reading the registry…")
+        if self.preparer is not None:
+            self.run_worker(self._prepare_thread, thread=True, name="prepare", group="load",
+                            exit_on_error=False)
+            return
         self.run_worker(self._load_thread, thread=True, name="load", group="load", exit_on_error=False)
+
+    # --- a preparer (the sandbox) starting the backends while the app is on screen ------------
+    class Preparing(Message):
+        """A step of the start, shown in that component's panel."""
+
+        def __init__(self, component: str, text: str) -> None:
+            super().__init__()
+            self.component, self.text = component, text
+
+    class EnvironmentReady(Message):
+        """Backends answer and the registry exists: read it."""
+
+    class ComponentReady(Message):
+        """A component is fully set up: sync it."""
+
+        def __init__(self, component: str) -> None:
+            super().__init__()
+            self.component = component
+
+    def _prepare_thread(self) -> None:
+        app = self
+
+        class Events:   # the preparer's calls, turned into messages for the event loop
+            def progress(self, component: str, text: str) -> None:
+                app.post_message(app.Preparing(component, text))
+
+            def environment_ready(self) -> None:
+                app.post_message(app.EnvironmentReady())
+
+            def component_ready(self, component: str) -> None:
+                app.post_message(app.ComponentReady(component))
+
+        self.preparer(Events())
+
+    def on_functions_app_preparing(self, message: Preparing) -> None:
+        if not self._alive():
+            return
+        self.log_activity(f"{message.component}: {message.text}")
+        self._preparing[message.component] = message.text
+        try:
+            self.dashboard.component_panel(message.component).show_progress(message.text)
+        except Exception:   # a component this layout has no panel for
+            pass
+
+    def on_functions_app_environment_ready(self, message: EnvironmentReady) -> None:
+        if self.service is None:
+            self.service = make_service(self.read_only)
+            self.jobs = sync_jobs(self.service)
+        self._start_prefetch()
+        self.run_worker(self._load_thread, thread=True, name="load", group="load", exit_on_error=False)
+
+    def on_functions_app_component_ready(self, message: ComponentReady) -> None:
+        assert self._ready_components is not None
+        self._ready_components.add(message.component)
+        self._preparing.pop(message.component, None)
+        if self.loaded and self.autosync:
+            self.start_syncs([j for j in self.jobs if message.component in j.components and self._is_ready(j)])
+
+    def _is_ready(self, job: SyncJob) -> bool:
+        """Every component of ``job`` is set up (always, without a preparer)."""
+        return self._ready_components is None or set(job.components) <= self._ready_components
 
     # --- the central read-only switch -------------------------------------------------
     def action_allowed(self, action: str) -> bool | None:
@@ -134,16 +233,44 @@ class FunctionsApp(App):
             return None
         return True
 
+    def on_key(self, event: events.Key) -> None:
+        """Say why a key did nothing when read-only disabled it.
+
+        Textual runs no action whose check_action is falsy (None shows it dim) and lets the key
+        fall through to here, so the binding is still the one the footer shows for the key."""
+        if not self.read_only:
+            return
+        active = self.screen.active_bindings.get(event.key)
+        if active is None or active.enabled:
+            return
+        action = active.binding.action.split("(", 1)[0].rsplit(".", 1)[-1]
+        if action in MUTATING_ACTIONS:
+            what = (active.binding.description or action.replace("_", " ")).lower()
+            self.notify(f"read-only: {what} is disabled (started with --read-only)",
+                        severity="warning", timeout=4)
+
     #: App bindings that only make sense on the dashboard (hidden on other screens).
+    #: (Not focus_next: the Screen's own tab binding runs the same app action, and hiding it
+    #: left shift+tab working without tab on the plan and conflict screens.)
     DASHBOARD_ACTIONS = frozenset({"sync_focused", "sync_all", "show_plan", "show_conflicts", "filter",
-                                   "next_theme", "focus_next", "quit"})
+                                   "next_theme", "quit", "clear_filter"})
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "clear_filter" and not self.filter_text:
+            return False   # hidden, and esc falls through to whatever else wants it
+        if self.service is None and action not in ("help", "quit", "quit_app", "next_theme", "focus_next", "filter"):
+            return None   # the sandbox is still starting: nothing to sync or show yet
         if action in self.DASHBOARD_ACTIONS and len(self.screen_stack) > 1:
             return False
         return self.action_allowed(action)
 
     # --- loading ----------------------------------------------------------------------
+    #: Freeze the heap (registry.gc_pause.freeze_long_lived) after the first paint and after each
+    #: sync, so the collector never rescans the registry while a key waits (a full collection:
+    #: ~0.2 s at 10k functions). Set by ``main`` for the process the app owns; off where many
+    #: apps share a process (tests), whose dead apps' cycles a freeze would keep forever.
+    freeze_heap = False
+
     def _start_prefetch(self) -> None:
         """Read the registry on a thread from the moment the app exists, overlapping Textual's
         own start-up (about half of a 10k first paint); the load worker collects it."""
@@ -169,10 +296,11 @@ class FunctionsApp(App):
             raise self._prefetched
         data, view = self._prefetched
         with self._data_lock:
-            self.data = data
+            self.data, self._latest = data, (data, view)
         self.post_message(self.DataLoaded(data, view))
 
     def on_functions_app_data_loaded(self, message: DataLoaded) -> None:
+        self.dashboard.registry_panel.function_list.empty_text = self._empty_registry_text
         self._show(message.view)
         self.loaded = True
         missing = [c for c, d in message.data.detections.items() if not getattr(d, "available", True)]
@@ -187,12 +315,18 @@ class FunctionsApp(App):
             fix = f" — fix: {det.fix}" if getattr(det, "fix", "") else ""
             self.log_activity(f"{comp} unavailable: {det.reason}{fix}", "warning")
         self.call_after_refresh(self.post_message, self.FirstPaint())
-        if self.autosync:
-            self.start_syncs(self.jobs)
 
     def on_functions_app_first_paint(self, message: FirstPaint) -> None:
         self.first_paint_at = time.perf_counter()
+        if self.freeze_heap:
+            freeze_long_lived()   # the registry and the imports stay: no collection rescans them
         self._first_paint_done.set()
+        if self.autosync:
+            # Started once the rows are on screen, not with them: the first paint and the
+            # first sync competed for the GIL and each took ~1.5x as long.
+            jobs = [j for j in self.jobs if self._is_ready(j)]
+            self._background.update(j.name for j in jobs)
+            self.start_syncs(jobs)
 
     def _panel_status(self, comp: str) -> dict[str, Any]:
         det = self.data.detections.get(comp)
@@ -203,7 +337,24 @@ class FunctionsApp(App):
             "last_sync": clock_text(self.data.last_sync.get(comp)),
             "version": str(getattr(det, "version", "") or ""),
             "syncing": any(comp in j.components for j in self.jobs if j.name in self.syncing),
+            "checked": self._checked_text(comp, det),
         }
+
+    def _checked_text(self, comp: str, det: Any) -> str:
+        """When ``comp``'s availability was last checked, as HH:MM:SS: the detection's own
+        time when it carries one, else when this app first saw that detection (the service
+        hands out the same object until it detects again, so a new object means a new check)."""
+        if det is None:
+            return ""
+        stamp = getattr(det, "checked_at", None) or (getattr(det, "details", None) or {}).get("checked_at")
+        if stamp:
+            return clock_text(stamp)
+        seen = getattr(self, "_detections_seen", None)
+        if seen is None:
+            seen = self._detections_seen = {}
+        if seen.get(comp, (None, ""))[0] is not det:
+            seen[comp] = (det, clock_text(self.clock()))
+        return seen[comp][1]
 
     def _show(self, view: DashboardView) -> None:
         dash = self.dashboard
@@ -211,6 +362,8 @@ class FunctionsApp(App):
         for comp in self.components:
             dash.component_panel(comp).show(view.rows.get(comp, []), view.counts.get(comp, {}),
                                             **self._panel_status(comp))
+        for comp, step in self._preparing.items():   # still starting: that says more than "not synced"
+            dash.component_panel(comp).show_progress(step)
 
     # --- background sync workers -------------------------------------------------------
     def start_syncs(self, jobs: list[SyncJob]) -> None:
@@ -236,21 +389,36 @@ class FunctionsApp(App):
         self.syncing.add(job.name)
         self._round_total += 1
         self._mark_syncing(job, True)
-        self.run_worker(partial(self._sync_thread, job), thread=True, name=f"sync:{job.name}",
-                        group="sync", exit_on_error=False)
+        requested = job.name not in self._background   # a person asked: detect what was down again
+        self._background.discard(job.name)
+        # A daemon thread, not a Textual thread worker: quitting must not wait for a sync (the
+        # event loop's executor is joined at exit: 5-11 s at 50k). A sync only reads (observe,
+        # plan), so abandoning one loses nothing; applies stay workers and are waited for.
+        threading.Thread(target=self._sync_thread, args=(job, requested), name=f"functions-tui-sync:{job.name}",
+                         daemon=True).start()
 
-    def _sync_thread(self, job: SyncJob) -> None:
+    def _start_background(self, job: SyncJob) -> None:
+        self._background.add(job.name)
+        self.start_sync(job)
+
+    def _sync_thread(self, job: SyncJob, requested: bool = True) -> None:
         try:
-            outcome = run_sync(self.service, job, self.clock)
+            outcome = run_sync(self.service, job, self.clock, requested=requested)
+            with gc_paused():
+                with self._data_lock:   # merged and built in order: each view is the one before plus one job
+                    previous = self._latest if self._latest is not None and self._latest[0] is self.data else None
+                    data = merged_copy(self.data, outcome)
+                    view = build_view(data, previous, outcome.job.components)
+                    self.data, self._latest = data, (data, view)
+                if self.freeze_heap and len(self.screen_stack) == 1:   # only the dashboard: what is alive stays
+                    freeze_long_lived()   # full collections rescanned all of it mid-keystroke
+            message: Message = self.SyncFinished(outcome, data, view)
         except Exception as exc:  # reported as a notification, never a crash
-            self.post_message(self.SyncFailed(job, f"{type(exc).__name__}: {exc}"))
-            return
-        with gc_paused():
-            with self._data_lock:
-                data = merged_copy(self.data, outcome)
-                self.data = data
-            view = build_view(data)
-        self.post_message(self.SyncFinished(outcome, data, view))
+            message = self.SyncFailed(job, f"{type(exc).__name__}: {exc}")
+        try:
+            self.post_message(message)
+        except RuntimeError:   # the app has closed meanwhile (its event loop is gone)
+            pass
 
     def on_functions_app_sync_finished(self, message: SyncFinished) -> None:
         outcome = message.outcome
@@ -316,7 +484,7 @@ class FunctionsApp(App):
             self.start_sync(job)
         elif self.autosync and job.interval > 0:
             # the next run is scheduled only now, so runs of one job never overlap
-            self._sync_timers[job.name] = self.set_timer(job.interval, partial(self.start_sync, job),
+            self._sync_timers[job.name] = self.set_timer(job.interval, partial(self._start_background, job),
                                                     name=f"next-sync:{job.name}")
 
     def _mark_syncing(self, job: SyncJob, running: bool) -> None:
@@ -336,7 +504,7 @@ class FunctionsApp(App):
         for comp in self.components:
             panel = self.dashboard.component_panel(comp)
             status = self._panel_status(comp)
-            if not status["syncing"] and panel.has_class("-syncing"):
+            if not status["syncing"] and panel.has_class("-syncing") and comp not in self._preparing:
                 panel.show_status(**status)
 
     def _update_status(self) -> None:
@@ -393,9 +561,41 @@ class FunctionsApp(App):
         from screens.detail_screen import DetailScreen
         self.push_screen(DetailScreen(self.service, name, self.data))
 
+    #: Workers that change the registry or a component (their names: the plan screen's and
+    #: the conflict screen's methods, and the per-function actions'): quitting waits for them.
+    WRITING_WORKERS = ("apply", "resolve", "run:", "stop:", "add:")
+
+    def action_quit(self) -> None:
+        """Quit; first say what is still being written, and let it finish (an apply stopped
+        halfway would leave a component changed and the registry not knowing it)."""
+        writing = [w for w in self.workers if w.state in (WorkerState.PENDING, WorkerState.RUNNING)
+                   and (w.name or "").startswith(self.WRITING_WORKERS)]
+        if not writing:
+            self.exit()
+            return
+        names = ", ".join(sorted({w.name for w in writing}))
+        self.notify(f"quitting once {names} has finished (it is changing things; stopping it halfway "
+                    "would leave them half-changed)", title="quitting…", timeout=60)
+        self.run_worker(self._quit_after(writing), name="quit", group="quit", exclusive=True)
+
+    async def _quit_after(self, writing: list[Worker]) -> None:
+        for worker in writing:   # waited here, not in the key's handler: the screen stays live
+            try:
+                await worker.wait()
+            except Exception:   # its failure was reported where it happened
+                pass
+        self.exit()
+
+    def action_quit_app(self) -> None:
+        self.action_quit()
+
     def action_help(self) -> None:
+        """Help for the screen on top: its keys (read from its bindings), and on the dashboard
+        the legend of state symbols too."""
         from screens.help_screen import HelpScreen
-        self.push_screen(HelpScreen())
+        on_dashboard = len(self.screen_stack) == 1
+        name = "dashboard" if on_dashboard else type(self.screen).__name__.removesuffix("Screen").lower()
+        self.push_screen(HelpScreen(self.screen, legend=on_dashboard, title=f"help: {name}"))
 
     def action_filter(self) -> None:
         bar = self.query_one(FilterBar)
@@ -407,6 +607,32 @@ class FunctionsApp(App):
         current = themes.index(self.theme) if self.theme in themes else -1
         self.theme = themes[(current + 1) % len(themes)]
         self.notify(f"theme: {self.theme}", timeout=2)
+        home = self._ui_state_home()
+        if home is not None:
+            from app import ui_state
+            if not ui_state.save({"theme": self.theme}, home):
+                self.log_activity("could not save the theme (see the log)", "warning")
+
+    def _set_header_icon(self, screen: Any) -> None:
+        for header in screen.query(Header):
+            header.icon = HEADER_ICON
+
+    def _ui_state_home(self) -> Path | None:
+        """Where ui.json lives: the service's config dir. None for a service without one
+        (the sample service of screenshots and snapshots, which must not read a user's theme)."""
+        home = getattr(self.service, "home", None)
+        return Path(home) if home else None
+
+    def _restore_theme(self) -> None:
+        home = self._ui_state_home()
+        if home is None:
+            return
+        from app import ui_state
+        theme = ui_state.load(home).get("theme")
+        if isinstance(theme, str) and theme in self.available_themes:
+            self.theme = theme
+        elif theme is not None:
+            self.log(f"ignoring saved theme {theme!r}: not an available theme")
 
     def jump_to(self, name: str) -> None:
         """Palette: put the registry cursor on ``name`` and open its detail."""
@@ -423,6 +649,211 @@ class FunctionsApp(App):
             comps = set(changed) if isinstance(changed, (set, list, tuple)) else set(self.components)
             self.start_syncs([j for j in self.jobs if comps & set(j.components)])
 
+    # --- per-function actions -----------------------------------------------------------
+    # x opens the actions of the row under the cursor; d / D / e / r are direct keys. Each
+    # action is planned for that one function in a worker and shown in the PlanScreen, so it
+    # goes through the same confirm-then-apply path as a sync (run / stop: a ConfirmScreen).
+    FUNCTION_KEY_ACTIONS = frozenset({"function_actions", "function_deploy", "function_delete",
+                                      "function_edit", "function_run_stop"})
+    DASHBOARD_ACTIONS = DASHBOARD_ACTIONS | FUNCTION_KEY_ACTIONS
+
+    class FunctionPlanned(Message):
+        def __init__(self, intent: str, function: str, components: tuple[str, ...], plan: Any) -> None:
+            super().__init__()
+            self.intent, self.function, self.components, self.plan = intent, function, components, plan
+
+    class FunctionActionFailed(Message):
+        def __init__(self, what: str, error: str) -> None:
+            super().__init__()
+            self.what, self.error = what, error
+
+    class FunctionActionDone(Message):
+        """Run / stop or re-reading an edited declaration finished (tests wait on it)."""
+
+        def __init__(self, what: str, components: tuple[str, ...]) -> None:
+            super().__init__()
+            self.what, self.components = what, components
+
+    def cursor_function(self) -> tuple[str, str | None] | None:
+        """(function under the cursor of the focused list, its panel's component or None for
+        the registry panel); None when no list has focus or it is empty."""
+        focused = self.screen.focused if len(self.screen_stack) == 1 else None
+        if not isinstance(focused, FunctionList) or focused.current_key is None:
+            return None
+        return focused.current_key, self.dashboard.focused_component()
+
+    def function_actions(self, name: str, component: str | None) -> list[Any]:
+        """What can be done to ``name`` from ``component``'s panel (None: the registry's)."""
+        from screens.function_actions import actions_for
+
+        comps = [component] if component else list(self.components)
+        record = self.data.records.get(name)
+        spec = getattr(record, "spec", None)
+        docker_state = spec.desired_state("docker") if spec is not None else ""
+        return actions_for(name, {c: self.data.state_of(name, c) for c in comps}, in_registry=record is not None,
+                           declared_in=getattr(spec, "declared_in", "") or "", docker_state=docker_state)
+
+    def action_function_actions(self) -> None:
+        from screens.function_actions import FunctionActionsScreen
+
+        target = self.cursor_function()
+        if target is None:
+            self.notify("put the cursor on a function first", title="actions")
+            return
+        name, component = target
+        self.push_screen(FunctionActionsScreen(name, component or "registry", self.function_actions(name, component),
+                                               read_only=self.read_only), self._function_chosen)
+
+    def _function_chosen(self, action: Any) -> None:
+        if action is not None:
+            self.run_function_action(action.intent, action.function, action.components)
+
+    def _direct(self, key: str, what: str) -> None:
+        """A direct key: the action the row under the cursor offers under ``key`` (the menu
+        shows the same letter next to it), else why not."""
+        target = self.cursor_function()
+        if target is None:
+            self.notify("put the cursor on a function first", title="actions")
+            return
+        name, component = target
+        for action in self.function_actions(name, component):
+            if action.key == key:
+                self.run_function_action(action.intent, action.function, action.components)
+                return
+        self.notify(f"{what} does not apply to {name} here (x lists what does)", title=name)
+
+    def action_function_deploy(self) -> None:
+        self._direct("d", "deploy")
+
+    def action_function_delete(self) -> None:
+        self._direct("D", "delete")
+
+    def action_function_edit(self) -> None:
+        self._direct("e", "edit")
+
+    def action_function_run_stop(self) -> None:
+        self._direct("r", "run / stop")
+
+    def run_function_action(self, intent: str, name: str, components: tuple[str, ...] | list[str] = ()) -> None:
+        """Take one action on ``name`` (menu, direct key or palette): planned and confirmed."""
+        components = tuple(components)
+        if self.read_only and intent != "sync":   # the plan of a sync can be looked at, not applied
+            self.notify(f"read-only mode: {intent} is disabled (start without --read-only to change things)",
+                        title=name, severity="warning")
+            return
+        if intent == "edit":
+            self._edit_declaration(name)
+            return
+        if intent in ("run", "stop"):
+            from screens.confirm import ConfirmScreen
+
+            self.push_screen(ConfirmScreen(f"{intent.capitalize()} the docker container of {name}?"),
+                             partial(self._run_stop_confirmed, name, intent))
+            return
+        where = ", ".join(components)
+        self.log_activity(f"{intent} {name} ({where}): planning")
+        self.run_worker(partial(self._plan_function_thread, intent, name, components), thread=True,
+                        name=f"plan:{intent}:{name}", group="function-action", exit_on_error=False)
+
+    def _plan_function_thread(self, intent: str, name: str, components: tuple[str, ...]) -> None:
+        try:
+            plan = self.service.plan_function(name, components, intent)
+        except Exception as exc:  # a refusal the user can act on: shown, never a crash
+            self.post_message(self.FunctionActionFailed(f"{intent} {name}", str(exc) or type(exc).__name__))
+            return
+        self.post_message(self.FunctionPlanned(intent, name, components, plan))
+
+    def on_functions_app_function_planned(self, message: FunctionPlanned) -> None:
+        from screens.function_actions import OneFunctionService
+        from screens.plan_screen import PlanScreen
+
+        if not self._alive():
+            return
+        service = OneFunctionService(self.service, message.function, message.intent)
+        # a delete the person asked for by name starts selected; a sync's destructive rows do not
+        self.push_screen(PlanScreen(service, list(message.components), plan=message.plan, clock=self.clock,
+                                    select_destructive=message.intent == "delete"),
+                         self._after_change)
+
+    def on_functions_app_function_action_failed(self, message: FunctionActionFailed) -> None:
+        if not self._alive():
+            return
+        self.log_activity(f"{message.what}: {message.error}", "error")
+        self.notify(message.error, title=message.what, severity="error")
+
+    def on_functions_app_function_action_done(self, message: FunctionActionDone) -> None:
+        if not self._alive():
+            return
+        self.log_activity(message.what, "ok")
+        self._after_change(message.components or True)
+
+    def _run_stop_confirmed(self, name: str, intent: str, yes: bool | None) -> None:
+        if yes:
+            self.log_activity(f"{intent} {name} (docker)")
+            self.run_worker(partial(self._run_stop_thread, name, intent), thread=True,
+                            name=f"{intent}:{name}", group="function-action", exit_on_error=False)
+
+    def _run_stop_thread(self, name: str, intent: str) -> None:
+        try:
+            result = self.service.set_run_state(name, "running" if intent == "run" else "stopped")
+        except Exception as exc:
+            self.post_message(self.FunctionActionFailed(f"{intent} {name}", str(exc) or type(exc).__name__))
+            return
+        failed = getattr(result, "failed", [])
+        if failed:
+            self.post_message(self.FunctionActionFailed(f"{intent} {name}", "; ".join(r.error for r in failed)))
+        else:
+            self.post_message(self.FunctionActionDone(f"{intent} {name}: done", ("docker",)))
+
+    def _edit_declaration(self, name: str) -> None:
+        """Open ``name``'s function.yaml in $VISUAL / $EDITOR, then read it again through the
+        service (``add``), so the edit is registered and the next sync shows it."""
+        import os
+        import shlex
+        import subprocess
+
+        from textual.app import SuspendNotSupported
+
+        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+        if not editor:
+            self.notify("$VISUAL and $EDITOR are unset: set one (e.g. export EDITOR=nano) and start again",
+                        title="edit", severity="warning")
+            return
+        from screens.function_actions import declaration_path
+
+        record = self.data.records.get(name)
+        path = declaration_path(getattr(getattr(record, "spec", None), "declared_in", "") or "")
+        if not path or not Path(path).is_file():
+            self.notify(f"{name} has no declaration file here{f' ({path} is gone)' if path else ''}",
+                        title="edit", severity="warning")
+            return
+        command = [*shlex.split(editor), path]
+        try:
+            if self.is_headless:   # no terminal to hand over (tests): the editor runs as it is
+                code = subprocess.call(command, stdin=subprocess.DEVNULL)
+            else:
+                with self.suspend():
+                    code = subprocess.call(command)
+        except (OSError, SuspendNotSupported) as exc:
+            self.notify(f"{type(exc).__name__}: {exc}", title=f"could not run {editor}", severity="error")
+            return
+        if code != 0:
+            self.notify(f"{editor} exited with {code}: {path} was not read again", title="edit", severity="warning")
+            return
+        self.log_activity(f"edited {path}: reading it again")
+        self.run_worker(partial(self._readd_thread, name, path), thread=True, name=f"add:{name}",
+                        group="function-action", exit_on_error=False)
+
+    def _readd_thread(self, name: str, path: str) -> None:
+        try:
+            specs = self.service.add(path)
+        except Exception as exc:  # e.g. a YAML error in the edit: say where, change nothing
+            self.post_message(self.FunctionActionFailed(f"re-reading {path}", str(exc) or type(exc).__name__))
+            return
+        comps = {c for spec in specs for c in spec.targets}
+        self.post_message(self.FunctionActionDone(f"{path} read again: {', '.join(s.name for s in specs)}",
+                                                  tuple(sorted(comps))))
+
     # --- list events ------------------------------------------------------------------
     @on(FunctionList.Selected)
     def _open_detail(self, event: FunctionList.Selected) -> None:
@@ -431,7 +862,17 @@ class FunctionsApp(App):
 
     @on(FilterBar.Changed)
     def _filter_changed(self, event: FilterBar.Changed) -> None:
-        self.set_filter(event.value)
+        # Keystrokes that queued up while a filter ran are coalesced: the latest text is
+        # applied once, after every Changed already in the queue (no timer involved).
+        pending = getattr(self, "_pending_filter", None)
+        self._pending_filter = event.value
+        if pending is None:
+            self.call_later(self._apply_pending_filter)
+
+    def _apply_pending_filter(self) -> None:
+        text, self._pending_filter = getattr(self, "_pending_filter", None), None
+        if text is not None:
+            self.set_filter(text)
 
     @on(FilterBar.Closed)
     def _filter_closed(self, event: FilterBar.Closed) -> None:
@@ -443,14 +884,53 @@ class FunctionsApp(App):
         self.dashboard.registry_panel.function_list.focus()
 
     def set_filter(self, text: str) -> None:
+        self._pending_filter = None   # this text wins over keystrokes not applied yet
         self.filter_text = text
         for lst in self.dashboard.lists():
             lst.set_filter(text)
+        self.dashboard.show_filtering(text)
         self._update_status()
+        self.refresh_bindings()   # esc "Clear filter" shows in the footer only while one is on
+
+    def action_clear_filter(self) -> None:
+        """esc on the dashboard: drop a kept filter (the filter bar's own esc clears while typing)."""
+        if not self.filter_text:
+            return
+        self.query_one(FilterBar).value = ""
+        self.set_filter("")
+        self.notify("filter cleared", timeout=2)
 
 
-def main(read_only: bool = False, service: Any = None) -> int:
+def make_service(read_only: bool) -> Any:
+    from app.service import SyncService  # lazy: keeps SDKs out of --help
+    return SyncService(read_only=read_only)
+
+
+def main(read_only: bool = False, service: Any = None, preparer: Preparer | None = None) -> int:
     """Run the app (blocking); 0 on a normal quit."""
-    app = FunctionsApp(service, read_only=read_only)
+    app = FunctionsApp(service, read_only=read_only, preparer=preparer)
+    app.freeze_heap = True   # this process runs this one app: its heap is the app's
     app.run()
-    return 0 if app.return_code in (None, 0) else int(app.return_code)
+    code = 0 if app.return_code in (None, 0) else int(app.return_code)
+    if service is None and preparer is None:   # nothing left for a caller to clean up
+        exit_now(code)
+    return code
+
+
+def exit_now(code: int) -> None:
+    """End the process at once, once the app has closed.
+
+    What may still run is only reading: a background sync (a daemon thread) and its listing
+    threads. Waiting for them, then freeing a 50k registry object by object, made quitting take
+    5-11 s. Anything that writes (an apply, a resolve) runs as a Textual worker, and
+    ``App.run`` has already waited for those before returning; the registry and the journal are
+    written atomically, so nothing is left half-done."""
+    import os
+    import sys
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    os._exit(code)

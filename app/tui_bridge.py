@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from registry.models import COMPONENTS, FunctionRecord, HistoryEntry
 from registry.plan_types import Action, ActionKind, FieldDiff, PairStatus, Plan, State
@@ -96,7 +96,7 @@ class DashboardData:
     """What the dashboard shows: registry, availability, the latest state of every pair."""
 
     components: list[str]
-    records: dict[str, FunctionRecord] = field(default_factory=dict)
+    records: Mapping[str, FunctionRecord] = field(default_factory=dict)   # read-only, shared
     detections: dict[str, Any] = field(default_factory=dict)
     statuses: dict[tuple[str, str], PairStatus] = field(default_factory=dict)
     last_sync: dict[str, str] = field(default_factory=dict)       # component -> ISO time
@@ -152,6 +152,7 @@ class DashboardData:
         # A pair with no status yet (every pair at start, before the first sync) is "unknown"
         # with the same detail for the whole component: its row parts are made once, not 10k times.
         unsynced = None
+        made: dict[tuple[str, str], tuple[str, tuple, str]] = {}
         for name in self.component_functions(component):
             status = statuses.get((name, component))
             if status is None:
@@ -169,8 +170,11 @@ class DashboardData:
             if state == "in_sync":   # the common case, kept cheap (10k rows per panel)
                 rows.append(Row(name, label, (), state))
                 continue
-            _, badges, search = self._row_parts(component, state, detail)
-            rows.append(Row(key=name, label=label, state=state, badges=badges, search=search))
+            # a few (state, detail) pairs repeat over thousands of rows: their parts made once
+            parts = made.get((state, detail))
+            if parts is None:
+                parts = made[(state, detail)] = self._row_parts(component, state, detail)
+            rows.append(Row(name, label, parts[1], state, parts[2]))
         return rows
 
     def _row_parts(self, component: str, state: str, detail: str) -> tuple[str, tuple, str]:
@@ -306,27 +310,75 @@ def load_dashboard(service: Any, clock: Clock = system_clock) -> DashboardData:
 class SyncOutcome:
     job: SyncJob
     plan: Plan
-    records: dict[str, FunctionRecord]
+    records: Mapping[str, FunctionRecord]
     detections: dict[str, Any]
     finished_at: str
     duration_s: float
+    # function -> components it targets or has a record for (as DashboardData.concerns); None:
+    # the service cannot say without building records
+    concerns: dict[str, frozenset[str]] | None = None
+    skipped: tuple[str, ...] = ()   # components not planned: unavailable (plan.unknown says why)
 
 
-def run_sync(service: Any, job: SyncJob, clock: Clock = system_clock) -> SyncOutcome:
-    """Observe the job's components and plan (changes nothing): the background sync."""
+def run_sync(service: Any, job: SyncJob, clock: Clock = system_clock, requested: bool = True) -> SyncOutcome:
+    """Observe the job's components and plan (changes nothing): the background sync.
+
+    An unavailable component is detected again first when the user asked for this sync
+    (``requested``), or when the registry has functions on it; an automatic sync of a component
+    the registry does not use leaves it as detected (what ``--sync`` does too: detecting it
+    imports its SDK, for nothing to show). A component still unavailable is not planned at all
+    (its functions show "unknown" with the reason): planning it would read and classify the
+    whole registry for nothing. The records handed back are the ones the plan read (the
+    service shares one mapping per registry file version), never a second build of them."""
     started = time.perf_counter()
-    _redetect_unavailable(service, job.components)
-    if job.sync is not None:
-        plan = service.plan(list(job.components), sync=job.sync)
-    else:
-        plan = service.plan(list(job.components))
-    records = dict(service.records())
+    redetect = list(job.components)
+    if not requested:
+        _, used = _registry_view(service)
+        if used is not None:
+            redetect = [c for c in redetect if any(c in comps for comps in used.values())]
+    _redetect_unavailable(service, redetect)
     try:
         detections = dict(service.detections(refresh=False))
     except Exception:
         detections = {}
+    skipped = tuple(c for c in job.components if not getattr(detections.get(c), "available", True))
+    planned = [c for c in job.components if c not in skipped]
+    named = {"sync": job.sync} if job.sync is not None else {}
+    if not planned:
+        plan = Plan()
+    elif _is_sync_service(service):
+        # The listing first, then the registry read and the plan, one after the other: the plan
+        # overlaps them (the CLI's wall time), but here every CPU-bound thread at once is one
+        # more the event loop queues behind for the GIL (cursor p95 ~33 ms -> ~23 ms at 10k).
+        plan = service.plan(planned, observations=service.observe(planned), **named)
+    else:
+        plan = service.plan(planned, **named)
+    for comp in skipped:
+        det = detections[comp]
+        fix = getattr(det, "fix", "")
+        plan.unknown[comp] = f"{comp} is unavailable: {getattr(det, 'reason', '') or 'not detected'}" + (
+            f"; fix: {fix}" if fix else "")
+    records, concerns = _registry_view(service)
     finished = clock().replace(microsecond=0).isoformat()
-    return SyncOutcome(job, plan, records, detections, finished, time.perf_counter() - started)
+    return SyncOutcome(job, plan, records, detections, finished, time.perf_counter() - started,
+                       concerns=concerns, skipped=skipped)
+
+
+def _is_sync_service(service: Any) -> bool:
+    from app.service import SyncService
+
+    return isinstance(service, SyncService)
+
+
+def _registry_view(service: Any) -> tuple[Mapping[str, FunctionRecord], dict[str, frozenset[str]] | None]:
+    """The registry as the dashboard holds it: the service's lazy record mapping and each
+    function's components (no record built), else every record (a service without them)."""
+    record_map = getattr(service, "record_map", None)
+    targeted = getattr(service, "targeted_components", None)
+    if callable(record_map) and callable(targeted):
+        records = record_map()
+        return records, targeted(records)
+    return dict(service.records()), None
 
 
 def _redetect_unavailable(service: Any, components: Iterable[str]) -> None:
@@ -342,12 +394,15 @@ def compute_plan(service: Any, components: list[str] | None) -> Plan:
     return service.plan(components) if components else service.plan()
 
 
-def apply_plan(service: Any, plan: Plan) -> Any:
-    return service.apply(plan)
+def apply_plan(service: Any, plan: Plan, progress: Callable[[Any], None] | None = None) -> Any:
+    """Apply ``plan`` (e.g. only the rows a person chose); ``progress`` hears each action (see
+    SyncService.apply) and is passed only when given, so a service without it still works."""
+    return service.apply(plan) if progress is None else service.apply(plan, progress=progress)
 
 
 def function_detail(service: Any, name: str, limit: int = 50) -> tuple[FunctionRecord | None, list[HistoryEntry]]:
-    record = dict(service.records()).get(name)
+    record_map = getattr(service, "record_map", None)   # builds only this record, not all of them
+    record = (record_map() if callable(record_map) else dict(service.records())).get(name)
     try:
         history = list(service.history(name, limit=limit))
     except Exception:
@@ -383,10 +438,34 @@ class DashboardView:
     counts: dict[str, dict[str, int]]
 
 
-def build_view(data: DashboardData) -> DashboardView:
-    rows = {"registry": data.registry_rows()}
-    counts = {"registry": _count(rows["registry"])}
+def build_view(data: DashboardData, previous: "tuple[DashboardData, DashboardView] | None" = None,
+               changed: Iterable[str] | None = None) -> DashboardView:
+    """Rows and counts of every panel. With ``previous`` (the data and view shown until now)
+    and ``changed`` (the components one sync just merged), a component panel whose inputs are
+    the same (same registry read, its states untouched, same unknown reason) keeps its rows:
+    a per-component job rebuilds its own panel and the registry's, not all four."""
+    reusable: set[str] = set()
+    if previous is not None and changed is not None:
+        old_data, old_view = previous
+        if old_data.records is data.records and old_data.concerns is data.concerns:
+            changed = set(changed)
+            reusable = {c for c in data.components if c in old_view.rows
+                        and old_data.unknown.get(c) == data.unknown.get(c)}
+            # a changed component keeps its rows only when it had no states before or after
+            # (a job that skipped an unavailable component again: nothing to redraw at all)
+            if reusable & changed:
+                stated = {c for (_, c) in old_data.statuses} | {c for (_, c) in data.statuses}
+                reusable -= changed & stated
+    if previous is not None and "registry" in previous[1].rows and set(data.components) <= reusable:
+        rows = {"registry": previous[1].rows["registry"]}
+        counts = {"registry": previous[1].counts["registry"]}
+    else:
+        rows = {"registry": data.registry_rows()}
+        counts = {"registry": _count(rows["registry"])}
     for comp in data.components:
+        if comp in reusable:
+            rows[comp], counts[comp] = previous[1].rows[comp], previous[1].counts[comp]
+            continue
         rows[comp] = data.component_rows(comp)
         counts[comp] = _count(rows[comp])
     return DashboardView(rows, counts)
@@ -401,11 +480,26 @@ def _count(rows: list[Row]) -> dict[str, int]:
 
 
 def merged_copy(data: DashboardData, outcome: "SyncOutcome") -> DashboardData:
-    """A new DashboardData with one sync's results in (the old one stays valid for readers)."""
-    new = DashboardData(components=list(data.components), records=dict(outcome.records),
+    """A new DashboardData with one sync's results in (the old one stays valid for readers).
+
+    Shares what did not change instead of copying it: the registry mapping (read-only) and,
+    when the registry is the same read, each function's components. The plan kept per job is
+    reduced to what ``conflicts()`` reads (its questions): its statuses are already merged in,
+    and a 50k plan's other actions would be a second copy of the registry in memory."""
+    if outcome.concerns is not None:
+        concerns = outcome.concerns
+    elif outcome.records is data.records:
+        concerns = data.concerns
+    else:
+        concerns = None
+    kept = Plan(actions=[a for a in outcome.plan.actions if a.kind is ActionKind.ASK],
+                unknown=dict(outcome.plan.unknown), warnings=list(outcome.plan.warnings),
+                registry_serial=outcome.plan.registry_serial)
+    new = DashboardData(components=list(data.components), records=outcome.records,
                         detections={**data.detections, **outcome.detections},
                         statuses=dict(data.statuses), last_sync=dict(data.last_sync),
-                        unknown=dict(data.unknown), plans={**data.plans, outcome.job.name: outcome.plan})
+                        unknown=dict(data.unknown), plans={**data.plans, outcome.job.name: kept},
+                        interrupted=list(data.interrupted), concerns=concerns)
     new.merge_plan(outcome.job.components, outcome.plan, outcome.finished_at)
     for comp, det in new.detections.items():
         if not getattr(det, "available", True):

@@ -89,14 +89,21 @@ class SampleService:
         return Plan(statuses=statuses, actions=[a for s in statuses if (a := _action_for(s))],
                     unknown=unknown, registry_serial=len(self.history_entries))
 
-    def apply(self, plan: Plan, decisions: Iterable[Any] = ()) -> ApplyResult:
+    def apply(self, plan: Plan, decisions: Iterable[Any] = (), *, progress: Any = None) -> ApplyResult:
+        """Every runnable action succeeds; ``progress`` hears each one as SyncService's does."""
         self._guard()
         results = []
-        for action in plan.actions:
-            if action.kind is ActionKind.ASK:
-                continue
+        runnable = [a for a in plan.actions if a.kind is not ActionKind.ASK]
+        step = None
+        if progress is not None:
+            from registry.apply import ApplyStep as step   # only when asked: a heavy import
+        for index, action in enumerate(runnable, 1):
+            if step is not None:
+                progress(step(index, len(runnable), action))
             self._settle(action.function, action.component, "sync", action.kind.value)
             results.append(ActionResult(action, ok=True))
+            if step is not None:
+                progress(step(index, len(runnable), action, results[-1]))
         for decision in decisions:
             results.extend(self.resolve(decision).results)
         return ApplyResult(results)
@@ -107,6 +114,17 @@ class SampleService:
         if decision.choice != "skip":
             self._settle(decision.function, decision.component, "user", f"resolve:{decision.choice}")
         return ApplyResult([ActionResult(action, ok=True, skipped=decision.choice == "skip")])
+
+    def reveal(self, function: str, component: str, field: str) -> dict[str, Any]:
+        """As SyncService.reveal: the clear values of a conflict's env keys (fixed sample data)."""
+        from registry.masking import Revealed
+
+        head, _, only = field.partition(".")
+        if head != "env":
+            raise ValueError(f"{field}: only env values are secret")
+        self.calls.append(f"reveal {function}/{component}/{field}")   # the field, never a value
+        return {k: Revealed(k, *values) for k, values in sorted(SAMPLE_ENV_VALUES.items())
+                if not only or k == only}
 
     def _guard(self) -> None:
         if self.read_only:
@@ -154,14 +172,26 @@ _SAMPLE = [
 ]
 
 
+#: The clear env values behind a sample conflict's masked env diffs: key -> (base, registry,
+#: component); None is "not set there". Only SampleService.reveal hands them out.
+SAMPLE_ENV_VALUES = {
+    "API_KEY": ("sk-live-0ld", "sk-live-0ld", "sk-live-r0tated"),
+    "DB_URL": ("postgres://db-a/orders", "postgres://db-b/orders", None),
+    "LOG_LEVEL": ("info", "debug", "info"),
+}
+
+
 def _diffs(name: str, component: str, state: str) -> list[FieldDiff]:
     if state == "conflict":
         return [
             FieldDiff("memory", base=256, registry=512, component=1024, side="conflict"),
             # env as the engine gives it: one diff per variable, values already masked
-            FieldDiff("env.API_KEY", base="••••", registry="••••", component="•••• (changed)", secret=True,
+            # (registry.masking's words); their clear values come only from reveal()
+            FieldDiff("env.API_KEY", base="set", registry="set", component="•••• (changed)", secret=True,
                       side="component"),
-            FieldDiff("env.LOG_LEVEL", base="••••", registry="•••• (changed)", component="••••", secret=True,
+            FieldDiff("env.DB_URL", base="set", registry="•••• (changed)", component="unset", secret=True,
+                      side="conflict"),
+            FieldDiff("env.LOG_LEVEL", base="set", registry="•••• (changed)", component="set", secret=True,
                       side="registry"),
             FieldDiff("timeout", base=60, registry=60, component=120, side="component"),
         ]
@@ -278,6 +308,12 @@ def _focus_registry_on(name: str):
 
 #: name -> (service factory, terminal size, run_before). The dashboard at 80x24 shows a
 #: component that is unavailable, with its reason.
+#:
+#: The snapshot tests (tests/snapshots) stay on this sample service on purpose: an SVG must be
+#: byte-identical on every run, and the real engine over the sandbox stamps its own times,
+#: resource ids and the Docker version into what it shows. The README's pictures do come from
+#: the real engine (scripts/screenshots, same screen names); ``scripts/screenshots --sample``
+#: draws these instead.
 SCENARIOS = {
     "dashboard": (sample_service, (120, 40), loaded_and_synced),
     "dashboard-80x24": (sample_service_unavailable_gcp, (80, 24), loaded_and_synced),

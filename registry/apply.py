@@ -20,7 +20,7 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from registry.classify import top_level
 from registry.component import ApplyError, ObservedFunction
@@ -147,7 +147,8 @@ CHANGED_MEANWHILE = "changed meanwhile; re-plan"
 def apply_plan(plan: Plan, store: Any, components: Mapping[str, Any], journal: Journal | None = None,
                decisions: Iterable[Any] = (), *, source: str = "sync",
                observations: Mapping[str, Any] | None = None,
-               flush_interval: float = FLUSH_INTERVAL_S) -> ApplyResult:
+               flush_interval: float = FLUSH_INTERVAL_S,
+               progress: Callable[[ApplyStep], None] | None = None) -> ApplyResult:
     """Apply ``plan`` (plus ``decisions``) without holding the registry lock across cloud calls.
 
     1. One short transaction checks the plan's read is still the registry's (a registry
@@ -170,6 +171,8 @@ def apply_plan(plan: Plan, store: Any, components: Mapping[str, Any], journal: J
     ``store`` is a RegistryStore; ``components`` maps a component name to its adapter;
     ``journal`` defaults to the one next to the store's file. ``observations`` (component ->
     Observation) is only needed for a plan that was not built by build_plan in this process.
+    ``progress`` is called from this (the applying) thread with an ApplyStep before and after
+    each action (see _report).
     """
     journal = journal if journal is not None else Journal.for_store(store)
     run = uuid.uuid4().hex[:12]
@@ -192,9 +195,13 @@ def apply_plan(plan: Plan, store: Any, components: Mapping[str, Any], journal: J
             actions = order_actions(actions, records)
             recorder = _Recorder(store, source, lineage, lineage_stored, journal, flush_interval)
             runner = _Runner(plan, records, components, journal, run, observations, recorder)
-            for action in actions:
-                result.results.append(runner.run(action))
+            total = len(actions)
+            for index, action in enumerate(actions, 1):
+                _report(progress, ApplyStep(index, total, action))
+                outcome = runner.run(action)
+                result.results.append(outcome)
                 recorder.maybe_flush()
+                _report(progress, ApplyStep(index, total, action, outcome))
             recorder.flush(final=True)
             try:
                 journal.compact()  # the run's recorded entries' lines go (the rest stays open)
@@ -203,6 +210,29 @@ def apply_plan(plan: Plan, store: Any, components: Mapping[str, Any], journal: J
         finally:
             mark_over(run)
     return result
+
+
+@dataclass(frozen=True)
+class ApplyStep:
+    """What a progress listener hears: action ``index`` (from 1) of ``total`` is about to run
+    (``result`` None) or has run (its ActionResult, final unless recording it fails later:
+    the ApplyResult is the last word)."""
+
+    index: int
+    total: int
+    action: Action
+    result: ActionResult | None = None
+
+
+def _report(progress: Callable[[ApplyStep], None] | None, step: ApplyStep) -> None:
+    """Tell the listener, if any. A listener that fails (the screen that asked was closed)
+    must never stop an apply halfway: its error is dropped."""
+    if progress is None:
+        return
+    try:
+        progress(step)
+    except Exception:
+        pass
 
 
 @contextmanager

@@ -132,3 +132,23 @@ def decided_sides(sides: Mapping[str, str], choice: str,
     if choice in SIDES:
         return resolved_sides(sides, dict.fromkeys(questioned(sides), choice))
     return resolved_sides(sides, dict(fields or {}))
+
+
+#: How one side changed a field (or an env / labels key) since the base.
+ADDED, REMOVED, CHANGED = "added", "removed", "changed"
+
+
+def change_of(base: Any, value: Any) -> str:
+    """``added`` / ``removed`` / ``changed`` for one side's (plain) value against the base's,
+    "" when that side left it as it was. None is "absent" (a key not set)."""
+    if value == base:
+        return ""
+    if base is None:
+        return ADDED
+    return REMOVED if value is None else CHANGED
+
+
+def key_changes(base: Any, registry: Any, component: Any) -> tuple[str, str]:
+    """(registry's change, component's change) of one flat field, each as :func:`change_of`
+    says: which side touched a key and how, so a person sees *where* an env key differs."""
+    return change_of(base, registry), change_of(base, component)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.content import Content
 from textual.widgets import Static
 
+from screens.counted_panel import CountedPanel
 from screens.function_list import FunctionList, Row
 from screens.states import counts_markup
 
 
-class ComponentPanel(Vertical):
+class ComponentPanel(CountedPanel):
     """Title: the component and its counts per state; a status line; the function list."""
 
     DEFAULT_CSS = """
@@ -23,7 +24,12 @@ class ComponentPanel(Vertical):
         width: 1fr;
     }
     ComponentPanel:focus-within { border: round $accent; }
-    ComponentPanel > .panel-status { height: auto; max-height: 3; padding: 0 1; color: $text-muted; }
+    /* One line (two when unavailable: why, then when checked and how to retry), cut with …
+       rather than wrapped: at 80 columns a panel is 40 wide and a wrap pushed the list down. */
+    ComponentPanel > .panel-status {
+        height: auto; max-height: 2; padding: 0 1; color: $text-muted;
+        text-wrap: nowrap; text-overflow: ellipsis;
+    }
     ComponentPanel.-unavailable > .panel-status { color: $warning; }
     ComponentPanel.-syncing > .panel-status { color: $accent; }
     ComponentPanel.-unavailable { border: round $warning 60%; }
@@ -38,32 +44,42 @@ class ComponentPanel(Vertical):
         yield Static("not synced yet", classes="panel-status")
         yield FunctionList(empty_text="no functions here", id=f"list-{self.component}")
 
-    @property
-    def function_list(self) -> FunctionList:
-        return self.query_one(FunctionList)
-
     def show(self, rows: list[Row], counts: dict[str, int], *, available: bool, reason: str,
-             last_sync: str, syncing: bool, version: str = "") -> None:
-        self.function_list.set_rows(rows)
+             last_sync: str, syncing: bool, version: str = "", checked: str = "") -> None:
+        self.set_rows(rows)
         summary = counts_markup(counts)
         self.border_title = f"{self.component} {summary}" if summary else self.component
-        self.border_subtitle = f"{len(rows)} functions"
+        self.update_count()
         self.show_status(available=available, reason=reason, last_sync=last_sync, syncing=syncing,
-                         version=version)
+                         version=version, checked=checked)
+
+    def show_progress(self, text: str) -> None:
+        """A step of the component's start (the sandbox starting its backend), before any sync."""
+        self.set_class(True, "-syncing")
+        self.query_one(".panel-status", Static).update(Content(f"⟳ {text}"))
 
     def show_status(self, *, available: bool, reason: str, last_sync: str, syncing: bool,
-                    version: str = "") -> None:
-        """The line under the title: syncing / unavailable and why / unknown / last sync."""
+                    version: str = "", checked: str = "") -> None:
+        """The line under the title: syncing / unavailable and why / unknown / last sync.
+
+        ``checked``: when availability was last checked (HH:MM:SS), said for an unavailable
+        component with how to retry, so a stale "unavailable" is visibly stale."""
         self.set_class(not available, "-unavailable")
         self.set_class(syncing, "-syncing")
+        line = self.query_one(".panel-status", Static)
+        line.tooltip = None
         if syncing:
             status = "⟳ syncing…"
         elif not available:
-            status = f"✗ unavailable: {reason}" if reason else "✗ unavailable"
+            why = f"✗ unavailable: {reason}" if reason else "✗ unavailable"
+            when = f"checked {checked} · " if checked else ""
+            status = f"{why}\n{when}press s to retry"
+            # the reason may be cut at 40 columns: the whole of it on hover
+            line.tooltip = f"{why}\n{when}press s to retry"
         elif reason:
             status = f"? unknown: {reason}"
         elif last_sync:
             status = f"last sync {last_sync}" + (f" · v{version.lstrip('v')}" if version else "")
         else:
             status = "not synced yet"
-        self.query_one(".panel-status", Static).update(status)
+        line.update(Content(status))   # plain text: a reason may hold [brackets]

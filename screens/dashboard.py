@@ -47,6 +47,13 @@ class Dashboard(Vertical):
     def lists(self) -> list[FunctionList]:
         return list(self.query(FunctionList))
 
+    def show_filtering(self, text: str) -> None:
+        """Every panel's count says "N of M" while ``text`` filters it."""
+        filtering = bool(text.strip())
+        self.registry_panel.set_filtering(filtering)
+        for panel in self.query(ComponentPanel):
+            panel.set_filtering(filtering)
+
     def focused_component(self) -> str | None:
         """The component whose panel has focus (None: the registry or nothing)."""
         focused = self.screen.focused

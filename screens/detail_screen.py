@@ -11,11 +11,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from app.tui_bridge import DashboardData, clock_text, function_detail
 from screens.read_only import GuardedScreen
 from screens.states import THEME_VARIABLES, rich_style_for, state_markup
+from screens.keys_footer import KeysFooter
 
 
 def spec_text(spec: Any) -> str:
@@ -55,7 +56,7 @@ class DetailScreen(GuardedScreen):
             with Vertical(id="detail-right"):
                 yield DataTable(id="detail-states", cursor_type="row", show_cursor=False)
                 yield DataTable(id="detail-history", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.sub_title = self.function_name

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -13,34 +15,103 @@ from textual.widgets import Static
 from screens.safe_dismiss import SafeDismiss
 from screens.states import GLYPHS, LABELS, ORDER, THEME_VARIABLES, rich_style_for
 
-KEYS = [
-    ("Dashboard", [
-        ("s", "sync the focused component now (registry panel: all)"),
-        ("S", "sync every component now"),
-        ("p", "plan: what a sync would change; apply on confirmation"),
-        ("c", "resolve conflicts field by field"),
-        ("enter", "function detail: spec, state per component, history"),
-        ("/", "filter every panel by name or state"),
-        ("tab / shift+tab", "next / previous panel"),
-        ("↑ ↓ pgup pgdn home end", "move in a list"),
-        ("ctrl+p", "command palette: sync, plan, resolve, open a function, themes"),
-        ("t", "next theme"),
-        ("?", "this help"),
-        ("q / ctrl+c", "quit"),
-    ]),
-    ("Conflicts", [
-        ("r / c", "conflicting fields: keep the registry's / take the component's (the others merge)"),
-        ("1 / 2 / space", "this field from registry / component / toggle"),
-        ("x", "skip (stays a conflict)"),
-        ("u", "undo the last decision (the stack is shown)"),
-        ("n / p", "next / previous conflict"),
-        ("a", "apply: write the registry, push where needed"),
-    ]),
-    ("Plan", [
-        ("a", "apply the actions (asks first; ⚠ marks destructive ones)"),
-        ("esc", "back"),
-    ]),
-]
+#: The longer explanation of an action (by action name), used in place of its footer label.
+#: Only the text lives here: which keys exist comes from the bindings themselves, so the
+#: help cannot list a key that does nothing or miss one that was added.
+ACTION_HELP = {
+    # dashboard
+    "sync_focused": "sync the focused component now (registry panel: all)",
+    "sync_all": "sync every component now",
+    "show_plan": "plan: what a sync would change; apply on confirmation",
+    "show_conflicts": "resolve conflicts field by field",
+    "FunctionList.select": "function detail: spec, state per component, history",
+    "filter": "filter every panel by name or state",
+    "clear_filter": "clear the kept filter",
+    "focus_next": "next panel",
+    "focus_previous": "previous panel",
+    "command_palette": "command palette: sync, plan, resolve, open a function, themes",
+    "next_theme": "next theme (remembered for the next start)",
+    "help": "help for the screen you are on",
+    "quit": "quit",
+    # conflicts
+    "keep_registry": "conflicting fields: keep the registry's (the others merge)",
+    "take_component": "conflicting fields: take the component's (the others merge)",
+    "pick_field": "this field from registry / component / toggle",
+    "skip": "skip (stays a conflict)",
+    "undo": "undo the last decision (the stack is shown)",
+    "move": "next / previous conflict",
+    "apply_resolutions": "apply: write the registry, push where needed",
+    # plan
+    "apply_plan": "apply the actions (asks first; ⚠ marks destructive ones)",
+    "close": "back / close",
+}
+
+#: Actions not worth a help line (Textual's own, shown nowhere else either; sideways scrolling
+#: in lists that never scroll sideways).
+HIDDEN_ACTIONS = frozenset({"help_quit", "copy_text", "maximize", "minimize", "scroll_left", "scroll_right",
+                            "page_left", "page_right", "cursor_left", "cursor_right"})
+
+#: Moving in a list or table: one help line for all of them, whatever the widget calls them.
+NAVIGATION_ACTIONS = frozenset({"cursor", "page", "jump", "cursor_up", "cursor_down", "page_up", "page_down",
+                                "scroll_home", "scroll_end", "scroll_top", "scroll_bottom", "scroll_up",
+                                "scroll_down"})
+NAVIGATION = "move (up, down, page, first, last)"
+
+#: Section names for the widgets whose own keys show while they have focus.
+WIDGET_SECTIONS = {"FunctionList": "In a list", "DataTable": "In the table", "FilterBar": "In the filter",
+                   "Input": "In the input"}
+
+#: The screen's own keys first, then what the focused widget adds, then the app-wide keys.
+SECTION_ORDER = {"widget": 1, "Everywhere": 2}
+
+
+def _action_name(action: str) -> str:
+    return action.split("(", 1)[0].rsplit(".", 1)[-1]
+
+
+def key_groups(app: Any, screen: Any) -> list[tuple[str, list[tuple[str, str, bool]]]]:
+    """The keys that work on ``screen`` now, grouped by where they are bound (the screen, the
+    focused widget, the app): [(section, [(keys, what, enabled)])]. One line per action with
+    its keys joined ("q / ^c"), in binding order; read from the bindings, so never stale."""
+    on_dashboard = screen is app.screen_stack[0]
+    sections: dict[str, dict[str, list[Any]]] = {}
+    for key, active in screen.active_bindings.items():
+        binding, node = active.binding, active.node
+        action = _action_name(binding.action)
+        if action in HIDDEN_ACTIONS:
+            continue
+        if action in NAVIGATION_ACTIONS and node is not app and node is not screen:
+            action, what = "navigation", NAVIGATION
+        else:
+            what = (ACTION_HELP.get(f"{type(node).__name__}.{action}") or ACTION_HELP.get(action)
+                    or binding.tooltip or binding.description)
+        if not what:
+            continue
+        section = _section_name(node, app, screen, on_dashboard)
+        line = sections.setdefault(section, {}).setdefault(action, [[], what, active.enabled])
+        shown = app.get_key_display(binding)
+        if shown not in line[0]:
+            line[0].append(shown)
+        line[2] = line[2] and active.enabled
+    order = sorted(sections, key=lambda name: SECTION_ORDER.get(name, 0 if not name.startswith("In ") else 1))
+    return [(name, [(_join_keys(keys), what, enabled) for keys, what, enabled in sections[name].values()])
+            for name in order]
+
+
+def _join_keys(keys: list[str]) -> str:
+    return " ".join(keys) if len(keys) > 3 else " / ".join(keys)
+
+
+def _section_name(node: Any, app: Any, screen: Any, on_dashboard: bool) -> str:
+    if node is app or node is screen:
+        if on_dashboard:
+            return "Dashboard"   # the app's keys are the dashboard's (other screens hide them)
+        if node is app:
+            return "Everywhere"
+        return getattr(screen, "HELP_TITLE", "") or type(screen).__name__.removesuffix("Screen") or "This screen"
+    name = type(node).__name__
+    return WIDGET_SECTIONS.get(name, f"In the {name}")
+
 
 STATE_HELP = {
     "in_sync": "registry and component agree",
@@ -52,6 +123,7 @@ STATE_HELP = {
     "unmanaged": "carries this registry's mark on the component, unknown to the registry",
     "foreign": "deployed by another registry: shown, never touched",
     "unknown": "component unavailable or listing failed/partial: nothing changes",
+    "none": "registry panel: the function does not target that component",
 }
 
 
@@ -62,24 +134,44 @@ class HelpScreen(SafeDismiss, ModalScreen[None]):
         width: 110; max-width: 96%; height: auto; max-height: 90%;
         border: thick $accent; background: $surface; padding: 0 1;
     }
-    HelpScreen #help-columns { height: auto; }
+    /* bounded by the screen (not the auto-height box), so a long help scrolls inside */
+    HelpScreen #help-columns { height: auto; max-height: 75vh; }
     HelpScreen .help-keys { width: 3fr; height: auto; }
     HelpScreen .help-states { width: 2fr; height: auto; padding-left: 2; }
     HelpScreen Horizontal { height: auto; }
-    HelpScreen #help-footer { color: $text-muted; text-align: center; margin-top: 1; }
+    /* docked: stays in sight when the keys scroll (80x24) */
+    HelpScreen #help-footer { dock: bottom; color: $text-muted; text-align: center; }
+    HelpScreen.-keys-only > Vertical { width: 80; }
+    /* under 100 columns the legend goes under the keys: side by side, both wrapped word by word */
+    HelpScreen.-narrow #help-columns > Horizontal { layout: vertical; }
+    HelpScreen.-narrow .help-keys, HelpScreen.-narrow .help-states { width: 1fr; padding-left: 0; }
+
     """
 
     BINDINGS = [Binding("escape,q,question_mark", "close", "Close")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+
+    def __init__(self, source: Any = None, *, legend: bool = True, title: str = "") -> None:
+        """``source``: the screen the help is about (default: the one showing now). Its keys
+        are read here, before this screen is pushed, since some only apply while it is on
+        top. ``legend``: add the table of state symbols (the dashboard's)."""
+        super().__init__()
+        source = source if source is not None else self.app.screen
+        self.groups = key_groups(self.app, source)
+        self.legend = legend
+        self.title_text = title or "functions-tui help"
+        self.set_class(not legend, "-keys-only")
 
     def compose(self) -> ComposeResult:
         read_only = getattr(self.app, "read_only", False)
         with Vertical() as box:
-            box.border_title = "functions-tui help"
+            box.border_title = self.title_text
             with VerticalScroll(id="help-columns"):
                 with Horizontal():
                     yield Static(self._keys_table(), classes="help-keys")
-                    yield Static(self._states_table(read_only), classes="help-states")
-            yield Static("esc closes", id="help-footer")
+                    if self.legend:
+                        yield Static(self._states_table(read_only), classes="help-states")
+            yield Static("↑ ↓ scroll · esc closes", id="help-footer")
 
     def _colour(self, variable: str) -> str:
         # Rich tables do not know theme variables: resolve them against the current theme
@@ -87,13 +179,17 @@ class HelpScreen(SafeDismiss, ModalScreen[None]):
 
     def _keys_table(self) -> Table:
         table = Table.grid(padding=(0, 1))
-        table.add_column(style="bold", no_wrap=True, min_width=14)
+        # capped: a long run of keys (the list's moves) wraps instead of widening the column
+        table.add_column(style="bold", min_width=14, max_width=18)
         table.add_column(ratio=1)
         heading = "bold " + self._colour("$accent")
-        for section, keys in KEYS:
+        for section, keys in self.groups:
             table.add_row(Text(section, style=heading), "")
-            for key, text in keys:
-                table.add_row(f" {key}", text)
+            for key, text, enabled in keys:
+                if enabled:
+                    table.add_row(f" {key}", text)
+                else:   # read-only: listed, but said to be off
+                    table.add_row(Text(f" {key}", style="dim"), Text(f"{text} (disabled: read-only)", style="dim"))
             table.add_row("", "")
         return table
 
@@ -103,7 +199,7 @@ class HelpScreen(SafeDismiss, ModalScreen[None]):
         table.add_column(ratio=1)
         heading = "bold " + self._colour("$accent")
         table.add_row(Text("States", style=heading), "")
-        for state in ORDER:
+        for state in (*ORDER, "none"):   # "none": the registry panel's "·"
             colour = self._colour(THEME_VARIABLES[state]) or None
             table.add_row(Text(f" {GLYPHS[state]} {LABELS[state]}", style=colour), STATE_HELP[state])
         table.add_row("", "")

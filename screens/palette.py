@@ -1,13 +1,20 @@
-"""Command palette provider: sync a component, show the plan, resolve conflicts, jump to a function."""
+"""Command palette provider: sync a component, show the plan, resolve conflicts, jump to a function,
+act on one function (deploy hello to aws, delete it from docker, …)."""
 
 from __future__ import annotations
 
 from functools import partial
+from typing import Iterable
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from screens.function_actions import command_text
+
 #: Functions listed per search at most (a 10k registry must not flood the palette).
 MAX_FUNCTION_HITS = 40
+#: Functions whose actions (deploy / delete / sync … each) are offered per search at most.
+MAX_ACTION_FUNCTIONS = 5
+ACTION_WORDS = frozenset({"deploy", "delete", "adopt", "sync", "run", "stop", "edit", "to", "from", "on"})
 
 
 class FunctionsCommands(Provider):
@@ -48,3 +55,33 @@ class FunctionsCommands(Provider):
                 yield Hit(max(matcher.match(text), 0.5), matcher.highlight(text),
                           partial(app.jump_to, name), text=text, help="jump to the function's detail")
                 shown += 1
+        for hit in self._function_action_hits(query, matcher):
+            yield hit
+
+    def _function_action_hits(self, query: str, matcher) -> Iterable[Hit]:
+        """"deploy hello to aws", "delete hello from docker", "edit hello"…: the actions the
+        dashboard's `x` offers, for functions whose name holds a word of the query (a
+        substring test first: fuzzy scoring every action of 10k functions would lag)."""
+        app = self.app
+        actions_of = getattr(app, "function_actions", None)
+        if actions_of is None:
+            return
+        # "deploy hello to aws": the words that are not verbs, links or components name the function
+        skip = ACTION_WORDS | set(getattr(app, "components", ()))
+        words = [w for w in query.strip().lower().split() if len(w) >= 2 and w not in skip]
+        if not words:
+            return
+        names = []
+        for name in sorted(getattr(app, "data").records):
+            if any(w in name.lower() for w in words):
+                names.append(name)
+                if len(names) >= MAX_ACTION_FUNCTIONS:
+                    break
+        for name in names:
+            for action in actions_of(name, None):
+                text = command_text(action)
+                score = matcher.match(text)
+                if score > 0:
+                    yield Hit(score, matcher.highlight(text),
+                              partial(app.run_function_action, action.intent, name, action.components),
+                              text=text, help="planned first: you confirm before anything changes")

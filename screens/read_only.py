@@ -20,6 +20,10 @@ MUTATING_ACTIONS = frozenset({
     "skip",
     "undo",
     "apply_resolutions",
+    "function_deploy",      # dashboard: per-function actions (app.tui "per-function actions")
+    "function_delete",
+    "function_edit",
+    "function_run_stop",
 })
 
 

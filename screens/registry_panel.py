@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.widgets import Static
 
+from screens.counted_panel import CountedPanel
 from screens.function_list import FunctionList, Row
 from screens.states import counts_markup
 
 
-class RegistryPanel(Vertical):
+class RegistryPanel(CountedPanel):
     DEFAULT_CSS = """
     RegistryPanel {
         border: round $panel-lighten-2;
@@ -37,12 +38,8 @@ class RegistryPanel(Vertical):
             yield Static(" ".join(self.components), id="registry-columns")
         yield FunctionList(empty_text="the registry is empty — add functions with: functions-tui add PATH", id="list-registry")
 
-    @property
-    def function_list(self) -> FunctionList:
-        return self.query_one(FunctionList)
-
     def show(self, rows: list[Row], counts: dict[str, int]) -> None:
-        self.function_list.set_rows(rows)
+        self.set_rows(rows)
         summary = counts_markup(counts)
         self.border_title = f"registry {summary}" if summary else "registry"
-        self.border_subtitle = f"{len(rows)} functions"
+        self.update_count()

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from typing import Mapping
 
+#: The header's icon on every screen. Textual's default (⭘, U+2B58) is missing from most
+#: monospace fonts and showed as a tofu box; a lambda is in every one of them.
+HEADER_ICON = "λ"
+
 #: Display order (worst first is not wanted here: the order of the design table).
 ORDER = ("in_sync", "drifted", "pending", "diverged", "conflict", "missing", "unmanaged", "foreign", "unknown")
 
@@ -64,3 +68,12 @@ def rich_style_for(app, variable: str) -> str:
         background = Color.parse(app.theme_variables.get("surface", "#000000"))
         colour = background.blend(colour.with_alpha(1.0), colour.a)
     return colour.hex6
+
+
+def count_text(shown: int, total: int, filtering: bool) -> str:
+    """A panel's function count: "4 functions", or "1 of 4 functions" while a filter is on
+    (so a panel never claims all its functions while showing one)."""
+    noun = "function" if total == 1 else "functions"
+    if filtering or shown != total:
+        return f"{shown} of {total} {noun}"
+    return f"{total} {noun}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual.content import Content
 from textual.widgets import Static
 
 
@@ -9,7 +10,10 @@ class SyncStatus(Static):
     """One line: what is syncing now (the progress indicator), or idle, and the mode."""
 
     DEFAULT_CSS = """
-    SyncStatus { height: 1; padding: 0 1; background: $panel; color: $text-muted; }
+    SyncStatus {
+        height: 1; padding: 0 1; background: $panel; color: $text-muted;
+        text-wrap: nowrap; text-overflow: ellipsis;   /* one line at 80 columns, cut with … */
+    }
     SyncStatus.-busy { color: $accent; text-style: bold; }
     """
 
@@ -20,8 +24,9 @@ class SyncStatus(Static):
         else:
             parts.append("● idle")
         if filter_text:
-            parts.append(f"filter: {filter_text!r}")
+            # the filter bar is gone once kept: say how to clear it from the dashboard
+            parts.append(f"filter: {filter_text!r} (esc clears)")
         if read_only:
             parts.append("READ-ONLY")
         self.set_class(bool(running), "-busy")
-        self.update("  ·  ".join(parts))
+        self.update(Content("  ·  ".join(parts)))   # plain text: the filter may hold [brackets]

@@ -32,10 +32,14 @@ class GatedService:
         self.gate.wait(60)   # bounded only so a failing test ends instead of hanging its worker
         return self.inner.resolve(decision)
 
+    inner_applied = False
+
     def apply(self, plan, decisions=()):
         self.entered.set()
         self.gate.wait(60)
-        return self.inner.apply(plan, decisions)
+        result = self.inner.apply(plan, decisions)
+        self.inner_applied = True
+        return result
 
 
 async def _help_over_a_running_apply(pilot, service, screen_type) -> None:
@@ -51,8 +55,9 @@ async def _help_over_a_running_apply(pilot, service, screen_type) -> None:
     await app.workers.wait_for_complete()
     await pilot.pause()
     assert isinstance(app.screen, HelpScreen)       # the help stays; nothing popped it
-    await pilot.press("escape")                     # closing the help shows ... the dashboard:
-    assert await wait_until(pilot, lambda: app.screen is app.screen_stack[0])
+    await pilot.press("escape")                     # closing the help shows the finished screen
+    # (a plan with rows left unapplied stays open) or the dashboard (all of it applied)
+    assert await wait_until(pilot, lambda: app.screen in (screen, app.screen_stack[0]))
     for _ in range(3):                              # the finished screen closed itself, once
         await pilot.press("escape")
     await pilot.pause()
@@ -96,3 +101,23 @@ async def test_a_double_confirm_and_a_double_escape_close_once():
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert app.is_running and app.screen is app.screen_stack[0]
+
+
+@run_async
+async def test_quitting_during_an_apply_says_so_and_lets_it_finish():
+    service = GatedService()
+    app = FunctionsApp(service, clock=fixed_clock, autosync=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("S")
+        await wait_for_sync(pilot, after=0)
+        await pilot.press("p")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, PlanScreen) and app.screen.plan is not None)
+        await pilot.press("a", "y")
+        assert await wait_until(pilot, service.entered.is_set)
+        await pilot.press("ctrl+c")
+        assert await wait_until(pilot, lambda: any("quitting once apply" in n.message
+                                                   for n in app._notifications))
+        assert app.is_running and not service.inner_applied   # still waiting for the apply
+        service.gate.set()
+        assert await wait_until(pilot, lambda: not app.is_running)
+    assert service.inner_applied
