@@ -244,7 +244,7 @@ async def test_help_on_the_plan_screen_is_the_plan_screens_keys_without_the_dash
         assert await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
         lines = help_lines(app)
         assert "Dashboard" not in lines and not app.screen.legend
-        assert lines["Plan"]["a"] == ("apply the actions (asks first; ⚠ marks destructive ones)", False)
+        assert lines["Plan"]["a"] == ("apply the chosen actions (asks first; ⚠ marks destructive ones)", False)
         shown = {k for rows in lines.values() for keys in rows for k in keys.replace(" / ", " ").split()}
         assert shown <= plan_keys | {"^p"}             # nothing listed that the screen lacks
         assert "disabled: read-only" in text_of(app.screen.query_one(".help-keys"))
