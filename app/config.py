@@ -77,6 +77,9 @@ aws:
 
 docker:
   base_images: {}     # runtime -> local image to build from, e.g. python3.11: my-python:3.11
+
+# The app's keys, remapped by binding id (README, "Keys"), e.g. dashboard.sync_all: ctrl+s
+keymap: {}
 """
 
 
@@ -111,6 +114,9 @@ class Config:
     aws_profile: str | None = None
     aws_role: str | None = None
     docker_base_images: dict[str, str] = field(default_factory=dict)
+    #: binding id -> key(s), e.g. {"dashboard.sync_all": "ctrl+s"} (Textual's keymap; the ids
+    #: are checked by the app, which knows them)
+    keymap: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.syncs:
@@ -145,6 +151,7 @@ class Config:
             "gcp": {"endpoint": self.gcp_endpoint, "project": self.gcp_project},
             "aws": {"region": self.aws_region, "profile": self.aws_profile, "role": self.aws_role},
             "docker": {"base_images": dict(self.docker_base_images)},
+            "keymap": dict(self.keymap),
         }
 
 
@@ -221,6 +228,7 @@ def parse_config(path: Path, text: str | None = None) -> Config:
         "gcp": section({"endpoint": r.optional_string, "project": r.optional_string}),
         "aws": section({"region": r.optional_string, "profile": r.optional_string, "role": r.optional_string}),
         "docker": section({"base_images": r.string_map}),
+        "keymap": r.string_map,
     }
     values = r.fields(root, "", readers)
     if "policies" in values:
@@ -238,6 +246,7 @@ def parse_config(path: Path, text: str | None = None) -> Config:
     aws = values.get("aws", {})
     config.aws_region, config.aws_profile, config.aws_role = aws.get("region"), aws.get("profile"), aws.get("role")
     config.docker_base_images = dict(values.get("docker", {}).get("base_images") or {})
+    config.keymap = dict(values.get("keymap") or {})
     return config
 
 

@@ -55,23 +55,23 @@ class FunctionsApp(App):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     COMMANDS = App.COMMANDS | {FunctionsCommands}
     BINDINGS = [
-        Binding("s", "sync_focused", "Sync"),
-        Binding("S", "sync_all", "Sync all"),
-        Binding("p", "show_plan", "Plan"),
-        Binding("c", "show_conflicts", "Conflicts"),
-        Binding("slash", "filter", "Filter"),
-        Binding("question_mark", "help", "Help"),
-        Binding("t", "next_theme", "Theme", show=False),
+        Binding("s", "sync_focused", "Sync", id="dashboard.sync"),
+        Binding("S", "sync_all", "Sync all", id="dashboard.sync_all"),
+        Binding("p", "show_plan", "Plan", id="dashboard.plan"),
+        Binding("c", "show_conflicts", "Conflicts", id="dashboard.conflicts"),
+        Binding("slash", "filter", "Filter", id="dashboard.filter"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("t", "next_theme", "Theme", show=False, id="app.theme"),
         # short label: the footer is full at 80 columns (the help says "clear the kept filter")
-        Binding("escape", "clear_filter", "Clear", id="clear_filter"),
-        Binding("tab", "focus_next", "Next panel", show=False),
+        Binding("escape", "clear_filter", "Clear", id="dashboard.clear_filter"),
+        Binding("tab", "focus_next", "Next panel", show=False, id="dashboard.next_panel"),
         # per-function actions on the row under the cursor (see "per-function actions")
         Binding("x", "function_actions", "Actions", id="dashboard.actions"),
         Binding("d", "function_deploy", "Deploy", show=False, id="dashboard.deploy"),
         Binding("D", "function_delete", "Delete", show=False, id="dashboard.delete"),
         Binding("e", "function_edit", "Edit", show=False, id="dashboard.edit"),
         Binding("r", "function_run_stop", "Run/stop", show=False, id="dashboard.run_stop"),
-        Binding("q", "quit", "Quit"),
+        Binding("q", "quit", "Quit", id="dashboard.quit"),
         # A terminal user's reflex: ctrl+c quits like q (Textual's default only says "press ctrl+q").
         # (from any screen: "quit" itself is the dashboard's q, other screens use q to go back)
         Binding("ctrl+c", "quit_app", "Quit", show=False, priority=True, id="app.quit.ctrl_c"),
@@ -155,6 +155,8 @@ class FunctionsApp(App):
         self._set_header_icon(self.screen)
         self.dashboard.registry_panel.function_list.focus()
         self._update_status()
+        if self.service is not None:
+            self._apply_keymap()
         registry_list = self.dashboard.registry_panel.function_list
         self._empty_registry_text = registry_list.empty_text
         registry_list.empty_text = ("the sandbox is starting its backends…" if self.preparer is not None
@@ -164,6 +166,23 @@ class FunctionsApp(App):
                             exit_on_error=False)
             return
         self.run_worker(self._load_thread, thread=True, name="load", group="load", exit_on_error=False)
+
+    # --- keys remapped by binding id (config.yaml ``keymap:``, like posting's) ------------------
+    def _apply_keymap(self) -> None:
+        config = getattr(self.service, "config", None)
+        try:
+            keymap = dict(getattr(config, "keymap", None) or {})
+        except Exception:   # a service whose config cannot be read: the default keys
+            return
+        known = known_binding_ids()
+        unknown = sorted(set(keymap) - known)
+        if unknown:
+            where = getattr(config, "path", None) or "config.yaml"
+            self.notify(f"{where}: keymap: no key has the id {', '.join(unknown)} (ids: {', '.join(sorted(known))})",
+                        title="keymap", severity="warning", timeout=20)
+        remap = {bid: keys for bid, keys in keymap.items() if bid in known}
+        if remap:
+            self.set_keymap(remap)
 
     # --- a preparer (the sandbox) starting the backends while the app is on screen ------------
     class Preparing(Message):
@@ -212,6 +231,7 @@ class FunctionsApp(App):
         if self.service is None:
             self.service = make_service(self.read_only)
             self.jobs = sync_jobs(self.service)
+            self._apply_keymap()
         self._start_prefetch()
         self.run_worker(self._load_thread, thread=True, name="load", group="load", exit_on_error=False)
 
@@ -899,6 +919,20 @@ class FunctionsApp(App):
         self.query_one(FilterBar).value = ""
         self.set_filter("")
         self.notify("filter cleared", timeout=2)
+
+
+def known_binding_ids() -> set[str]:
+    """Every binding id of the app and its screens and widgets (what ``keymap:`` may name)."""
+    from screens.confirm import ConfirmScreen
+    from screens.conflict_screen import ConflictScreen
+    from screens.detail_screen import DetailScreen
+    from screens.function_actions import FunctionActionsScreen
+    from screens.help_screen import HelpScreen
+    from screens.plan_screen import PlanScreen
+
+    owners = (FunctionsApp, FunctionList, PlanScreen, ConflictScreen, DetailScreen, HelpScreen, ConfirmScreen,
+              FunctionActionsScreen)
+    return {b.id for owner in owners for b in owner.BINDINGS if isinstance(b, Binding) and b.id}
 
 
 def make_service(read_only: bool) -> Any:

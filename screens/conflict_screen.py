@@ -122,20 +122,20 @@ class ConflictScreen(GuardedScreen):
     """
 
     BINDINGS = [
-        Binding("r", "keep_registry", "All←reg"),
-        Binding("c", "take_component", "All←comp"),
-        Binding("1", "pick_field('registry')", "Field←reg"),
-        Binding("2", "pick_field('component')", "Field←comp"),
-        Binding("space", "pick_field('toggle')", "Toggle field", show=False),
+        Binding("r", "keep_registry", "All←reg", id="conflict.all_registry"),
+        Binding("c", "take_component", "All←comp", id="conflict.all_component"),
+        Binding("1", "pick_field('registry')", "Field←reg", id="conflict.field_registry"),
+        Binding("2", "pick_field('component')", "Field←comp", id="conflict.field_component"),
+        Binding("space", "pick_field('toggle')", "Toggle field", show=False, id="conflict.field_toggle"),
         # Through pick_field, so read-only mode disables it like every other decision key.
         Binding("m", "pick_field('merge')", "Rest merge", id="conflict.merge"),
         Binding("v", "reveal", "Reveal", id="conflict.reveal"),
-        Binding("x", "skip", "Skip"),
-        Binding("u", "undo", "Undo"),
-        Binding("n", "move(1)", "Next"),
-        Binding("p", "move(-1)", "Prev", show=False),
-        Binding("a", "apply_resolutions", "Apply"),
-        Binding("escape", "close", "Back"),
+        Binding("x", "skip", "Skip", id="conflict.skip"),
+        Binding("u", "undo", "Undo", id="conflict.undo"),
+        Binding("n", "move(1)", "Next", id="conflict.next"),
+        Binding("p", "move(-1)", "Prev", show=False, id="conflict.previous"),
+        Binding("a", "apply_resolutions", "Apply", id="conflict.apply"),
+        Binding("escape", "close", "Back", id="conflict.back"),
     ]
 
     def __init__(self, service: Any, conflicts: list[ConflictItem]) -> None:

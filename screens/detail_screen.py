@@ -40,7 +40,7 @@ class DetailScreen(GuardedScreen):
     DetailScreen #detail-history { height: 1fr; border: round $panel-lighten-2; border-title-color: $text; }
     """
 
-    BINDINGS = [Binding("escape,q", "close", "Back")]
+    BINDINGS = [Binding("escape,q", "close", "Back", id="detail.back")]
 
     def __init__(self, service: Any, name: str, data: DashboardData) -> None:
         super().__init__()

@@ -113,7 +113,7 @@ class FunctionActionsScreen(SafeDismiss, ModalScreen[FunctionAction | None]):
     FunctionActionsScreen OptionList { height: auto; max-height: 16; }
     """
 
-    BINDINGS = [Binding("escape,q", "close", "Back")]
+    BINDINGS = [Binding("escape,q", "close", "Back", id="actions.back")]
 
     def __init__(self, name: str, where: str, actions: list[FunctionAction], *, read_only: bool = False) -> None:
         super().__init__()

@@ -159,7 +159,7 @@ class HelpScreen(SafeDismiss, ModalScreen[None]):
 
     """
 
-    BINDINGS = [Binding("escape,q,question_mark", "close", "Close")]
+    BINDINGS = [Binding("escape,q,question_mark", "close", "Close", id="help.close")]
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
 
     def __init__(self, source: Any = None, *, legend: bool = True, title: str = "") -> None:

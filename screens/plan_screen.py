@@ -66,9 +66,9 @@ class PlanScreen(GuardedScreen):
     BINDINGS = [
         Binding("space", "toggle", "Select", id="plan.toggle"),
         Binding("x", "toggle_all", "All/none", id="plan.toggle_all"),
-        Binding("a", "apply_plan", "Apply"),
+        Binding("a", "apply_plan", "Apply", id="plan.apply"),
         Binding("r", "replan", "Plan again", id="plan.replan"),
-        Binding("escape,q", "close", "Back"),
+        Binding("escape,q", "close", "Back", id="plan.back"),
     ]
 
     class Progress(Message):
