@@ -54,26 +54,12 @@ class FunctionsApp(App):
     CSS_PATH = CSS_FILE
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     COMMANDS = App.COMMANDS | {FunctionsCommands}
+    # The dashboard's own keys are bound on the Dashboard widget (screens/dashboard.py), so
+    # they are active only while it is on screen; these work on every screen.
     BINDINGS = [
-        Binding("s", "sync_focused", "Sync", id="dashboard.sync"),
-        Binding("S", "sync_all", "Sync all", id="dashboard.sync_all"),
-        Binding("p", "show_plan", "Plan", id="dashboard.plan"),
-        Binding("c", "show_conflicts", "Conflicts", id="dashboard.conflicts"),
-        Binding("slash", "filter", "Filter", id="dashboard.filter"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("t", "next_theme", "Theme", show=False, id="app.theme"),
-        # short label: the footer is full at 80 columns (the help says "clear the kept filter")
-        Binding("escape", "clear_filter", "Clear", id="dashboard.clear_filter"),
-        Binding("tab", "focus_next", "Next panel", show=False, id="dashboard.next_panel"),
-        # per-function actions on the row under the cursor (see "per-function actions")
-        Binding("x", "function_actions", "Actions", id="dashboard.actions"),
-        Binding("d", "function_deploy", "Deploy", show=False, id="dashboard.deploy"),
-        Binding("D", "function_delete", "Delete", show=False, id="dashboard.delete"),
-        Binding("e", "function_edit", "Edit", show=False, id="dashboard.edit"),
-        Binding("r", "function_run_stop", "Run/stop", show=False, id="dashboard.run_stop"),
-        Binding("q", "quit", "Quit", id="dashboard.quit"),
         # A terminal user's reflex: ctrl+c quits like q (Textual's default only says "press ctrl+q").
-        # (from any screen: "quit" itself is the dashboard's q, other screens use q to go back)
         Binding("ctrl+c", "quit_app", "Quit", show=False, priority=True, id="app.quit.ctrl_c"),
         Binding("ctrl+q", "quit_app", "Quit", show=False, priority=True, id="app.quit"),
     ]
@@ -269,19 +255,11 @@ class FunctionsApp(App):
             self.notify(f"read-only: {what} is disabled (started with --read-only)",
                         severity="warning", timeout=4)
 
-    #: App bindings that only make sense on the dashboard (hidden on other screens).
-    #: (Not focus_next: the Screen's own tab binding runs the same app action, and hiding it
-    #: left shift+tab working without tab on the plan and conflict screens.)
-    DASHBOARD_ACTIONS = frozenset({"sync_focused", "sync_all", "show_plan", "show_conflicts", "filter",
-                                   "next_theme", "quit", "clear_filter"})
-
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "clear_filter" and not self.filter_text:
             return False   # hidden, and esc falls through to whatever else wants it
         if self.service is None and action not in ("help", "quit", "quit_app", "next_theme", "focus_next", "filter"):
             return None   # the sandbox is still starting: nothing to sync or show yet
-        if action in self.DASHBOARD_ACTIONS and len(self.screen_stack) > 1:
-            return False
         return self.action_allowed(action)
 
     # --- loading ----------------------------------------------------------------------
@@ -673,10 +651,6 @@ class FunctionsApp(App):
     # x opens the actions of the row under the cursor; d / D / e / r are direct keys. Each
     # action is planned for that one function in a worker and shown in the PlanScreen, so it
     # goes through the same confirm-then-apply path as a sync (run / stop: a ConfirmScreen).
-    FUNCTION_KEY_ACTIONS = frozenset({"function_actions", "function_deploy", "function_delete",
-                                      "function_edit", "function_run_stop"})
-    DASHBOARD_ACTIONS = DASHBOARD_ACTIONS | FUNCTION_KEY_ACTIONS
-
     class FunctionPlanned(Message):
         def __init__(self, intent: str, function: str, components: tuple[str, ...], plan: Any) -> None:
             super().__init__()
@@ -930,7 +904,7 @@ def known_binding_ids() -> set[str]:
     from screens.help_screen import HelpScreen
     from screens.plan_screen import PlanScreen
 
-    owners = (FunctionsApp, FunctionList, PlanScreen, ConflictScreen, DetailScreen, HelpScreen, ConfirmScreen,
+    owners = (FunctionsApp, Dashboard, FunctionList, PlanScreen, ConflictScreen, DetailScreen, HelpScreen, ConfirmScreen,
               FunctionActionsScreen)
     return {b.id for owner in owners for b in owner.BINDINGS if isinstance(b, Binding) and b.id}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 
 from screens.activity_log import ActivityLog
@@ -18,6 +19,26 @@ class Dashboard(Vertical):
     Dashboard { height: 1fr; }
     Dashboard > #panels { height: 1fr; }
     """
+
+    # The actions are the app's (it holds the service and runs the workers); bound here, they
+    # are active only while the dashboard is on screen, and the footer shows them only then.
+    BINDINGS = [
+        Binding("s", "app.sync_focused", "Sync", id="dashboard.sync"),
+        Binding("S", "app.sync_all", "Sync all", id="dashboard.sync_all"),
+        Binding("p", "app.show_plan", "Plan", id="dashboard.plan"),
+        Binding("c", "app.show_conflicts", "Conflicts", id="dashboard.conflicts"),
+        Binding("slash", "app.filter", "Filter", id="dashboard.filter"),
+        # short label: the footer is full at 80 columns (the help says "clear the kept filter")
+        Binding("escape", "app.clear_filter", "Clear", id="dashboard.clear_filter"),
+        Binding("tab", "app.focus_next", "Next panel", show=False, id="dashboard.next_panel"),
+        # actions on the function under the cursor (app/tui.py, "per-function actions")
+        Binding("x", "app.function_actions", "Actions", id="dashboard.actions"),
+        Binding("d", "app.function_deploy", "Deploy", show=False, id="dashboard.deploy"),
+        Binding("D", "app.function_delete", "Delete", show=False, id="dashboard.delete"),
+        Binding("e", "app.function_edit", "Edit", show=False, id="dashboard.edit"),
+        Binding("r", "app.function_run_stop", "Run/stop", show=False, id="dashboard.run_stop"),
+        Binding("q", "app.quit", "Quit", id="dashboard.quit"),
+    ]
 
     def __init__(self, components: list[str], *, id: str | None = "dashboard") -> None:
         super().__init__(id=id)

@@ -69,7 +69,7 @@ NAVIGATION_ACTIONS = frozenset({"cursor", "page", "jump", "cursor_up", "cursor_d
 NAVIGATION = "move (up, down, page, first, last)"
 
 #: Section names for the widgets whose own keys show while they have focus.
-WIDGET_SECTIONS = {"FunctionList": "In a list", "DataTable": "In the table", "FilterBar": "In the filter",
+WIDGET_SECTIONS = {"Dashboard": "Dashboard", "FunctionList": "In a list", "DataTable": "In the table", "FilterBar": "In the filter",
                    "Input": "In the input"}
 
 #: The screen's own keys first, then what the focused widget adds, then the app-wide keys.

@@ -71,12 +71,12 @@ async def test_esc_on_the_dashboard_clears_a_kept_filter_and_says_so():
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
-        assert "clear_filter" not in {b.binding.action for b in app.screen.active_bindings.values()}
+        assert "app.clear_filter" not in {b.binding.action for b in app.screen.active_bindings.values()}
         await pilot.press("slash", *"mail", "enter")
         assert app.filter_text == "mail"
         assert "esc clears" in str(app.dashboard.query_one("#sync-status").render())
         footer_actions = {b.binding.action: b.enabled for b in app.screen.active_bindings.values()}
-        assert footer_actions.get("clear_filter") is True   # "esc Clear filter" in the footer
+        assert footer_actions.get("app.clear_filter") is True   # "esc Clear filter" in the footer
         assert app.focused is app.dashboard.registry_panel.function_list
         await pilot.press("escape")
         assert await wait_until(pilot, lambda: app.filter_text == "")
