@@ -25,13 +25,18 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    components = ", ".join(COMPONENT_CHOICES)
     p = _Parser(prog="functions-tui", description=(
         "Keep serverless functions honest across local Docker, Google Cloud Functions and AWS Lambda. "
         "Without arguments: the full-screen app."),
-        epilog="exit codes: 0 in sync, 1 error, 2 drift or decisions left for a person")
+        epilog=f"components: {components} (or a named sync from config.yaml). "
+               "exit codes: 0 in sync, 1 error, 2 drift or decisions left for a person")
+    p.add_argument("--version", action="store_true",
+                   help="print the version, the versions of the SDKs it uses, and the components last detected")
     p.add_argument("--sync", nargs="*", metavar="COMPONENT", default=None,
-                   help="sync without the UI (all available components when none are named; "
-                        "or one named sync from config.yaml)")
+                   help=f"sync without the UI: {components}, or a named sync from config.yaml "
+                        "(all available components when none are named); the names may come "
+                        "anywhere among the flags")
     p.add_argument("--dry-run", action="store_true", help="with --sync/sync: plan only, change nothing")
     p.add_argument("--json", action="store_true", help="machine-readable output (see docs/json-schema.md)")
     p.add_argument("--allow-empty", action="store_true",
@@ -42,48 +47,52 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     s = sub.add_parser("status", help="every function x component, like git status")
-    s.add_argument("component", nargs="*", metavar="COMPONENT")
-    s.add_argument("--json", action="store_true", dest="sub_json")
+    s.add_argument("component", nargs="*", metavar="COMPONENT",
+                   help=f"only these ({components}); default: every available one")
+    s.add_argument("--json", action="store_true", dest="sub_json", help="one JSON document (docs/json-schema.md)")
 
     s = sub.add_parser("sync", help="sync one component (or one named sync from config.yaml)")
-    s.add_argument("component", metavar="COMPONENT|SYNC")
+    s.add_argument("component", metavar="COMPONENT|SYNC", help=f"{components}, or a named sync from config.yaml")
     g = s.add_mutually_exclusive_group()
     g.add_argument("--pull", action="store_const", const="pull", dest="direction", help="component -> registry only")
     g.add_argument("--push", action="store_const", const="push", dest="direction", help="registry -> component only")
-    s.add_argument("--dry-run", action="store_true", dest="sub_dry_run")
-    s.add_argument("--json", action="store_true", dest="sub_json")
-    s.add_argument("--allow-empty", action="store_true", dest="sub_allow_empty")
+    s.add_argument("--dry-run", action="store_true", dest="sub_dry_run", help="plan only, change nothing")
+    s.add_argument("--json", action="store_true", dest="sub_json", help="one JSON document (docs/json-schema.md)")
+    s.add_argument("--allow-empty", action="store_true", dest="sub_allow_empty",
+                   help="trust an empty listing even when the registry expects functions there")
 
     s = sub.add_parser("components", help="availability, versions, and how to fix what is missing")
     s.add_argument("--refresh", action="store_true", help="detect again instead of using the cache")
-    s.add_argument("--json", action="store_true", dest="sub_json")
+    s.add_argument("--json", action="store_true", dest="sub_json", help="one JSON document")
 
     s = sub.add_parser("config", help="show or reset config.yaml")
     g = s.add_mutually_exclusive_group(required=True)
-    g.add_argument("--show", action="store_true")
-    g.add_argument("--reset", action="store_true")
+    g.add_argument("--show", action="store_true", help="print the effective settings (defaults included)")
+    g.add_argument("--reset", action="store_true", help="write the default config.yaml (the old one is replaced)")
 
     s = sub.add_parser("add", help="register functions from function.yaml / functions.yaml (recursive)")
-    s.add_argument("path")
+    s.add_argument("path", help="a function.yaml / functions.yaml, or a folder searched below")
     s = sub.add_parser("info", help="one function: spec, state per component, history")
-    s.add_argument("name")
+    s.add_argument("name", help="the function's name")
     s = sub.add_parser("history", help="changes to the registry")
-    s.add_argument("name", nargs="?")
-    s.add_argument("--limit", type=int, default=50)
+    s.add_argument("name", nargs="?", help="only this function's changes")
+    s.add_argument("--limit", type=int, default=50, help="show at most this many (default 50)")
     s = sub.add_parser("deploy", help="push a function's spec to its components")
-    s.add_argument("name")
-    s.add_argument("--to", action="append", choices=COMPONENT_CHOICES, metavar="COMPONENT")
+    s.add_argument("name", help="the function's name")
+    s.add_argument("--to", action="append", choices=COMPONENT_CHOICES, metavar="COMPONENT",
+                   help=f"deploy here ({components}; repeat for several), adding it to the targets")
     s = sub.add_parser("run", help="start the function's local Docker container")
-    s.add_argument("name")
+    s.add_argument("name", help="the function's name")
     s = sub.add_parser("stop", help="stop the function's local Docker container")
-    s.add_argument("name")
+    s.add_argument("name", help="the function's name")
     s = sub.add_parser("adopt", help="take a function deployed elsewhere (marked, or another registry's) into this registry")
-    s.add_argument("name")
-    s.add_argument("--from", dest="source", required=True, choices=COMPONENT_CHOICES, metavar="COMPONENT")
+    s.add_argument("name", help="the function's name on the component")
+    s.add_argument("--from", dest="source", required=True, choices=COMPONENT_CHOICES, metavar="COMPONENT",
+                   help=f"where it runs ({components})")
     s = sub.add_parser("gc", help="remove dangling marked resources and drop ghosts")
     s.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     s = sub.add_parser("delete", help="remove a function from its components and the registry")
-    s.add_argument("name")
+    s.add_argument("name", help="the function's name")
     s.add_argument("--force", action="store_true", help="drop it from the registry even if a component cannot be reached")
     s = sub.add_parser("restore", help="undo: put back an earlier registry generation (--list shows them)")
     s.add_argument("serial", nargs="?", type=int, metavar="SERIAL",
@@ -92,15 +101,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     s.add_argument("--json", action="store_true", dest="sub_json", help="with --list: one JSON document")
     s = sub.add_parser("emulator", help="run a local emulator (gcp: the Cloud Functions v2 API)")
-    s.add_argument("which", choices=("gcp",))
-    s.add_argument("--port", type=int, default=0)
+    s.add_argument("which", choices=("gcp",), help="which emulator: gcp")
+    s.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one, printed)")
     s.add_argument("--state", default=None, help="file to keep the emulator's state in")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(_sync_names_first(argv, parser))
+    if args.version:
+        print(version_text())
+        return EXIT_OK
     try:
         code = _dispatch(args)
     except KeyboardInterrupt:
@@ -111,6 +124,54 @@ def main(argv: list[str] | None = None) -> int:
             raise
         code = _report_error(exc, json_out=bool(getattr(args, "json", False) or getattr(args, "sub_json", False)))
     return code
+
+
+def _sync_names_first(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """``--sync --dry-run aws`` means ``--sync aws --dry-run``: the names that follow ``--sync``
+    anywhere among the flags are moved next to it (argparse would take ``aws`` for a command).
+    Only without a command: the top-level flags take no values, so every other word is a name."""
+    if "--sync" not in argv:
+        return argv
+    commands = set(_subcommands(parser))
+    if any(word in commands for word in argv if not word.startswith("-")):
+        return argv
+    names = [word for word in argv if not word.startswith("-")]
+    flags = [word for word in argv if word.startswith("-") and word != "--sync"]
+    return ["--sync", *names, *flags]
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> list[str]:
+    for action in parser._actions:   # argparse keeps its subparsers only here
+        if isinstance(action, argparse._SubParsersAction):
+            return list(action.choices)
+    return []
+
+
+def version_text() -> str:
+    """This version, the libraries it talks through, and the components as last detected
+    (from the cache: no network)."""
+    from importlib import metadata
+
+    def version_of(dist: str) -> str:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    lines = [f"functions-tui {version_of('functions-tui')} (Python {sys.version.split()[0]})"]
+    libraries = ("textual", "tinydb", "boto3", "docker", "google-cloud-functions")
+    lines.append("libraries: " + ", ".join(f"{d} {version_of(d)}" for d in libraries))
+    from app import detection_cache
+
+    detections = detection_cache.load()
+    if detections:
+        found = [f"{n} {d.version or 'available'}" if d.available else f"{n} unavailable"
+                 for n, d in sorted(detections.items())]
+        lines.append("components (last detected; `functions-tui components --refresh` checks again): "
+                     + ", ".join(found))
+    else:
+        lines.append("components: not detected yet (`functions-tui components` detects them)")
+    return "\n".join(lines)
 
 
 def _report_error(exc: Exception, json_out: bool) -> int:

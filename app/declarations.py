@@ -70,7 +70,7 @@ def find_declarations(root: Path) -> list[Path]:
 
 
 def load_declarations(root: Path, environ: Mapping[str, str] | None = None,
-                      known: set[str] | None = None) -> list[FunctionSpec]:
+                      known: set[str] | Mapping[str, Iterable[str]] | None = None) -> list[FunctionSpec]:
     """All functions declared under ``root``; duplicate names and cycles in ``after`` are errors.
     ``known``: functions registered already, which ``after`` may name too."""
     environ = os.environ if environ is None else environ
@@ -345,11 +345,13 @@ def _target(r: Reader, component: str, node, field: str) -> dict[str, Any]:
     return out
 
 
-def check_after(specs: Iterable[FunctionSpec], known: set[str] | None = None,
+def check_after(specs: Iterable[FunctionSpec], known: set[str] | Mapping[str, Iterable[str]] | None = None,
                 where: Mapping[str, str] | None = None) -> None:
-    """Every ``after`` names a function (declared here or already registered); no cycles."""
+    """Every ``after`` names a function (declared here or already registered); no cycles, also
+    none closed through registered functions (``known`` as name -> its ``after``: b after a,
+    registered, then a declared after b)."""
     specs = list(specs)
-    names = {s.name for s in specs} | (known or set())
+    names = {s.name for s in specs} | set(known or ())
     where = where or {s.name: s.declared_in for s in specs}
     for s in specs:
         for dep in s.after:
@@ -358,7 +360,11 @@ def check_after(specs: Iterable[FunctionSpec], known: set[str] | None = None,
                 raise DeclarationError(file, line, f"{s.name}.after", f"no function named {dep!r}")
     from app.config import _find_cycle
 
-    cycle = _find_cycle({s.name: list(s.after) for s in specs})
+    graph = {name: list(after) for name, after in known.items()} if isinstance(known, Mapping) else {}
+    graph.update({s.name: list(s.after) for s in specs})   # a declaration replaces what was registered
+    cycle = _find_cycle(graph)
+    if cycle and cycle[0] not in where:   # report it at a declaration being added
+        cycle = next(([*cycle[i:-1], *cycle[:i], cycle[i]] for i, n in enumerate(cycle[:-1]) if n in where), cycle)
     if cycle:
         file, line = _split(where.get(cycle[0], ""))
         raise DeclarationError(file, line, f"{cycle[0]}.after", "cycle in after: " + " -> ".join(cycle))

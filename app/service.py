@@ -459,12 +459,12 @@ class SyncService:
     def add(self, path: str | Path) -> list[FunctionSpec]:
         """Register (or update) the functions declared under ``path``; one registry write."""
         self._check_writable("adding functions")
-        from app.declarations import check_after, load_declarations, merge_declared
+        from app.declarations import load_declarations, merge_declared
 
         existing = self.records()
         # ``after`` may name functions registered earlier (adding one edited file of many).
-        specs = load_declarations(Path(path), known=set(existing))
-        check_after(specs, known=set(existing))
+        registered_after = {name: list(record.spec.after) for name, record in existing.items()}
+        specs = load_declarations(Path(path), known=registered_after)
         paths.ensure_config_dir(self.home)
         with self.store.transaction("import") as txn:
             for i, spec in enumerate(specs):

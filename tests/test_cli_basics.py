@@ -139,3 +139,58 @@ def test_the_cli_modules_import_no_sdk_and_no_ui(tmp_path):
                             env=cli_env(tmp_path / "home"))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_add_refuses_an_after_cycle_closed_through_a_registered_function(tmp_path):
+    env = cli_env(tmp_path / "home")
+    make_function(tmp_path / "decl", "b", targets={"aws": {}})
+    make_function(tmp_path / "decl", "a", after=["b"], targets={"aws": {}})
+    assert run_cli("add", str(tmp_path / "decl" / "b"), env=env).returncode == 0
+    assert run_cli("add", str(tmp_path / "decl" / "a"), env=env).returncode == 0   # b is registered
+    before = registry_bytes(tmp_path / "home")
+    b_file = make_function(tmp_path / "decl", "b", after=["a"], targets={"aws": {}})   # b after a after b
+    result = run_cli("add", str(tmp_path / "decl" / "b"), env=env)
+    assert result.returncode == 1
+    line = one_line_error(result.stderr)
+    assert str(b_file) in line and "b.after" in line and "b -> a -> b" in line, line
+    assert registry_bytes(tmp_path / "home") == before   # nothing registered
+
+
+def test_version_names_the_libraries_and_exits_0_without_network(tmp_path):
+    result = run_cli("--version", env=cli_env(tmp_path / "home"))
+    assert result.returncode == 0, result.stderr
+    first, libraries, components = result.stdout.splitlines()[:3]
+    assert first.startswith("functions-tui ") and "Python 3." in first
+    for library in ("textual", "tinydb", "boto3", "docker", "google-cloud-functions"):
+        assert library in libraries
+    assert "components" in components
+
+
+def test_every_option_and_argument_has_help_text_naming_the_valid_components():
+    import argparse
+
+    from app.cli import build_parser
+
+    parser = build_parser()
+    parsers = [("functions-tui", parser)]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            parsers += list(action.choices.items())
+    for name, p in parsers:
+        for action in p._actions:
+            if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
+                continue
+            assert action.help, f"{name}: {action.option_strings or action.dest} has no help text"
+    assert "docker, gcp, aws" in parser.format_help()
+
+
+def test_sync_names_may_come_after_the_flags(tmp_path):
+    from app.cli import _sync_names_first, build_parser
+
+    parser = build_parser()
+    assert _sync_names_first(["--sync", "--dry-run", "aws", "--json"], parser) == ["--sync", "aws", "--dry-run", "--json"]
+    assert _sync_names_first(["status", "aws"], parser) == ["status", "aws"]
+    # a real run: not a usage error about "aws" (it is read as the component, which has no credentials here)
+    result = run_cli("--sync", "--dry-run", "aws", env=cli_env(tmp_path / "home"))
+    assert "invalid choice" not in result.stderr
+    assert "aws is unavailable" in one_line_error(result.stderr), result.stderr
