@@ -42,7 +42,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import orjson
+from tinydb import Query, TinyDB
+from tinydb.table import Document, Table
 
 from registry import history as history_table
 from registry import layout
@@ -71,8 +72,9 @@ from registry.models import HISTORY_SOURCES, FunctionRecord, HistoryEntry
 from registry.secrets import (ENCRYPTED_SCHEMA, RegistryKeys, activate, holds_secrets, keys_for,
                               rewrite_old_copies)
 from registry.storage import (
+    RegistryStorage,
+    TransactionCache,
     backup_path,
-    dumps,
     UNCHANGED,
     generation_files,
     generations_dir,
@@ -82,7 +84,6 @@ from registry.storage import (
     read_file_unless,
     read_meta,
     remove_stale_temp_files,
-    write_atomic,
 )
 
 __all__ = [
@@ -250,8 +251,10 @@ class Transaction:
     lineage: str
     new_serial: int | None  # after a successful exit: the serial written (None: nothing changed)
 
-    def __init__(self, store: "RegistryStore", source: str, contents: layout.Contents | None) -> None:
+    def __init__(self, store: "RegistryStore", source: str, contents: layout.Contents | None,
+                 db: TinyDB) -> None:
         self._store = store
+        self._db = db  # over the transaction's cache: one read, one write (TransactionCache)
         self.source = source
         self._contents = contents
         # name -> the record as stored: a dict read from the file, or a FunctionRecord put
@@ -353,43 +356,73 @@ class Transaction:
         self._history.append(history_table.compact_entry(entry, before, after, self._store.keys))
 
     # --- writing (called by the store) ---------------------------------------
-    def _write(self, lineage: str, serial: int) -> None:
-        """Write the registry file (atomically: registry.storage.write_atomic), encoded
-        a slice of records at a time straight into its temp file (_pieces)."""
-        # The GC is paused for the whole write: each slice is thousands of fresh dicts
-        # (compact components) that are freed right after it is encoded; a collection
-        # would only rescan them. (Nothing of the caller's runs in here.)
-        store = self._store
+    def _commit(self, lineage: str, serial: int) -> None:
+        """Apply the transaction's changes to the TinyDB tables (a few bulk table operations:
+        one per kind of change, not one per record, as each rewrites its whole table) and
+        write the file once (registry.storage.TransactionCache.commit: atomic, the file
+        replaced kept as a generation)."""
+        store, db = self._store, self._db
         keep = store.generation_limit()  # worked out first: an error in it writes nothing
         replaced = self.serial if self._contents is not None else None
         batch = store._batch
         if batch is not None and (self.lineage, self.serial) in batch:
             replaced = None  # an intermediate version of this batch: the one before it is kept
         with gc_paused():
-            # The file this write replaces becomes a generation, kept before the replace.
-            write_atomic(store.path, self._pieces(lineage, serial), backup=False,
-                         keep=None if replaced is None else lambda: keep_generation(store.path, store.path, replaced))
+            self._apply(db.table(layout.FUNCTIONS))
+            history = db.table(layout.HISTORY)
+            history.insert_multiple(self._history)
+            excess = len(history) - store.history_limit
+            if excess > 0:  # the oldest go (ids keep counting up: an id always names one entry)
+                history.remove(doc_ids=sorted(map(int, db.storage.read()[layout.HISTORY]))[:excess])
+            meta = db.table(layout.META)
+            meta.truncate()
+            meta.insert(Document(self._meta(lineage, serial), doc_id=1))
+            db.storage.storage.keep = (None if replaced is None
+                                       else lambda: keep_generation(store.path, store.path, replaced))
+            try:
+                db.storage.commit()
+            except TypeError as exc:  # a value in a put record with no JSON form
+                raise RegistryError(f"registry {store.path}: a record cannot be saved: {exc}. "
+                                    "Nothing was written.") from None
         if batch is not None:
             batch.add((lineage, serial))
         prune_generations(store.path, keep)
 
-    def _pieces(self, lineage: str, serial: int) -> Iterator[bytes | memoryview]:
-        """The file's bytes, in order: exactly ``orjson.dumps(tables)`` of the tables
-        (meta first, so a damaged file's serial can still be found at its start; then
-        functions, any other table, history), but with the functions table encoded
-        ``WRITE_SLICE`` records at a time.
+    def _apply(self, functions: Table) -> None:
+        """The functions table's changes: removes, replaces in place (the file keeps its
+        order), inserts. Records put in this transaction go in compact (registry.compact) and
+        as dataclasses, which the storage's orjson writes directly (skipping to_dict halves an
+        import's cost)."""
+        read = self._contents.functions if self._contents is not None else {}
+        ids = self._contents.ids if self._contents is not None else {}
+        keys = self._store.keys
+        changed: dict[str, Any] = {}
+        new: list[Any] = []
+        for name, value in self._functions.items():
+            if value is read.get(name):
+                continue
+            if type(value) is FunctionRecord:
+                if value.spec.name != name:
+                    raise RegistryError(f"registry {self._store.path}: function {name!r} was renamed to "
+                                        f"{value.spec.name!r} after it was put; put a renamed copy instead. "
+                                        "Nothing was written.")
+                value = compact_record(value, keys)
+            if name in ids:
+                changed[name] = value
+            else:
+                new.append(value)
+        gone = [int(ids[name]) for name in ids if name not in self._functions]
+        if gone:
+            functions.remove(doc_ids=gone)
+        if changed:
+            functions.update(lambda doc: _replace(doc, changed[_doc_name(doc)]),
+                             doc_ids=[int(ids[name]) for name in changed])
+        if new:
+            functions.insert_multiple(new)
 
-        Why slices: encoding all records at once meant building every record's compact
-        form (reading all of them from memory), then reading them all again to encode them
-        into one buffer as large as the file, then freeing it all: three passes over a
-        few hundred MB that no cache holds, and a file-sized buffer to page in. A slice is
-        compacted, encoded, written and freed while it is still in the CPU cache: an
-        import of 100k records saves in about half the time. A record that cannot be
-        encoded (or a rename after put) raises from here: write_temp then removes the
-        temp file, and nothing was written.
-        """
+    def _meta(self, lineage: str, serial: int) -> dict[str, Any]:
         contents = self._contents
-        meta = {
+        return {
             "schema": self._store.schema_version,
             "serial": serial,
             "lineage": lineage,
@@ -400,67 +433,16 @@ class Transaction:
             "functions": len(self._functions),
             **self._store.keys.meta(contents.meta.get("key") if contents else None),  # the key's id
         }
-        # Worked out first (it is small): an error in it writes nothing.
-        history = history_table.append(contents.history if contents else {}, self._history,
-                                       self._store.history_limit)
-        yield b"{" + self._encode(layout.META) + b":" + self._encode({"1": meta}) + b"," \
-            + self._encode(layout.FUNCTIONS) + b":{"
-        items = iter(self._functions.items())
-        written = 0
-        while True:
-            names, stored = self._stored_slice(items, written)
-            if not names:
-                break
-            encoded = self._encode_slice(names, stored)
-            if written:
-                yield b","
-            yield memoryview(encoded)[1:-1]  # the slice's members, without its braces
-            written += len(names)
-            del names, stored, encoded
-        tail = [b"}"]
-        for table, rows in (contents.other_tables if contents else {}).items():
-            tail += [b",", self._encode(table), b":", self._encode(rows)]
-        tail += [b",", self._encode(layout.HISTORY), b":", self._encode(history), b"}"]
-        yield b"".join(tail)
 
-    def _stored_slice(self, items: Iterator[tuple[str, Any]], done: int) -> tuple[list[str], dict[str, Any]]:
-        """The next WRITE_SLICE records as the functions table holds them (doc ids counting
-        on from ``done + 1``), put records in their compact form; and their names."""
-        names: list[str] = []
-        stored: dict[str, Any] = {}
-        # range first: zip stops on it without taking one more record from ``items``.
-        for doc_id, (name, value) in zip(range(done + 1, done + WRITE_SLICE + 1), items):
-            if type(value) is FunctionRecord:
-                if value.spec.name != name:
-                    raise RegistryError(f"registry {self._store.path}: function {name!r} was renamed to "
-                                        f"{value.spec.name!r} after it was put; put a renamed copy instead. "
-                                        "Nothing was written.")
-                # A put record is written compactly straight from its dataclasses (orjson).
-                value = compact_record(value, self._store.keys)
-            names.append(name)
-            stored[str(doc_id)] = value
-        return names, stored
 
-    def _encode_slice(self, names: list[str], stored: dict[str, Any]) -> bytes:
-        try:
-            return orjson.dumps(stored)
-        except TypeError:
-            pass
-        # A put record holds a value orjson cannot write as is (a set, a tuple subclass,
-        # a Mapping): to_dict() coerces those, so take the slow path for the slice's records.
-        for doc_id, name in zip(stored, names):
-            value = self._functions[name]
-            if type(value) is FunctionRecord:
-                value = self._functions[name] = _as_doc(value, self._store.keys)
-            stored[doc_id] = value
-        return self._encode(stored)
+def _doc_name(doc: dict[str, Any]) -> str:
+    return doc["spec"]["name"]
 
-    def _encode(self, value: Any) -> bytes:
-        try:
-            return orjson.dumps(value)
-        except TypeError as exc:
-            raise RegistryError(f"registry {self._store.path}: a record cannot be saved: {exc}. "
-                                "Nothing was written.") from None
+
+def _replace(doc: dict[str, Any], value: Any) -> None:
+    """TinyDB's update hands the stored document to change in place: make it ``value``."""
+    doc.clear()
+    doc.update(value)
 
 
 @dataclass(frozen=True)
@@ -571,7 +553,7 @@ class RegistryStore:
         error.path, error.problem = self.path, "the file is missing"
         return error
 
-    def _read(self) -> tuple[layout.Contents | None, int | None]:
+    def _read(self, fresh: bool = False) -> tuple[layout.Contents | None, int | None]:
         """Parse, migrate and validate the file: (contents, schema migrated from) or (None, None).
 
         The result is cached against the file's version (inode, size, times): every write
@@ -581,7 +563,7 @@ class RegistryStore:
         build records with their own copies.
         """
         activate(self.keys)  # hashing follows the registry being read (several in one process)
-        cached = self._cache
+        cached = None if fresh else self._cache
         version, tables = read_file_unless(self.path, cached[0] if cached else None)
         if tables is UNCHANGED:
             return cached[1], cached[2]
@@ -600,7 +582,8 @@ class RegistryStore:
             migrated_from = schema
         with gc_paused():
             contents = layout.check(tables, self.path)
-        self._cache = (version, contents, migrated_from)
+        if not fresh:
+            self._cache = (version, contents, migrated_from)
         return contents, migrated_from
 
     def load(self) -> RegistrySnapshot:
@@ -698,17 +681,25 @@ class RegistryStore:
         with self._locked():
             remove_stale_temp_files(self.path)
             self._adopt_legacy_backup()
-            contents, _ = self._read()
-            txn = Transaction(self, source, contents)
+            # The transaction's own read (not the shared snapshot: TinyDB changes documents in place).
+            contents, _ = self._read(fresh=True)
+            db = TinyDB(self.path, storage=TransactionCache(RegistryStorage), backup=False)
+            db.storage.begin(contents.tables if contents is not None else {})
+            txn = Transaction(self, source, contents, db)
             self._check_fresh(txn, expected_serial, expected_lineage)
             if contents is not None:
                 self.keys.check(contents.meta.get("key"))  # before anything is decrypted or hashed
-            yield txn
+            try:
+                yield txn
+                if txn.changed:
+                    lineage = txn.lineage or str(uuid.uuid4())
+                    serial = txn.serial + 1
+                    txn._commit(lineage, serial)
+            finally:
+                db.close()  # writes nothing: a commit already did
             if txn.changed:
-                lineage = txn.lineage or str(uuid.uuid4())
-                serial = txn.serial + 1
-                txn._write(lineage, serial)
                 txn.new_serial, txn.lineage = serial, lineage
+                self._cache = None
                 if txn._contents is not None and txn._contents.meta.get("schema", 0) < ENCRYPTED_SCHEMA:
                     # Upgraded: the copies kept of the file before (generations, .bak) held env
                     # values in clear; they are rewritten in the current form.
@@ -855,8 +846,8 @@ class RegistryStore:
                 meta["functions"] = len(tables[layout.FUNCTIONS])
             aside = None if current is not None else self._keep_aside()
             replaced = current[1] if current is not None else None
-            write_atomic(self.path, dumps(tables), backup=False,
-                         keep=None if replaced is None else lambda: keep_generation(self.path, self.path, replaced))
+            RegistryStorage(self.path, backup=False, keep=None if replaced is None else
+                            lambda: keep_generation(self.path, self.path, replaced)).write(tables)
             self._cache = None
             prune_generations(self.path, max(keep, 1))
         return Restored(source=target, serial=meta["serial"], replaced_serial=replaced, kept_aside=aside)
