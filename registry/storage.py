@@ -414,6 +414,21 @@ class RegistryStorage(Storage):
             write_atomic(self.path, encode_tables(data), backup=self.backup, keep=self.keep)
 
 
+class SnapshotStorage(Storage):
+    """A registry already read (parsed, migrated, validated) as a read-only TinyDB storage:
+    ``TinyDB(storage=SnapshotStorage, tables=...)`` queries it without parsing it again."""
+
+    def __init__(self, tables: dict[str, dict[str, Any]]) -> None:
+        super().__init__()
+        self.tables = tables
+
+    def read(self) -> dict[str, dict[str, Any]]:
+        return self.tables
+
+    def write(self, data: dict[str, dict[str, Any]]) -> None:
+        raise TypeError("a registry snapshot is read-only: write through a store transaction")
+
+
 #: What tests and people poking at a registry with TinyDB used before.
 AtomicJSONStorage = RegistryStorage
 

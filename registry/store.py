@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from tinydb import Query, TinyDB
+from tinydb.queries import QueryLike
 from tinydb.table import Document, Table
 
 from registry import history as history_table
@@ -73,6 +74,7 @@ from registry.secrets import (ENCRYPTED_SCHEMA, RegistryKeys, activate, holds_se
                               rewrite_old_copies)
 from registry.storage import (
     RegistryStorage,
+    SnapshotStorage,
     TransactionCache,
     backup_path,
     UNCHANGED,
@@ -598,18 +600,54 @@ class RegistryStore:
                                 functions=RecordMap(contents.functions, self.path, self.keys),
                                 migrated_from=migrated_from)
 
+    def _query(self) -> tuple[TinyDB | None, layout.Contents | None]:
+        """A read-only TinyDB over the current read (the cached parse when the file has not
+        changed), and that read; (None, None) when there is no registry yet."""
+        contents, migrated_from = self._read()
+        if contents is None:
+            return None, None
+        contents = self._encrypted(contents, migrated_from)
+        self.keys.check(contents.meta.get("key"))
+        return TinyDB(storage=SnapshotStorage, tables=contents.tables), contents
+
+    def find(self, name: str) -> FunctionRecord | None:
+        """The record named ``name`` (a TinyDB query), or None."""
+        found = self.search(Query().spec.name == name)
+        return found[0] if found else None
+
+    def search(self, cond: QueryLike) -> list[FunctionRecord]:
+        """The records whose stored document matches the TinyDB query ``cond`` (on the stored
+        form: ``Query().spec.memory > 256``, ``Query().spec.labels.team == "a"``; env values
+        are encrypted there), in registry order."""
+        db, _ = self._query()
+        if db is None:
+            return []
+        docs = db.table(layout.FUNCTIONS).search(cond)
+        with gc_paused(long_lived=True):
+            out = []
+            for doc in map(dict, docs):  # (TinyDB's Document: the stored dict, plain again)
+                with _expanding(self.path, doc):
+                    out.append(expand_record(doc, self.keys))
+            return out
+
     def history(self, name: str | None = None, limit: int | None = None) -> list[HistoryEntry]:
-        """History entries (of ``name``, or all), newest first, at most ``limit``.
+        """History entries (of ``name``, or all), newest first, at most ``limit``: a TinyDB
+        query of the history table, before/after rebuilt from the function's current record.
 
         Only the newest ``history_limit`` entries (default 10,000) are kept in the file.
         """
-        contents, migrated_from = self._read()
-        if contents is None:
+        db, contents = self._query()
+        if db is None:
             return []
-        contents = self._encrypted(contents, migrated_from)
-        self.keys.check(contents.meta.get("key"))
+        table = db.table(layout.HISTORY)
+        found = table.all() if name is None else table.search(Query().function == name)
+        entries = {str(doc.doc_id): doc for doc in found}
+        if name is None:
+            current = contents.functions
+        else:  # (dict(): apply_undo changes a copy made by copy_json, which copies plain dicts only)
+            current = {name: dict(doc) for doc in db.table(layout.FUNCTIONS).search(Query().spec.name == name)[:1]}
         with _expanding(self.path):
-            return history_table.entries(contents.history, contents.functions, name, limit, self.keys)
+            return history_table.entries(entries, current, name, limit, self.keys)
 
     def _encrypted(self, contents: layout.Contents, migrated_from: int | None) -> layout.Contents:
         """The one exception to "reading never writes": a registry written before env values
