@@ -36,7 +36,6 @@ class Contents:
     meta: dict[str, Any]
     functions: dict[str, dict[str, Any]]  # name -> record dict, in file order
     history: dict[str, dict[str, Any]]  # doc id -> entry dict, oldest first
-    other_tables: dict[str, Any] = field(default_factory=dict)
     ids: dict[str, str] = field(default_factory=dict)  # name -> its doc id in the functions table
     tables: dict[str, Any] = field(default_factory=dict)  # the file's tables, as TinyDB reads them
 
@@ -83,8 +82,7 @@ def check(tables: dict[str, Any], path: Path) -> Contents:
     for doc_id, entry in history.items():
         if not isinstance(entry, dict) or not isinstance(entry.get("function"), str):
             raise corrupt(path, f"history entry {doc_id} is not a history entry")
-    others = {k: v for k, v in tables.items() if k not in REQUIRED_TABLES}
-    return Contents(meta=meta, functions=functions, history=history, other_tables=others, ids=ids, tables=tables)
+    return Contents(meta=meta, functions=functions, history=history, ids=ids, tables=tables)
 
 
 def _index_functions(table: dict[str, Any], path: Path) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:

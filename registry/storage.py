@@ -1,7 +1,8 @@
-"""A crash-safe TinyDB storage: the whole database as one JSON file, replaced atomically.
+"""The registry's TinyDB storage and middleware: one JSON file, read fail-closed, replaced atomically.
 
-TinyDB's own JSONStorage rewrites the file in place: a kill mid-write leaves a truncated
-file, and an empty file reads back as an empty database. This storage:
+RegistryStorage (``TinyDB(path, storage=RegistryStorage)``). TinyDB's own JSONStorage
+rewrites the file in place: a kill mid-write leaves a truncated file, and an empty file
+reads back as an empty database. This storage:
 
 - writes a temp file in the same folder, fsyncs it, keeps the current file (for the store: as
   a generation in ``generations/``, see below; for plain TinyDB use: as ``<name>.bak``), a hard
@@ -15,10 +16,16 @@ file, and an empty file reads back as an empty database. This storage:
   kill leaves no half generation; see generation_files / keep_generation / prune_generations;
 - reads fail closed: a 0-byte, truncated, non-JSON or non-object file raises
   CorruptRegistryError; only a missing file reads as "no database yet" (None);
-- uses orjson (several times faster than json at 100k records) and pauses the cyclic
-  garbage collector while parsing, which otherwise rescans the millions of fresh dicts
-  over and over (it doubles the parse time of a large registry);
+- uses orjson (several times faster than json at 100k records; a dependency already),
+  encodes a slice of rows at a time (encode_tables) and pauses the cyclic garbage collector
+  while parsing, which otherwise rescans the millions of fresh dicts over and over (it
+  doubles the parse time of a large registry);
 - keeps the file 0600 and its folder 0700 (the registry holds env values).
+
+TransactionCache, TinyDB's CachingMiddleware made a transaction: every TinyDB call reads
+and writes the whole database through its storage; in a transaction they work on one read
+held in memory, written once by ``commit`` (or never). SnapshotStorage: a read-only TinyDB
+storage over a read already made, for queries.
 
 Locking is not this module's job (registry.lock); it only guarantees each write is atomic.
 """
@@ -348,11 +355,6 @@ def read_file_unless(path: Path, known: FileVersion | None) -> tuple[FileVersion
     finally:
         os.close(fd)
     return version, parse(payload, path)
-
-
-def dumps(data: Any) -> bytes:
-    with gc_paused():
-        return orjson.dumps(data, default=_jsonable)
 
 
 def _jsonable(value: Any) -> Any:

@@ -1,29 +1,37 @@
-"""The registry store: TinyDB's file format on a crash-safe storage of our own.
+"""The registry store: a TinyDB database on a crash-safe storage and middleware of our own.
 
-One file, ``registry.json`` (a TinyDB database: tables ``meta``, ``functions``,
-``history``; see registry.layout), written only whole and atomically (registry.storage),
-under an inter-process lock (registry.lock), with the last N files it replaced kept as
-generations (``generations/serial-<serial>.json``, see ``generations()`` and ``restore()``).
+One file, ``registry.json``: a TinyDB database with tables ``meta``, ``functions`` and
+``history`` (registry.layout), under an inter-process lock (registry.lock), with the last N
+files it replaced kept as generations (``generations/serial-<serial>.json``, see
+``generations()`` and ``restore()``). TinyDB does the storing and the querying:
 
-- ``load()`` is a lock-free consistent read (writers replace the file atomically).
-- ``transaction(source)`` locks, reads, lets the caller change records, and writes the file
-  once on exit (1,000 puts are one write), bumping ``meta.serial``; an exception in the
-  block writes nothing. ``expected_serial``/``expected_lineage`` from an earlier load make
-  a write based on a stale read fail with StaleWriteError instead of overwriting.
-- A missing file is a new, empty registry, unless the folder had one (a generation or an
-  old ``registry.json.bak`` exists): then MissingRegistryError. A file that exists but
-  cannot be trusted (0-byte, truncated, garbage, wrong shape, a wrong-typed field) raises
-  CorruptRegistryError naming the file and ``functions-tui restore`` (``restore()``); it is
-  never read as empty.
-- History (``history()``) is a table in the same file, so a change and its entry are one
-  atomic write; it keeps the newest 10,000 entries and stores them compactly (see
-  registry.history). Schema versions and their migrations: registry.migrations.
-- Records are stored compactly (registry.compact: a base repeating another component's is
-  a reference) and expanded whenever one is read: no caller sees the stored form.
+- ``transaction(source)`` locks, reads the file once into a TinyDB whose middleware
+  (registry.storage.TransactionCache) holds it in memory, lets the caller get/put/remove
+  records, and on exit applies the changes with TinyDB's table API (documents by id: one
+  bulk remove, update and insert_multiple, not one call per record: each TinyDB call
+  rewrites its whole table, which per record is quadratic) and commits: one atomic write
+  (registry.storage.RegistryStorage: temp file, fsync, generation kept, replace, folder
+  fsync), bumping ``meta.serial``. An exception in the block writes nothing.
+  ``expected_serial``/``expected_lineage`` from an earlier load make a write based on a
+  stale read fail with StaleWriteError instead of overwriting.
+- ``find(name)``, ``search(query)`` and ``history(name)`` are TinyDB queries
+  (``Query().spec.name == name``) over the current read (registry.storage.SnapshotStorage).
+- ``load()`` is a lock-free consistent read (writers replace the file atomically), cached
+  against the file's version, its records built lazily (RecordMap).
 
-Why not TinyDB's insert/update API: each call re-reads and rewrites the whole table, so
-a sync touching every record is quadratic (~12 minutes for 10k records). The store keeps
-the tables as plain dicts, changes them in memory and writes them once.
+What TinyDB does not do, and this package adds:
+
+- fail-closed reads: a missing file is a new, empty registry, unless the folder had one (a
+  generation or an old ``registry.json.bak`` exists): then MissingRegistryError. A file that
+  exists but cannot be trusted (0-byte, truncated, garbage, wrong shape, a wrong-typed
+  field) raises CorruptRegistryError naming the file and ``functions-tui restore``; it is
+  never read as empty (registry.storage, registry.layout);
+- serial and lineage in ``meta``, generations and restore, the lock, schema migrations
+  (registry.migrations), env values encrypted (registry.secrets);
+- history in the same file, so a change and its entry are one atomic write; the newest
+  10,000 entries, stored compactly (registry.history);
+- records stored compactly (registry.compact: a base repeating another component's is a
+  reference) and expanded whenever one is read: no caller sees the stored form.
 """
 
 from __future__ import annotations
@@ -107,14 +115,6 @@ def _user() -> str:
 
 def _now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-
-
-#: Records encoded and written together (~700 KB of JSON for records like the bench's):
-#: small enough to stay in the CPU cache from compacting to writing (4,000 was clearly
-#: slower), large enough that the per-slice calls cost nothing. See Transaction._pieces.
-WRITE_SLICE = 500
-
-copy_json = history_table.copy_json  # deep copy of JSON-shaped data (much faster than copy.deepcopy)
 
 
 def _as_doc(record: FunctionRecord, keys: RegistryKeys | None = None) -> dict[str, Any]:
