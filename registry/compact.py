@@ -89,13 +89,18 @@ def compact_record(record: FunctionRecord, keys: Any = None) -> dict[str, Any]:
     each later base is compared with (the compare itself, two cold bases read in full, is
     most of the cost and cannot be avoided).
     """
-    components = record.components
     spec = keys.stored_spec(record.spec) if keys is not None else record.spec
+    return {"spec": spec, "components": compact_record_components(record)}
+
+
+def compact_record_components(record: FunctionRecord) -> dict[str, Any]:
+    """The components of ``compact_record(record)``."""
+    components = record.components
     out: dict[str, Any] = {}
     first_name = first = probe = None
     for name, comp in components.items():
         if type(comp) is not ComponentRecord:  # a caller's odd value: the general path
-            return {"spec": spec, "components": compact_components(components)}
+            return compact_components(components)
         base = comp.base
         if type(base) is dict:
             if first is None:
@@ -111,7 +116,7 @@ def compact_record(record: FunctionRecord, keys: Any = None) -> dict[str, Any]:
                         comp = {"component": comp.component, "base": [first_name, state],
                                 "resource_id": comp.resource_id, "last_sync": comp.last_sync}
         out[name] = comp
-    return {"spec": spec, "components": out}
+    return out
 
 
 def compact_doc(doc: dict[str, Any]) -> dict[str, Any]:

@@ -357,8 +357,21 @@ def read_file_unless(path: Path, known: FileVersion | None) -> tuple[FileVersion
     return version, parse(payload, path)
 
 
+class Deferred:
+    """A value worked out only as the file is written (``make(arg)``, by the encoder): a
+    record put in a transaction is stored so, and compacted a slice at a time while it is
+    encoded (see encode_tables), not all at once before."""
+
+    __slots__ = ("make", "arg")
+
+    def __init__(self, make: Callable[[Any], Any], arg: Any) -> None:
+        self.make, self.arg = make, arg
+
+
 def _jsonable(value: Any) -> Any:
-    """What orjson cannot write as is (a caller's set or Mapping in a record), as JSON."""
+    """What orjson cannot write as is: a Deferred value; a caller's set or Mapping in a record."""
+    if type(value) is Deferred:
+        return value.make(value.arg)
     if isinstance(value, (set, frozenset)):
         return sorted(value)
     if isinstance(value, Mapping):

@@ -61,6 +61,7 @@ from registry.compact import (
     compact_components,
     compact_doc,
     compact_record,
+    compact_record_components,
     expand_doc,
     expand_record,
     has_references,
@@ -81,6 +82,7 @@ from registry.models import HISTORY_SOURCES, FunctionRecord, HistoryEntry
 from registry.secrets import (ENCRYPTED_SCHEMA, RegistryKeys, activate, holds_secrets, keys_for,
                               rewrite_old_copies)
 from registry.storage import (
+    Deferred,
     RegistryStorage,
     SnapshotStorage,
     TransactionCache,
@@ -381,9 +383,10 @@ class Transaction:
             replaced = None  # an intermediate version of this batch: the one before it is kept
         with gc_paused():
             self._apply(db.table(layout.FUNCTIONS))
-            history = db.table(layout.HISTORY)
-            history.insert_multiple(self._history)
-            excess = len(history) - store.history_limit
+            history, limit = db.table(layout.HISTORY), store.history_limit
+            # (Entries beyond the limit would go at once: an import of 100k keeps its last 10k.)
+            history.insert_multiple(self._history[-limit:] if limit > 0 else ())
+            excess = len(history) - limit
             if excess > 0:  # the oldest go (ids keep counting up: an id always names one entry)
                 history.remove(doc_ids=sorted(map(int, db.storage.read()[layout.HISTORY]))[:excess])
             meta = db.table(layout.META)
@@ -418,7 +421,9 @@ class Transaction:
                     raise RegistryError(f"registry {self._store.path}: function {name!r} was renamed to "
                                         f"{value.spec.name!r} after it was put; put a renamed copy instead. "
                                         "Nothing was written.")
-                value = compact_record(value, keys)
+                # Compacted (and its env encrypted) as the storage encodes it: a slice at a time.
+                value = {"spec": Deferred(keys.stored_spec, value.spec),
+                         "components": Deferred(compact_record_components, value)}
             if name in ids:
                 changed[name] = value
             else:
