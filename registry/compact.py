@@ -127,10 +127,6 @@ def compact_doc(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "components": compact_components(components)}
 
 
-def is_reference(base: Any) -> bool:
-    return type(base) is list
-
-
 def has_references(doc: Mapping[str, Any]) -> bool:
     """True if some component of the stored ``doc`` holds a reference."""
     components = doc.get("components")

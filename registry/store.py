@@ -60,7 +60,6 @@ from registry.compact import (
     BadReferenceError,
     compact_components,
     compact_doc,
-    compact_record,
     compact_record_components,
     expand_doc,
     expand_record,
@@ -272,8 +271,8 @@ class Transaction:
         self.source = source
         self._contents = contents
         # name -> the record as stored: a dict read from the file, or a FunctionRecord put
-        # in this transaction. New records stay objects until the write, where orjson
-        # serializes the dataclasses directly (skipping to_dict halves an import's cost).
+        # in this transaction. The commit (_apply) turns what differs from the read into
+        # TinyDB table operations; put records stay objects until the storage encodes them.
         self._functions: dict[str, dict[str, Any] | FunctionRecord] = dict(contents.functions) if contents else {}
         self._history: list[dict[str, Any]] = []
         self.serial = contents.serial if contents else 0
