@@ -424,6 +424,11 @@ class RegistryStorage(Storage):
     def read(self) -> dict[str, dict[str, Any]] | None:
         return read_file(self.path)
 
+    def read_unless(self, known: FileVersion | None) -> tuple[FileVersion | None, Any]:
+        """``read()`` with the version of the file read, or UNCHANGED (nothing read) when it
+        is still the ``known`` version: see read_file_unless."""
+        return read_file_unless(self.path, known)
+
     def write(self, data: dict[str, dict[str, Any]]) -> None:
         with gc_paused():  # thousands of fresh slices, freed right away: nothing to rescan
             write_atomic(self.path, encode_tables(data), backup=self.backup, keep=self.keep)

@@ -91,8 +91,6 @@ from registry.storage import (
     generations_dir,
     keep_generation,
     prune_generations,
-    read_file,
-    read_file_unless,
     read_meta,
     remove_stale_temp_files,
 )
@@ -580,7 +578,7 @@ class RegistryStore:
         """
         activate(self.keys)  # hashing follows the registry being read (several in one process)
         cached = None if fresh else self._cache
-        version, tables = read_file_unless(self.path, cached[0] if cached else None)
+        version, tables = RegistryStorage(self.path).read_unless(cached[0] if cached else None)
         if tables is UNCHANGED:
             return cached[1], cached[2]
         if tables is None:
@@ -847,7 +845,7 @@ class RegistryStore:
     def _validate(self, file: Path) -> dict[str, Any]:
         """The tables of a generation file, validated in their current-schema form; raises
         CorruptRegistryError (a missing file included)."""
-        tables = read_file(file)
+        tables = RegistryStorage(file).read()
         if tables is None:
             raise corrupt(file, "the file is gone")
         version = layout.file_schema(tables, file)
