@@ -733,11 +733,11 @@ class RegistryStore:
             contents, _ = self._read(fresh=True)
             db = TinyDB(self.path, storage=TransactionCache(RegistryStorage), backup=False)
             db.storage.begin(contents.tables if contents is not None else {})
-            txn = Transaction(self, source, contents, db)
-            self._check_fresh(txn, expected_serial, expected_lineage)
-            if contents is not None:
-                self.keys.check(contents.meta.get("key"))  # before anything is decrypted or hashed
             try:
+                txn = Transaction(self, source, contents, db)
+                self._check_fresh(txn, expected_serial, expected_lineage)
+                if contents is not None:
+                    self.keys.check(contents.meta.get("key"))  # before anything is decrypted or hashed
                 yield txn
                 if txn.changed:
                     lineage = txn.lineage or str(uuid.uuid4())
