@@ -18,9 +18,9 @@ code digest): about 1.9 KB of JSON each as FunctionRecord.to_dict(). The file st
 base that repeats another component's but for its state as a reference (registry.compact):
 in sync, as here, two of the three bases, so about 1.4 KB each.
 Each figure is the best of a few runs (the machine is shared; the best run is the code's
-cost, the others include other processes' noise). ``BEFORE`` holds the figures of the
-store before it went through TinyDB's API (measured the same way, same machine, 2026-12-02):
-stderr prints them beside the new ones.
+cost, the others include other processes' noise). With BENCH_REGISTRY_BEFORE=<a checkout
+of another revision> stderr also gives that revision's store's figures, measured in the same
+run (see _figures_before).
 
 journal_2k_actions_s: the operations journal's cost over a 2,000-action apply: 2,000
 begin (fsynced) / finish pairs, the recorder's clear lines (one per 100 actions, as its
@@ -37,7 +37,10 @@ time with and without journaling. (Before issue 10 the lock was held for the who
 from __future__ import annotations
 
 import gc
+import json
+import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -55,9 +58,6 @@ LOCK_HOLD_GOAL_S = 0.5
 
 #: (n, label, save goal, load goal, load-and-build goal)
 SIZES = ((1_000, "1k", None, None, None), (10_000, "10k", 0.1, 0.1, 0.2), (100_000, "100k", 1.0, 1.5, 2.5))
-
-#: The figures before the store went through TinyDB's API (hand-written TinyDB format).
-BEFORE = {"save_10k_s": 0.082, "save_100k_s": 1.114, "load_records_10k_s": 0.239, "load_records_100k_s": 3.462}
 
 
 def make_record(i: int) -> FunctionRecord:
@@ -247,29 +247,50 @@ def run_apply(repeats: int = 3) -> Iterator[dict]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def run(sizes=SIZES, repeats: int = 3) -> Iterator[dict]:
-    yield from run_apply(repeats)
+def _figures(n: int, repeats: int) -> dict[str, list[float]]:
+    """Seconds of each run: save, load and load_records of n functions."""
     folder = Path(tempfile.mkdtemp(prefix="bench-registry-"))
     try:
-        for n, label, save_goal, load_goal, records_goal in sizes:
-            print(f"registry: building {n} records", file=sys.stderr)
-            records = [make_record(i) for i in range(n)]
-            gc.collect()
-            saves, loads, builds = [], [], []
-            for _ in range(repeats):
-                elapsed, path = _save(folder, records)
-                saves.append(elapsed)
-                loads.append(_load(path, n))
-                builds.append(_load_records(path, n))
-            size_mb = path.stat().st_size / 1e6
-            print(f"registry: {n} functions, file {size_mb:.1f} MB ({size_mb * 1e6 / n:.0f} B/function), saves {[round(s, 3) for s in saves]}, "
-                  f"loads {[round(s, 3) for s in loads]}, loads building every record {[round(s, 3) for s in builds]}",
-                  file=sys.stderr)
-            for figure, runs, goal in ((f"save_{label}_s", saves, save_goal), (f"load_{label}_s", loads, load_goal),
-                                       (f"load_records_{label}_s", builds, records_goal)):
-                if figure in BEFORE:
-                    print(f"registry: {figure} {min(runs):.3f} (before: {BEFORE[figure]:.3f})", file=sys.stderr)
-                yield {"bench": "registry", "figure": figure, "value": round(min(runs), 4), "unit": "s", "goal": goal}
-            del records
+        records = [make_record(i) for i in range(n)]
+        gc.collect()
+        runs: dict[str, list[float]] = {"save": [], "load": [], "load_records": []}
+        for _ in range(repeats):
+            elapsed, path = _save(folder, records)
+            runs["save"].append(elapsed)
+            runs["load"].append(_load(path, n))
+            runs["load_records"].append(_load_records(path, n))
+        runs["mb"] = [path.stat().st_size / 1e6]
+        return runs
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _figures_before(n: int, repeats: int) -> dict[str, list[float]] | None:
+    """The same figures with the registry package of another checkout (BENCH_REGISTRY_BEFORE=
+    its folder, e.g. ``git worktree add /tmp/before <rev>``): this file's code run in a
+    subprocess on that store, right after this one's, for old and new side by side in the
+    same run (the machine is shared: figures from another time are not comparable)."""
+    before = os.environ.get("BENCH_REGISTRY_BEFORE")
+    if not before:
+        return None
+    code = ("import json, runpy, sys; sys.path.insert(0, sys.argv[1]); "
+            "print(json.dumps(runpy.run_path(sys.argv[2])['_figures'](int(sys.argv[3]), int(sys.argv[4]))))")
+    done = subprocess.run([sys.executable, "-c", code, before, __file__, str(n), str(repeats)],
+                          capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": before})
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def run(sizes=SIZES, repeats: int = 3) -> Iterator[dict]:
+    yield from run_apply(repeats)
+    for n, label, save_goal, load_goal, records_goal in sizes:
+        print(f"registry: {n} functions", file=sys.stderr)
+        runs = _figures(n, repeats)
+        before = _figures_before(n, repeats)
+        print(f"registry: {n} functions, file {runs['mb'][0]:.1f} MB ({runs['mb'][0] * 1e6 / n:.0f} B/function), "
+              + ", ".join(f"{kind} {[round(s, 3) for s in runs[kind]]}" for kind in ("save", "load", "load_records")),
+              file=sys.stderr)
+        for kind, goal in (("save", save_goal), ("load", load_goal), ("load_records", records_goal)):
+            figure = f"{kind}_{label}_s"
+            if before is not None:
+                print(f"registry: {figure} {min(runs[kind]):.3f} (before, same run: {min(before[kind]):.3f})", file=sys.stderr)
+            yield {"bench": "registry", "figure": figure, "value": round(min(runs[kind]), 4), "unit": "s", "goal": goal}
