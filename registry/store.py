@@ -449,6 +449,19 @@ class Transaction:
         }
 
 
+def _own_tables(contents: layout.Contents | None) -> dict[str, Any]:
+    """The tables a transaction's TinyDB works on: the read's, which may be the cached one
+    that snapshots share. TinyDB builds new table dicts on every change and only its update
+    changes a document in place (top level only: _replace), so a shallow copy of the
+    top-level dict and of each function document keeps the shared read as it was (~2 ms at
+    10k functions, against a parse of ~90 ms)."""
+    if contents is None:
+        return {}
+    tables = dict(contents.tables)
+    tables[layout.FUNCTIONS] = {doc_id: dict(doc) for doc_id, doc in tables[layout.FUNCTIONS].items()}
+    return tables
+
+
 def _doc_name(doc: dict[str, Any]) -> str:
     return doc["spec"]["name"]
 
@@ -567,7 +580,7 @@ class RegistryStore:
         error.path, error.problem = self.path, "the file is missing"
         return error
 
-    def _read(self, fresh: bool = False) -> tuple[layout.Contents | None, int | None]:
+    def _read(self) -> tuple[layout.Contents | None, int | None]:
         """Parse, migrate and validate the file: (contents, schema migrated from) or (None, None).
 
         The result is cached against the file's version (inode, size, times): every write
@@ -577,7 +590,7 @@ class RegistryStore:
         build records with their own copies.
         """
         activate(self.keys)  # hashing follows the registry being read (several in one process)
-        cached = None if fresh else self._cache
+        cached = self._cache
         version, tables = RegistryStorage(self.path).read_unless(cached[0] if cached else None)
         if tables is UNCHANGED:
             return cached[1], cached[2]
@@ -596,8 +609,7 @@ class RegistryStore:
             migrated_from = schema
         with gc_paused():
             contents = layout.check(tables, self.path)
-        if not fresh:
-            self._cache = (version, contents, migrated_from)
+        self._cache = (version, contents, migrated_from)
         return contents, migrated_from
 
     def load(self) -> RegistrySnapshot:
@@ -729,10 +741,9 @@ class RegistryStore:
         with self._locked():
             remove_stale_temp_files(self.path)
             self._adopt_legacy_backup()
-            # The transaction's own read (not the shared snapshot: TinyDB changes documents in place).
-            contents, _ = self._read(fresh=True)
+            contents, _ = self._read()  # the cached parse when the file has not changed
             db = TinyDB(self.path, storage=TransactionCache(RegistryStorage), backup=False)
-            db.storage.begin(contents.tables if contents is not None else {})
+            db.storage.begin(_own_tables(contents))
             try:
                 txn = Transaction(self, source, contents, db)
                 self._check_fresh(txn, expected_serial, expected_lineage)

@@ -92,3 +92,19 @@ def test_records_and_history_are_tinydb_queries(store):
     db = TinyDB(store.path, storage=RegistryStorage)
     assert len(db.table("history").search(Query().function == "fn-000004")) == 2
     db.close()
+
+
+def test_a_transaction_leaves_an_earlier_snapshot_as_it_was(store):
+    # The transaction starts from the cached read the snapshot holds; TinyDB's update changes
+    # documents in place, so the store hands it its own copies.
+    with store.transaction("import") as txn:
+        for i in range(3):
+            txn.put(make_record(i))
+    snapshot = store.load()
+    raw = snapshot.functions._raw["fn-000001"]
+    with store.transaction("user") as txn:
+        record = txn.get("fn-000001")
+        record.spec.memory = 4096
+        txn.put(record)
+    assert raw["spec"]["memory"] == 256 and snapshot.functions["fn-000001"] == make_record(1)
+    assert store.load().functions["fn-000001"].spec.memory == 4096
