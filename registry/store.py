@@ -1,29 +1,37 @@
-"""The registry store: TinyDB's file format on a crash-safe storage of our own.
+"""The registry store: a TinyDB database on a crash-safe storage and middleware of our own.
 
-One file, ``registry.json`` (a TinyDB database: tables ``meta``, ``functions``,
-``history``; see registry.layout), written only whole and atomically (registry.storage),
-under an inter-process lock (registry.lock), with the last N files it replaced kept as
-generations (``generations/serial-<serial>.json``, see ``generations()`` and ``restore()``).
+One file, ``registry.json``: a TinyDB database with tables ``meta``, ``functions`` and
+``history`` (registry.layout), under an inter-process lock (registry.lock), with the last N
+files it replaced kept as generations (``generations/serial-<serial>.json``, see
+``generations()`` and ``restore()``). TinyDB does the storing and the querying:
 
-- ``load()`` is a lock-free consistent read (writers replace the file atomically).
-- ``transaction(source)`` locks, reads, lets the caller change records, and writes the file
-  once on exit (1,000 puts are one write), bumping ``meta.serial``; an exception in the
-  block writes nothing. ``expected_serial``/``expected_lineage`` from an earlier load make
-  a write based on a stale read fail with StaleWriteError instead of overwriting.
-- A missing file is a new, empty registry, unless the folder had one (a generation or an
-  old ``registry.json.bak`` exists): then MissingRegistryError. A file that exists but
-  cannot be trusted (0-byte, truncated, garbage, wrong shape, a wrong-typed field) raises
-  CorruptRegistryError naming the file and ``functions-tui restore`` (``restore()``); it is
-  never read as empty.
-- History (``history()``) is a table in the same file, so a change and its entry are one
-  atomic write; it keeps the newest 10,000 entries and stores them compactly (see
-  registry.history). Schema versions and their migrations: registry.migrations.
-- Records are stored compactly (registry.compact: a base repeating another component's is
-  a reference) and expanded whenever one is read: no caller sees the stored form.
+- ``transaction(source)`` locks, reads the file once into a TinyDB whose middleware
+  (registry.storage.TransactionCache) holds it in memory, lets the caller get/put/remove
+  records, and on exit applies the changes with TinyDB's table API (documents by id: one
+  bulk remove, update and insert_multiple, not one call per record: each TinyDB call
+  rewrites its whole table, which per record is quadratic) and commits: one atomic write
+  (registry.storage.RegistryStorage: temp file, fsync, generation kept, replace, folder
+  fsync), bumping ``meta.serial``. An exception in the block writes nothing.
+  ``expected_serial``/``expected_lineage`` from an earlier load make a write based on a
+  stale read fail with StaleWriteError instead of overwriting.
+- ``find(name)``, ``search(query)`` and ``history(name)`` are TinyDB queries
+  (``Query().spec.name == name``) over the current read (registry.storage.SnapshotStorage).
+- ``load()`` is a lock-free consistent read (writers replace the file atomically), cached
+  against the file's version, its records built lazily (RecordMap).
 
-Why not TinyDB's insert/update API: each call re-reads and rewrites the whole table, so
-a sync touching every record is quadratic (~12 minutes for 10k records). The store keeps
-the tables as plain dicts, changes them in memory and writes them once.
+What TinyDB does not do, and this package adds:
+
+- fail-closed reads: a missing file is a new, empty registry, unless the folder had one (a
+  generation or an old ``registry.json.bak`` exists): then MissingRegistryError. A file that
+  exists but cannot be trusted (0-byte, truncated, garbage, wrong shape, a wrong-typed
+  field) raises CorruptRegistryError naming the file and ``functions-tui restore``; it is
+  never read as empty (registry.storage, registry.layout);
+- serial and lineage in ``meta``, generations and restore, the lock, schema migrations
+  (registry.migrations), env values encrypted (registry.secrets);
+- history in the same file, so a change and its entry are one atomic write; the newest
+  10,000 entries, stored compactly (registry.history);
+- records stored compactly (registry.compact: a base repeating another component's is a
+  reference) and expanded whenever one is read: no caller sees the stored form.
 """
 
 from __future__ import annotations
@@ -42,7 +50,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import orjson
+from tinydb import Query, TinyDB
+from tinydb.queries import QueryLike
+from tinydb.table import Document, Table
 
 from registry import history as history_table
 from registry import layout
@@ -50,7 +60,7 @@ from registry.compact import (
     BadReferenceError,
     compact_components,
     compact_doc,
-    compact_record,
+    compact_record_components,
     expand_doc,
     expand_record,
     has_references,
@@ -71,18 +81,18 @@ from registry.models import HISTORY_SOURCES, FunctionRecord, HistoryEntry
 from registry.secrets import (ENCRYPTED_SCHEMA, RegistryKeys, activate, holds_secrets, keys_for,
                               rewrite_old_copies)
 from registry.storage import (
+    Deferred,
+    RegistryStorage,
+    SnapshotStorage,
+    TransactionCache,
     backup_path,
-    dumps,
     UNCHANGED,
     generation_files,
     generations_dir,
     keep_generation,
     prune_generations,
-    read_file,
-    read_file_unless,
     read_meta,
     remove_stale_temp_files,
-    write_atomic,
 )
 
 __all__ = [
@@ -106,14 +116,6 @@ def _now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
 
-#: Records encoded and written together (~700 KB of JSON for records like the bench's):
-#: small enough to stay in the CPU cache from compacting to writing (4,000 was clearly
-#: slower), large enough that the per-slice calls cost nothing. See Transaction._pieces.
-WRITE_SLICE = 500
-
-copy_json = history_table.copy_json  # deep copy of JSON-shaped data (much faster than copy.deepcopy)
-
-
 def _as_doc(record: FunctionRecord, keys: RegistryKeys | None = None) -> dict[str, Any]:
     """The stored form of a record: ``to_dict()`` without the redundant top-level name,
     a base repeating another component's stored as a reference (registry.compact), env
@@ -133,13 +135,24 @@ def _expanding(path: Path, doc: Any = None) -> Iterator[None]:
     wrong-typed field of ``doc`` (memory "abc"): the error names the function and field."""
     try:
         yield
-    except BadReferenceError as exc:
-        raise corrupt(path, str(exc)) from None
-    except (ValueError, TypeError):
-        problem = _bad_field(doc)
-        if problem is None:
-            raise
-        raise corrupt(path, problem) from None
+    except (ValueError, TypeError) as exc:
+        raise _unreadable(path, doc, exc) from None
+
+
+def _unreadable(path: Path, doc: Any, exc: Exception) -> Exception:
+    if isinstance(exc, BadReferenceError):
+        return corrupt(path, str(exc))
+    problem = _bad_field(doc)
+    return exc if problem is None else corrupt(path, problem)
+
+
+def _expand(path: Path, doc: dict[str, Any], keys: RegistryKeys | None) -> FunctionRecord:
+    """expand_record, its errors as _expanding says (without a context manager: building
+    every record of a large registry calls this 100k times)."""
+    try:
+        return expand_record(doc, keys)
+    except (ValueError, TypeError) as exc:
+        raise _unreadable(path, doc, exc) from None
 
 
 #: The spec fields FunctionSpec.from_dict converts, with what it needs them to be.
@@ -198,8 +211,7 @@ class RecordMap(Mapping[str, FunctionRecord]):
     def __getitem__(self, name: str) -> FunctionRecord:
         record = self._built.get(name)
         if record is None:
-            with _expanding(self._path, self._raw.get(name)):
-                record = self._built[name] = expand_record(self._raw[name], self._keys)
+            record = self._built[name] = _expand(self._path, self._raw[name], self._keys)
         return record
 
     def __contains__(self, name: object) -> bool:
@@ -250,13 +262,15 @@ class Transaction:
     lineage: str
     new_serial: int | None  # after a successful exit: the serial written (None: nothing changed)
 
-    def __init__(self, store: "RegistryStore", source: str, contents: layout.Contents | None) -> None:
+    def __init__(self, store: "RegistryStore", source: str, contents: layout.Contents | None,
+                 db: TinyDB) -> None:
         self._store = store
+        self._db = db  # over the transaction's cache: one read, one write (TransactionCache)
         self.source = source
         self._contents = contents
         # name -> the record as stored: a dict read from the file, or a FunctionRecord put
-        # in this transaction. New records stay objects until the write, where orjson
-        # serializes the dataclasses directly (skipping to_dict halves an import's cost).
+        # in this transaction. The commit (_apply) turns what differs from the read into
+        # TinyDB table operations; put records stay objects until the storage encodes them.
         self._functions: dict[str, dict[str, Any] | FunctionRecord] = dict(contents.functions) if contents else {}
         self._history: list[dict[str, Any]] = []
         self.serial = contents.serial if contents else 0
@@ -353,43 +367,76 @@ class Transaction:
         self._history.append(history_table.compact_entry(entry, before, after, self._store.keys))
 
     # --- writing (called by the store) ---------------------------------------
-    def _write(self, lineage: str, serial: int) -> None:
-        """Write the registry file (atomically: registry.storage.write_atomic), encoded
-        a slice of records at a time straight into its temp file (_pieces)."""
-        # The GC is paused for the whole write: each slice is thousands of fresh dicts
-        # (compact components) that are freed right after it is encoded; a collection
-        # would only rescan them. (Nothing of the caller's runs in here.)
-        store = self._store
+    def _commit(self, lineage: str, serial: int) -> None:
+        """Apply the transaction's changes to the TinyDB tables (a few bulk table operations:
+        one per kind of change, not one per record, as each rewrites its whole table) and
+        write the file once (registry.storage.TransactionCache.commit: atomic, the file
+        replaced kept as a generation)."""
+        store, db = self._store, self._db
         keep = store.generation_limit()  # worked out first: an error in it writes nothing
         replaced = self.serial if self._contents is not None else None
         batch = store._batch
         if batch is not None and (self.lineage, self.serial) in batch:
             replaced = None  # an intermediate version of this batch: the one before it is kept
         with gc_paused():
-            # The file this write replaces becomes a generation, kept before the replace.
-            write_atomic(store.path, self._pieces(lineage, serial), backup=False,
-                         keep=None if replaced is None else lambda: keep_generation(store.path, store.path, replaced))
+            self._apply(db.table(layout.FUNCTIONS))
+            history, limit = db.table(layout.HISTORY), store.history_limit
+            # (Entries beyond the limit would go at once: an import of 100k keeps its last 10k.)
+            history.insert_multiple(self._history[-limit:] if limit > 0 else ())
+            excess = len(history) - limit
+            if excess > 0:  # the oldest go (ids keep counting up: an id always names one entry)
+                history.remove(doc_ids=sorted(map(int, db.storage.read()[layout.HISTORY]))[:excess])
+            meta = db.table(layout.META)
+            meta.truncate()
+            meta.insert(Document(self._meta(lineage, serial), doc_id=1))
+            db.storage.storage.keep = (None if replaced is None
+                                       else lambda: keep_generation(store.path, store.path, replaced))
+            try:
+                db.storage.commit()
+            except TypeError as exc:  # a value in a put record with no JSON form
+                raise RegistryError(f"registry {store.path}: a record cannot be saved: {exc}. "
+                                    "Nothing was written.") from None
         if batch is not None:
             batch.add((lineage, serial))
         prune_generations(store.path, keep)
 
-    def _pieces(self, lineage: str, serial: int) -> Iterator[bytes | memoryview]:
-        """The file's bytes, in order: exactly ``orjson.dumps(tables)`` of the tables
-        (meta first, so a damaged file's serial can still be found at its start; then
-        functions, any other table, history), but with the functions table encoded
-        ``WRITE_SLICE`` records at a time.
+    def _apply(self, functions: Table) -> None:
+        """The functions table's changes: removes, replaces in place (the file keeps its
+        order), inserts. Records put in this transaction go in compact (registry.compact) and
+        as dataclasses, which the storage's orjson writes directly (skipping to_dict halves an
+        import's cost)."""
+        read = self._contents.functions if self._contents is not None else {}
+        ids = self._contents.ids if self._contents is not None else {}
+        keys = self._store.keys
+        changed: dict[str, Any] = {}
+        new: list[Any] = []
+        for name, value in self._functions.items():
+            if value is read.get(name):
+                continue
+            if type(value) is FunctionRecord:
+                if value.spec.name != name:
+                    raise RegistryError(f"registry {self._store.path}: function {name!r} was renamed to "
+                                        f"{value.spec.name!r} after it was put; put a renamed copy instead. "
+                                        "Nothing was written.")
+                # Compacted (and its env encrypted) as the storage encodes it: a slice at a time.
+                value = {"spec": Deferred(keys.stored_spec, value.spec),
+                         "components": Deferred(compact_record_components, value)}
+            if name in ids:
+                changed[name] = value
+            else:
+                new.append(value)
+        gone = [int(ids[name]) for name in ids if name not in self._functions]
+        if gone:
+            functions.remove(doc_ids=gone)
+        if changed:
+            functions.update(lambda doc: _replace(doc, changed[_doc_name(doc)]),
+                             doc_ids=[int(ids[name]) for name in changed])
+        if new:
+            functions.insert_multiple(new)
 
-        Why slices: encoding all records at once meant building every record's compact
-        form (reading all of them from memory), then reading them all again to encode them
-        into one buffer as large as the file, then freeing it all: three passes over a
-        few hundred MB that no cache holds, and a file-sized buffer to page in. A slice is
-        compacted, encoded, written and freed while it is still in the CPU cache: an
-        import of 100k records saves in about half the time. A record that cannot be
-        encoded (or a rename after put) raises from here: write_temp then removes the
-        temp file, and nothing was written.
-        """
+    def _meta(self, lineage: str, serial: int) -> dict[str, Any]:
         contents = self._contents
-        meta = {
+        return {
             "schema": self._store.schema_version,
             "serial": serial,
             "lineage": lineage,
@@ -400,67 +447,29 @@ class Transaction:
             "functions": len(self._functions),
             **self._store.keys.meta(contents.meta.get("key") if contents else None),  # the key's id
         }
-        # Worked out first (it is small): an error in it writes nothing.
-        history = history_table.append(contents.history if contents else {}, self._history,
-                                       self._store.history_limit)
-        yield b"{" + self._encode(layout.META) + b":" + self._encode({"1": meta}) + b"," \
-            + self._encode(layout.FUNCTIONS) + b":{"
-        items = iter(self._functions.items())
-        written = 0
-        while True:
-            names, stored = self._stored_slice(items, written)
-            if not names:
-                break
-            encoded = self._encode_slice(names, stored)
-            if written:
-                yield b","
-            yield memoryview(encoded)[1:-1]  # the slice's members, without its braces
-            written += len(names)
-            del names, stored, encoded
-        tail = [b"}"]
-        for table, rows in (contents.other_tables if contents else {}).items():
-            tail += [b",", self._encode(table), b":", self._encode(rows)]
-        tail += [b",", self._encode(layout.HISTORY), b":", self._encode(history), b"}"]
-        yield b"".join(tail)
 
-    def _stored_slice(self, items: Iterator[tuple[str, Any]], done: int) -> tuple[list[str], dict[str, Any]]:
-        """The next WRITE_SLICE records as the functions table holds them (doc ids counting
-        on from ``done + 1``), put records in their compact form; and their names."""
-        names: list[str] = []
-        stored: dict[str, Any] = {}
-        # range first: zip stops on it without taking one more record from ``items``.
-        for doc_id, (name, value) in zip(range(done + 1, done + WRITE_SLICE + 1), items):
-            if type(value) is FunctionRecord:
-                if value.spec.name != name:
-                    raise RegistryError(f"registry {self._store.path}: function {name!r} was renamed to "
-                                        f"{value.spec.name!r} after it was put; put a renamed copy instead. "
-                                        "Nothing was written.")
-                # A put record is written compactly straight from its dataclasses (orjson).
-                value = compact_record(value, self._store.keys)
-            names.append(name)
-            stored[str(doc_id)] = value
-        return names, stored
 
-    def _encode_slice(self, names: list[str], stored: dict[str, Any]) -> bytes:
-        try:
-            return orjson.dumps(stored)
-        except TypeError:
-            pass
-        # A put record holds a value orjson cannot write as is (a set, a tuple subclass,
-        # a Mapping): to_dict() coerces those, so take the slow path for the slice's records.
-        for doc_id, name in zip(stored, names):
-            value = self._functions[name]
-            if type(value) is FunctionRecord:
-                value = self._functions[name] = _as_doc(value, self._store.keys)
-            stored[doc_id] = value
-        return self._encode(stored)
+def _own_tables(contents: layout.Contents | None) -> dict[str, Any]:
+    """The tables a transaction's TinyDB works on: the read's, which may be the cached one
+    that snapshots share. TinyDB builds new table dicts on every change and only its update
+    changes a document in place (top level only: _replace), so a shallow copy of the
+    top-level dict and of each function document keeps the shared read as it was (~2 ms at
+    10k functions, against a parse of ~90 ms)."""
+    if contents is None:
+        return {}
+    tables = dict(contents.tables)
+    tables[layout.FUNCTIONS] = {doc_id: dict(doc) for doc_id, doc in tables[layout.FUNCTIONS].items()}
+    return tables
 
-    def _encode(self, value: Any) -> bytes:
-        try:
-            return orjson.dumps(value)
-        except TypeError as exc:
-            raise RegistryError(f"registry {self._store.path}: a record cannot be saved: {exc}. "
-                                "Nothing was written.") from None
+
+def _doc_name(doc: dict[str, Any]) -> str:
+    return doc["spec"]["name"]
+
+
+def _replace(doc: dict[str, Any], value: Any) -> None:
+    """TinyDB's update hands the stored document to change in place: make it ``value``."""
+    doc.clear()
+    doc.update(value)
 
 
 @dataclass(frozen=True)
@@ -582,7 +591,7 @@ class RegistryStore:
         """
         activate(self.keys)  # hashing follows the registry being read (several in one process)
         cached = self._cache
-        version, tables = read_file_unless(self.path, cached[0] if cached else None)
+        version, tables = RegistryStorage(self.path).read_unless(cached[0] if cached else None)
         if tables is UNCHANGED:
             return cached[1], cached[2]
         if tables is None:
@@ -615,18 +624,52 @@ class RegistryStore:
                                 functions=RecordMap(contents.functions, self.path, self.keys),
                                 migrated_from=migrated_from)
 
+    def _query(self) -> tuple[TinyDB | None, layout.Contents | None]:
+        """A read-only TinyDB over the current read (the cached parse when the file has not
+        changed), and that read; (None, None) when there is no registry yet."""
+        contents, migrated_from = self._read()
+        if contents is None:
+            return None, None
+        contents = self._encrypted(contents, migrated_from)
+        self.keys.check(contents.meta.get("key"))
+        return TinyDB(storage=SnapshotStorage, tables=contents.tables), contents
+
+    def find(self, name: str) -> FunctionRecord | None:
+        """The record named ``name`` (a TinyDB query), or None."""
+        found = self.search(Query().spec.name == name)
+        return found[0] if found else None
+
+    def search(self, cond: QueryLike) -> list[FunctionRecord]:
+        """The records whose stored document matches the TinyDB query ``cond`` (on the stored
+        form: ``Query().spec.memory > 256``, ``Query().spec.labels.team == "a"``; env values
+        are encrypted there), in registry order."""
+        db, _ = self._query()
+        if db is None:
+            return []
+        docs = db.table(layout.FUNCTIONS).search(cond)
+        with gc_paused(long_lived=True):
+            out = []
+            # (dict(): TinyDB's Document made the stored dict again, which copy_json copies)
+            return [_expand(self.path, dict(doc), self.keys) for doc in docs]
+
     def history(self, name: str | None = None, limit: int | None = None) -> list[HistoryEntry]:
-        """History entries (of ``name``, or all), newest first, at most ``limit``.
+        """History entries (of ``name``, or all), newest first, at most ``limit``: a TinyDB
+        query of the history table, before/after rebuilt from the function's current record.
 
         Only the newest ``history_limit`` entries (default 10,000) are kept in the file.
         """
-        contents, migrated_from = self._read()
-        if contents is None:
+        db, contents = self._query()
+        if db is None:
             return []
-        contents = self._encrypted(contents, migrated_from)
-        self.keys.check(contents.meta.get("key"))
+        table = db.table(layout.HISTORY)
+        found = table.all() if name is None else table.search(Query().function == name)
+        entries = {str(doc.doc_id): doc for doc in found}
+        if name is None:
+            current = contents.functions
+        else:  # (dict(): apply_undo changes a copy made by copy_json, which copies plain dicts only)
+            current = {name: dict(doc) for doc in db.table(layout.FUNCTIONS).search(Query().spec.name == name)[:1]}
         with _expanding(self.path):
-            return history_table.entries(contents.history, contents.functions, name, limit, self.keys)
+            return history_table.entries(entries, current, name, limit, self.keys)
 
     def _encrypted(self, contents: layout.Contents, migrated_from: int | None) -> layout.Contents:
         """The one exception to "reading never writes": a registry written before env values
@@ -698,17 +741,24 @@ class RegistryStore:
         with self._locked():
             remove_stale_temp_files(self.path)
             self._adopt_legacy_backup()
-            contents, _ = self._read()
-            txn = Transaction(self, source, contents)
-            self._check_fresh(txn, expected_serial, expected_lineage)
-            if contents is not None:
-                self.keys.check(contents.meta.get("key"))  # before anything is decrypted or hashed
-            yield txn
+            contents, _ = self._read()  # the cached parse when the file has not changed
+            db = TinyDB(self.path, storage=TransactionCache(RegistryStorage), backup=False)
+            db.storage.begin(_own_tables(contents))
+            try:
+                txn = Transaction(self, source, contents, db)
+                self._check_fresh(txn, expected_serial, expected_lineage)
+                if contents is not None:
+                    self.keys.check(contents.meta.get("key"))  # before anything is decrypted or hashed
+                yield txn
+                if txn.changed:
+                    lineage = txn.lineage or str(uuid.uuid4())
+                    serial = txn.serial + 1
+                    txn._commit(lineage, serial)
+            finally:
+                db.close()  # writes nothing: a commit already did
             if txn.changed:
-                lineage = txn.lineage or str(uuid.uuid4())
-                serial = txn.serial + 1
-                txn._write(lineage, serial)
                 txn.new_serial, txn.lineage = serial, lineage
+                self._cache = None
                 if txn._contents is not None and txn._contents.meta.get("schema", 0) < ENCRYPTED_SCHEMA:
                     # Upgraded: the copies kept of the file before (generations, .bak) held env
                     # values in clear; they are rewritten in the current form.
@@ -806,7 +856,7 @@ class RegistryStore:
     def _validate(self, file: Path) -> dict[str, Any]:
         """The tables of a generation file, validated in their current-schema form; raises
         CorruptRegistryError (a missing file included)."""
-        tables = read_file(file)
+        tables = RegistryStorage(file).read()
         if tables is None:
             raise corrupt(file, "the file is gone")
         version = layout.file_schema(tables, file)
@@ -855,8 +905,8 @@ class RegistryStore:
                 meta["functions"] = len(tables[layout.FUNCTIONS])
             aside = None if current is not None else self._keep_aside()
             replaced = current[1] if current is not None else None
-            write_atomic(self.path, dumps(tables), backup=False,
-                         keep=None if replaced is None else lambda: keep_generation(self.path, self.path, replaced))
+            RegistryStorage(self.path, backup=False, keep=None if replaced is None else
+                            lambda: keep_generation(self.path, self.path, replaced)).write(tables)
             self._cache = None
             prune_generations(self.path, max(keep, 1))
         return Restored(source=target, serial=meta["serial"], replaced_serial=replaced, kept_aside=aside)

@@ -10,6 +10,7 @@ import orjson
 import pytest
 from tinydb import Query, TinyDB
 
+import registry.storage as storage_module
 import registry.store as store_module
 from bench.registry import make_record
 from registry.models import ComponentRecord, FunctionRecord, FunctionSpec
@@ -36,13 +37,13 @@ def store(tmp_path):
 def writes(monkeypatch):
     """Counts file writes made by the store (each is one atomic replace of the registry)."""
     calls = []
-    real = store_module.write_atomic
+    real = storage_module.write_atomic
 
     def counting(path, payload, **kw):
         calls.append(path)
         return real(path, payload, **kw)
 
-    monkeypatch.setattr(store_module, "write_atomic", counting)
+    monkeypatch.setattr(storage_module, "write_atomic", counting)
     return calls
 
 
@@ -445,7 +446,7 @@ def test_a_write_that_fails_leaves_the_registry_as_it_was(store, monkeypatch):
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(store_module, "write_atomic", disk_full)
+    monkeypatch.setattr(storage_module, "write_atomic", disk_full)
     with pytest.raises(OSError, match="No space"):
         with store.transaction("user") as txn:
             txn.put(record("b"))
@@ -459,7 +460,7 @@ def test_a_write_that_fails_leaves_the_registry_as_it_was(store, monkeypatch):
 def test_a_file_written_a_slice_at_a_time_is_what_one_encoding_would_write(store, monkeypatch):
     # The functions table is encoded WRITE_SLICE records at a time straight into the file;
     # small slices here so the seams (and a slice needing the to_dict path) are exercised.
-    monkeypatch.setattr(store_module, "WRITE_SLICE", 3)
+    monkeypatch.setattr(storage_module, "WRITE_SLICE", 3)
     with store.transaction("import") as txn:
         for i in range(5):
             txn.put(make_record(i))
@@ -495,7 +496,7 @@ def test_removing_every_record_writes_an_empty_functions_table(store):
 
 
 def test_a_record_that_cannot_be_encoded_writes_nothing(store, monkeypatch):
-    monkeypatch.setattr(store_module, "WRITE_SLICE", 2)
+    monkeypatch.setattr(storage_module, "WRITE_SLICE", 2)
     with store.transaction("user") as txn:
         txn.put(record("a"))
     before = store.path.read_bytes()
