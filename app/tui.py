@@ -452,8 +452,8 @@ class FunctionsApp(App):
         self._sync_ended(message.job, ok=False)
 
     def _alive(self) -> bool:
-        """The dashboard exists (False while the app is shutting down)."""
-        if not self.is_running or self._closing or self._closed:
+        """The dashboard exists (False once the app is asked to exit: exit() sets the code)."""
+        if not self.is_running or self.return_code is not None:
             return False
         try:
             self.query_one(SyncStatus)
