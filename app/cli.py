@@ -186,7 +186,27 @@ def _report_error(exc: Exception, json_out: bool) -> int:
     return EXIT_ERROR
 
 
+#: What `--sandbox` needs beyond the package itself, and the command that installs it.
+SANDBOX_INSTALL = "python3 -m pip install 'functions-tui[sandbox]'"
+
+
+def _sandbox_missing() -> str:
+    """Why the sandbox cannot start here ('' when it can): moto is an optional extra."""
+    from importlib.util import find_spec
+
+    try:
+        spec = find_spec("moto")
+    except ImportError:
+        spec = None
+    if spec is None:
+        return f"--sandbox needs moto (the local AWS Lambda), which is not installed: run {SANDBOX_INSTALL}"
+    return ""
+
+
 def _dispatch(args) -> int:
+    if args.sandbox and _sandbox_missing():
+        print(f"functions-tui: error: {_sandbox_missing()}", file=sys.stderr)
+        return EXIT_ERROR
     if args.sandbox and args.command is None and args.sync is None and not (args.dry_run or args.json):
         # The app opens at once and starts the sandbox itself, showing each backend's progress
         # in its panel (Docker's image builds alone take several seconds).

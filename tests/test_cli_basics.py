@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import sys
 
 from tests.cli_helpers import cli_env, command, make_function, one_line_error, registry_bytes, run_cli
 
@@ -194,3 +195,22 @@ def test_sync_names_may_come_after_the_flags(tmp_path):
     result = run_cli("--sync", "--dry-run", "aws", env=cli_env(tmp_path / "home"))
     assert "invalid choice" not in result.stderr
     assert "aws is unavailable" in one_line_error(result.stderr), result.stderr
+
+
+def test_sandbox_without_moto_says_which_command_installs_it(tmp_path):
+    # moto cannot be uninstalled under a running test session: a finder hides it from this
+    # one process, as if the optional extra had not been installed
+    hide_moto = ("import sys\n"
+                 "class WithoutMotoInstalled:\n"
+                 "    def find_spec(self, name, path=None, target=None):\n"
+                 "        if name == 'moto' or name.startswith('moto.'):\n"
+                 "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+                 "sys.meta_path.insert(0, WithoutMotoInstalled())\n"
+                 "from app.cli import main\n"
+                 "sys.exit(main(['--sandbox', '--sync', '--dry-run']))\n")
+    result = subprocess.run([sys.executable, "-c", hide_moto], env=cli_env(tmp_path / "home"),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    line = one_line_error(result.stderr)
+    assert "moto" in line and "pip install 'functions-tui[sandbox]'" in line, line
+    assert not (tmp_path / "home").exists()   # nothing was started or written
