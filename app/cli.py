@@ -14,6 +14,7 @@ import sys
 
 EXIT_OK, EXIT_ERROR, EXIT_DRIFT = 0, 1, 2
 COMPONENT_CHOICES = ("docker", "gcp", "aws")
+COMPLETION_SHELLS = ("bash", "zsh", "fish")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -100,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--list", action="store_true", help="list the kept generations, newest first")
     s.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     s.add_argument("--json", action="store_true", dest="sub_json", help="with --list: one JSON document")
+    s = sub.add_parser("completion", help="print the shell completion script: eval \"$(functions-tui completion bash)\"")
+    s.add_argument("shell", choices=COMPLETION_SHELLS, help=f"one of {', '.join(COMPLETION_SHELLS)}")
     s = sub.add_parser("emulator", help="run a local emulator (gcp: the Cloud Functions v2 API)")
     s.add_argument("which", choices=("gcp",), help="which emulator: gcp")
     s.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one, printed)")
@@ -110,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
+    if "_ARGCOMPLETE" in os.environ:   # the shell asking for completions (argcomplete's protocol)
+        import argcomplete
+
+        argcomplete.autocomplete(parser)   # answers and exits
     args = parser.parse_args(_sync_names_first(argv, parser))
     if args.version:
         print(version_text())
@@ -242,6 +249,11 @@ def _dispatch(args) -> int:
 
         forward = ["--port", str(args.port)] + (["--state", args.state] if args.state else [])
         return emulator_main(forward) or 0
+    if args.command == "completion":
+        import argcomplete
+
+        print(argcomplete.shellcode(["functions-tui"], shell=args.shell), end="")
+        return EXIT_OK
     if args.command == "config":
         from app import commands
 

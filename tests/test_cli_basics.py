@@ -214,3 +214,22 @@ def test_sandbox_without_moto_says_which_command_installs_it(tmp_path):
     line = one_line_error(result.stderr)
     assert "moto" in line and "pip install 'functions-tui[sandbox]'" in line, line
     assert not (tmp_path / "home").exists()   # nothing was started or written
+
+
+def test_bash_completes_commands_and_components_through_the_printed_script(tmp_path):
+    env = cli_env(tmp_path / "home")
+    for shell in ("bash", "zsh", "fish"):
+        script = run_cli("completion", shell, env=env)
+        assert script.returncode == 0 and "functions-tui" in script.stdout, script.stderr
+    # a real bash, with the script loaded as a user's .bashrc would, asked as <tab> asks
+    ask = ('eval "$(functions-tui completion bash)"\n'
+           'complete_words() { COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 )); COMP_LINE="$*"; '
+           'COMP_POINT=${#COMP_LINE}; _python_argcomplete functions-tui "${@: -1}" "${@: -2:1}"; '
+           'echo "${COMPREPLY[*]}"; }\n'
+           'complete_words functions-tui sta\n'
+           'complete_words functions-tui deploy hello --to ""\n')
+    result = subprocess.run(["bash", "-c", ask], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    commands, components = result.stdout.splitlines()[:2]
+    assert commands.split() == ["status"]
+    assert components.split() == ["docker", "gcp", "aws"]
