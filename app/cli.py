@@ -12,8 +12,10 @@ import argparse
 import os
 import sys
 
+from registry.models import COMPONENTS
+
 EXIT_OK, EXIT_ERROR, EXIT_DRIFT = 0, 1, 2
-COMPONENT_CHOICES = ("docker", "gcp", "aws")
+COMPONENT_CHOICES = COMPONENTS
 COMPLETION_SHELLS = ("bash", "zsh", "fish")
 
 

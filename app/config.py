@@ -14,14 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from app import paths
+from registry.models import COMPONENTS
+from registry.ordering import find_cycle
+from registry.plan import DEFAULT_POLICIES as ENGINE_DEFAULT_POLICIES
 from app.yaml_nodes import Reader, SchemaError, compose
 
-COMPONENT_NAMES = ("docker", "gcp", "aws")
+COMPONENT_NAMES = COMPONENTS
 POLICIES = ("component-wins", "registry-wins", "ask")
 DIRECTIONS = ("pull", "push", "two-way")
 
-#: Docker's local copies are often mid-edit, so a person decides; clouds are the truth.
-DEFAULT_POLICIES: dict[str, str] = {"docker": "ask", "gcp": "component-wins", "aws": "component-wins"}
+#: The engine's defaults (registry/plan.py), as config.yaml spells them.
+DEFAULT_POLICIES: dict[str, str] = {c: p.value for c, p in ENGINE_DEFAULT_POLICIES.items()}
 DEFAULT_INTERVAL_S = 300
 DEFAULT_MAX_DELETIONS = 10
 DEFAULT_GENERATIONS = 10
@@ -211,7 +214,7 @@ def parse_config(path: Path, text: str | None = None) -> Config:
             for dep in s.after:
                 if dep not in seen:
                     raise r.error(seen[s.name], f"syncs.{s.name}.after", f"no sync named {dep!r}")
-        cycle = _find_cycle({s.name: s.after for s in out})
+        cycle = find_cycle({s.name: s.after for s in out})
         if cycle:
             raise r.error(seen[cycle[0]], "syncs.after", "cycle: " + " -> ".join(cycle))
         return out
@@ -248,33 +251,6 @@ def parse_config(path: Path, text: str | None = None) -> Config:
     config.docker_base_images = dict(values.get("docker", {}).get("base_images") or {})
     config.keymap = dict(values.get("keymap") or {})
     return config
-
-
-def _find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
-    """One cycle as [a, b, ..., a], or None (iterative DFS, colours)."""
-    colour: dict[str, int] = {}
-    for start in graph:
-        if colour.get(start):
-            continue
-        stack: list[tuple[str, int]] = [(start, 0)]
-        path: list[str] = []
-        while stack:
-            node, i = stack.pop()
-            if i == 0:
-                colour[node] = 1
-                path.append(node)
-            deps = graph.get(node, [])
-            if i < len(deps):
-                stack.append((node, i + 1))
-                nxt = deps[i]
-                if colour.get(nxt) == 1:
-                    return path[path.index(nxt):] + [nxt]
-                if not colour.get(nxt):
-                    stack.append((nxt, 0))
-            else:
-                colour[node] = 2
-                path.pop()
-    return None
 
 
 def reset_config(home: str | Path | None = None) -> tuple[Path, Path | None]:

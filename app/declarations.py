@@ -358,11 +358,11 @@ def check_after(specs: Iterable[FunctionSpec], known: set[str] | Mapping[str, It
             if dep not in names:
                 file, line = _split(where.get(s.name, ""))
                 raise DeclarationError(file, line, f"{s.name}.after", f"no function named {dep!r}")
-    from app.config import _find_cycle
+    from registry.ordering import find_cycle
 
     graph = {name: list(after) for name, after in known.items()} if isinstance(known, Mapping) else {}
     graph.update({s.name: list(s.after) for s in specs})   # a declaration replaces what was registered
-    cycle = _find_cycle(graph)
+    cycle = find_cycle(graph)
     if cycle and cycle[0] not in where:   # report it at a declaration being added
         cycle = next(([*cycle[i:-1], *cycle[:i], cycle[i]] for i, n in enumerate(cycle[:-1]) if n in where), cycle)
     if cycle:

@@ -62,6 +62,16 @@ def topological_order(after: Mapping[str, Iterable[str]], *, what: str = "functi
     return order
 
 
+def find_cycle(after: Mapping[str, Iterable[str]]) -> list[str] | None:
+    """One cycle of ``after`` as [a, b, ..., a] (starting at its smallest name), or None: the
+    check config.yaml's syncs and the declarations make before anything runs."""
+    try:
+        topological_order(after)
+    except CycleError as exc:
+        return exc.cycle
+    return None
+
+
 def _rotate(cycle: list[str]) -> list[str]:
     """Start the cycle at its smallest name (a stable message), closing it: a -> b -> a."""
     i = cycle.index(min(cycle))

@@ -30,7 +30,9 @@ from registry.models import COMPONENTS, DEFAULT_STATE, ComponentRecord, Function
 from registry.ordering import topological_order
 from registry.plan_types import DESTRUCTIVE, Action, ActionKind, Direction, PairStatus, Plan, Policy, State
 
-#: Used for a component the caller gave no policy for (the config normally decides).
+#: Used for a component the caller gave no policy for (the config normally decides; its
+#: defaults are these). Docker's local copies are often mid-edit, so a person decides; the
+#: clouds are the truth.
 DEFAULT_POLICIES: dict[str, Policy] = {
     "docker": Policy.ASK,
     "gcp": Policy.COMPONENT_WINS,

@@ -648,7 +648,6 @@ class RegistryStore:
             return []
         docs = db.table(layout.FUNCTIONS).search(cond)
         with gc_paused(long_lived=True):
-            out = []
             # (dict(): TinyDB's Document made the stored dict again, which copy_json copies)
             return [_expand(self.path, dict(doc), self.keys) for doc in docs]
 
