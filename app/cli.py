@@ -113,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns its exit code. Called without ``argv`` (as the console script
+    and ``python -m app`` call it) a short-lived command ends the process itself once its
+    output is flushed (app/process_exit.py)."""
+    entry = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     if "_ARGCOMPLETE" in os.environ:   # the shell asking for completions (argcomplete's protocol)
@@ -132,7 +136,15 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("FUNCTIONS_TUI_DEBUG"):
             raise
         code = _report_error(exc, json_out=bool(getattr(args, "json", False) or getattr(args, "sub_json", False)))
+    if entry and _short_lived:
+        from app.process_exit import exit_now
+
+        exit_now(code)
     return code
+
+
+#: Set once a command is known to be short-lived (not the app, the emulator or the sandbox).
+_short_lived = False
 
 
 def _sync_names_first(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
@@ -267,6 +279,8 @@ def _dispatch(args) -> int:
     import warnings
 
     gc.disable()
+    global _short_lived
+    _short_lived = True
     # requests probes for optional SOCKS support on import and urllib3 warns about it: noise
     # on stderr (which scripts read for errors) about a feature nobody asked for.
     warnings.filterwarnings("ignore", message="SOCKS support in urllib3")

@@ -921,24 +921,7 @@ def main(read_only: bool = False, service: Any = None, preparer: Preparer | None
     app.run()
     code = 0 if app.return_code in (None, 0) else int(app.return_code)
     if service is None and preparer is None:   # nothing left for a caller to clean up
-        exit_now(code)
+        from app.process_exit import exit_now
+
+        exit_now(code)   # not waiting for background syncs (they only read) nor freeing 50k records
     return code
-
-
-def exit_now(code: int) -> None:
-    """End the process at once, once the app has closed.
-
-    What may still run is only reading: a background sync (a daemon thread) and its listing
-    threads. Waiting for them, then freeing a 50k registry object by object, made quitting take
-    5-11 s. Anything that writes (an apply, a resolve) runs as a Textual worker, and
-    ``App.run`` has already waited for those before returning; the registry and the journal are
-    written atomically, so nothing is left half-done."""
-    import os
-    import sys
-
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except Exception:
-            pass
-    os._exit(code)

@@ -53,10 +53,12 @@ def _start_moto_process() -> tuple[subprocess.Popen, str]:
     raise RuntimeError("moto server did not start in 60 s")
 
 
-def _seed(endpoint: str) -> None:
+def _seed(endpoint: str, owner: str = "") -> None:
+    """1,000 marked functions; ``owner``: the registry identity to tag them with (bench/cli's
+    registry adopts them then), none for a mark from before identities."""
     import boto3
 
-    from components.aws import DIGEST_KEY, MARK_KEY
+    from components.aws import DIGEST_KEY, MARK_KEY, OWNER_KEY
     from components.local_backends.moto_server import LAMBDA_TRUST_POLICY
 
     kwargs = dict(endpoint_url=endpoint, region_name=REGION, aws_access_key_id="testing",
@@ -72,7 +74,8 @@ def _seed(endpoint: str) -> None:
         lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="main.main",
                             Code={"ZipFile": package.getvalue()}, MemorySize=256, Timeout=30,
                             Environment={"Variables": {"GREETING": "hello"}},
-                            Tags={MARK_KEY: name, DIGEST_KEY: f"sha256:{i:064x}", "team": "bench"})
+                            Tags={MARK_KEY: name, DIGEST_KEY: f"sha256:{i:064x}", "team": "bench",
+                                  **({OWNER_KEY: owner} if owner else {})})
         if i % 250 == 249:
             print(f"  aws: seeded {i + 1} functions", file=sys.stderr)
 

@@ -22,7 +22,7 @@ import tarfile
 import tempfile
 import time
 
-from registry.models import DIGEST_KEYS, MARK_KEYS
+from registry.models import DIGEST_KEYS, MARK_KEYS, OWNER_KEYS
 
 FUNCTIONS = 1000
 CONTAINERS = 50
@@ -41,7 +41,7 @@ def _bench_spec(i: int) -> dict:
             "timeout": 30, "labels": {"team": f"t{i % 7}"}, "env": {"MODE": f"h:{i:016x}"}}
 
 
-def image_archive(count: int, prefix: str = "bench", spec_for=_bench_spec) -> bytes:
+def image_archive(count: int, prefix: str = "bench", spec_for=_bench_spec, owner: str = "") -> bytes:
     """A ``docker save``-style archive of ``count`` marked function images sharing one empty
     layer (building 1,000 images would take minutes on the vfs driver). Also used by bench/cli."""
     from components.docker import SPEC_LABEL
@@ -62,6 +62,7 @@ def image_archive(count: int, prefix: str = "bench", spec_for=_bench_spec) -> by
                 "architecture": "amd64", "os": "linux",
                 "config": {"Cmd": ["/marker"], "Labels": {
                     MARK_KEYS["docker"]: name, DIGEST_KEYS["docker"]: f"sha256:{i:064x}",
+                    **({OWNER_KEYS["docker"]: owner} if owner else {}),
                     SPEC_LABEL: json.dumps(spec, separators=(",", ":"), sort_keys=True)}},
                 "rootfs": {"type": "layers", "diff_ids": [diff_id]},
             }, sort_keys=True).encode()

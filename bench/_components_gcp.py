@@ -23,10 +23,10 @@ REGIONS = ("us-central1", "europe-west1", "asia-east1")
 GOAL = 1.5
 
 
-def _seed(path: Path) -> None:
+def _seed(path: Path, owner: str = "") -> None:
     from components.gcp import encode_digest
     from components.gcp_emulator.state import EmulatorState
-    from registry.models import DIGEST_KEYS, MARK_KEYS
+    from registry.models import DIGEST_KEYS, MARK_KEYS, OWNER_KEYS
 
     state = EmulatorState(path=path)
     functions = {}
@@ -38,7 +38,7 @@ def _seed(path: Path) -> None:
                             "source": {"storageSource": {"bucket": "b", "object": f"fn-{i}.zip"}}},
             "serviceConfig": {"availableMemory": "256M", "timeoutSeconds": 60,
                               "environmentVariables": {"GREETING": f"hi-{i}", "MODE": "bench"}},
-            "labels": {MARK_KEYS["gcp"]: f"fn-{i:04d}", "team": "bench",
+            "labels": {MARK_KEYS["gcp"]: f"fn-{i:04d}", "team": "bench", **({OWNER_KEYS["gcp"]: owner} if owner else {}),
                        DIGEST_KEYS["gcp"]: encode_digest("sha256:" + format(i, "064x"))},
         }
     state.put_functions(functions)
