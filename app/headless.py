@@ -16,15 +16,13 @@ from typing import Any, Iterable
 
 from registry.models import utc_now
 from registry.plan_types import Action, ActionKind, ApplyResult, Plan, State
+from screens.states import TERMINAL_STYLES
 
 SCHEMA_NAME = "functions-tui/sync-result"
 SCHEMA_VERSION = 1
 EXIT_OK, EXIT_ERROR, EXIT_DRIFT = 0, 1, 2
 
-STATE_STYLES = {
-    "in_sync": "green", "drifted": "yellow", "pending": "cyan", "diverged": "yellow", "conflict": "bold red",
-    "missing": "magenta", "unmanaged": "blue", "foreign": "dim blue", "unknown": "dim",
-}
+STATE_STYLES = TERMINAL_STYLES   # (screens/states.py: one place for how a state looks)
 
 
 # --- the run ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from screens.safe_dismiss import SafeDismiss
-from screens.states import GLYPHS, LABELS, ORDER, THEME_VARIABLES, rich_style_for
+from screens.states import DESCRIPTIONS, GLYPHS, LABELS, ORDER, THEME_VARIABLES, rich_style_for
 
 #: The longer explanation of an action (by action name), used in place of its footer label.
 #: Only the text lives here: which keys exist comes from the bindings themselves, so the
@@ -124,20 +124,6 @@ def _section_name(node: Any, app: Any, screen: Any, on_dashboard: bool) -> str:
     return WIDGET_SECTIONS.get(name, f"In the {name}")
 
 
-STATE_HELP = {
-    "in_sync": "registry and component agree",
-    "drifted": "changed on the component since the last sync",
-    "pending": "changed in the registry, not deployed yet",
-    "diverged": "changed on both sides in different fields: merged field by field",
-    "conflict": "a field changed on both sides, differently: a person decides",
-    "missing": "in the registry, not on the component (ghost or not deployed)",
-    "unmanaged": "carries this registry's mark on the component, unknown to the registry",
-    "foreign": "deployed by another registry: shown, never touched",
-    "unknown": "component unavailable or listing failed/partial: nothing changes",
-    "none": "registry panel: the function does not target that component",
-}
-
-
 class HelpScreen(SafeDismiss, ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
@@ -212,7 +198,7 @@ class HelpScreen(SafeDismiss, ModalScreen[None]):
         table.add_row(Text("States", style=heading), "")
         for state in (*ORDER, "none"):   # "none": the registry panel's "·"
             colour = self._colour(THEME_VARIABLES[state]) or None
-            table.add_row(Text(f" {GLYPHS[state]} {LABELS[state]}", style=colour), STATE_HELP[state])
+            table.add_row(Text(f" {GLYPHS[state]} {LABELS[state]}", style=colour), DESCRIPTIONS[state])
         table.add_row("", "")
         table.add_row(Text("Safety", style=heading), "")
         for line in ("a failed or partial listing is unknown, never \"deleted\"",

@@ -1,7 +1,8 @@
-"""How each sync state looks: glyph, label and the theme variable that colours it.
+"""How each sync state looks: glyph, label, meaning, and what colours it (a theme variable in
+the app, a Rich style in the CLI's output).
 
-One table, used by every panel and screen, so "drifted" is the same yellow everywhere and
-follows the theme ($success / $warning / $error / ... are theme variables).
+One place, used by every panel and screen and by the headless commands (this module imports
+no Textual), so "drifted" reads and looks the same everywhere.
 """
 
 from __future__ import annotations
@@ -30,6 +31,26 @@ THEME_VARIABLES = {
     "in_sync": "$text-success", "drifted": "$text-warning", "pending": "$text-primary",
     "diverged": "$text-warning", "conflict": "$text-error", "missing": "$text-error",
     "unmanaged": "$text-secondary", "foreign": "$text-muted", "unknown": "$text-muted", "none": "$text-disabled",
+}
+
+#: What each state means (the help's legend).
+DESCRIPTIONS = {
+    "in_sync": "registry and component agree",
+    "drifted": "changed on the component since the last sync",
+    "pending": "changed in the registry, not deployed yet",
+    "diverged": "changed on both sides in different fields: merged field by field",
+    "conflict": "a field changed on both sides, differently: a person decides",
+    "missing": "in the registry, not on the component (ghost or not deployed)",
+    "unmanaged": "carries this registry's mark on the component, unknown to the registry",
+    "foreign": "deployed by another registry: shown, never touched",
+    "unknown": "component unavailable or listing failed/partial: nothing changes",
+    "none": "registry panel: the function does not target that component",
+}
+
+#: Rich styles for a plain terminal (the CLI's tables and plans), where theme variables do not exist.
+TERMINAL_STYLES = {
+    "in_sync": "green", "drifted": "yellow", "pending": "cyan", "diverged": "yellow", "conflict": "bold red",
+    "missing": "magenta", "unmanaged": "blue", "foreign": "dim blue", "unknown": "dim",
 }
 
 #: Severity, to pick the one state a registry row is coloured by.
