@@ -487,22 +487,9 @@ class SyncService:
                                " or use --to COMPONENT")
         for c in targets:
             self.require(c)
-        missing = [c for c in targets if c not in record.spec.targets]
-        self._check_limits(record.spec, missing)
-        if missing:  # deploying somewhere new makes it a target, so later syncs watch it there
-            with self.store.transaction("user") as txn:
-                rec = txn.get(name)
-                for c in missing:
-                    rec.spec.targets[c] = {}
-                txn.put(rec, action="add target", component=",".join(missing))
-        # The person asked for the registry's spec there: conflicting fields included.
-        plan = self.plan(targets, policy="registry-wins", direction="push", conflicts="registry-wins")
-        for c in targets:
-            if c in plan.unknown:
-                raise ServiceError(f"{c}: {plan.unknown[c]}")
-        plan.actions = [a for a in plan.actions if a.function == name
-                        and a.kind in (ActionKind.CREATE, ActionKind.UPDATE, ActionKind.REBASE)]
-        return self.apply(plan)
+        # The person asked for the registry's spec there (conflicting fields included); a
+        # component it does not target yet becomes a target as the plan is applied.
+        return self.apply_function(self._deploy_plan(name, targets))
 
     @staticmethod
     def _check_limits(spec: FunctionSpec, components: Iterable[str]) -> None:
@@ -719,7 +706,7 @@ class SyncService:
         self._check_writable("applying a plan")
         records = self.record_map()
         new = {(a.function, a.component) for a in plan.actions
-               if a.kind in (ActionKind.CREATE, ActionKind.UPDATE) and a.function in records
+               if a.kind in (ActionKind.CREATE, ActionKind.UPDATE, ActionKind.REBASE) and a.function in records
                and a.component not in records[a.function].spec.targets}
         if new:
             with self.store.transaction("user", expected_serial=plan.registry_serial) as txn:
@@ -761,6 +748,8 @@ class SyncService:
                              registry_serial=snap.serial, registry_id=snap.lineage,
                              conflicts={n: "registry-wins" for n in names})
         for c in names:
+            if c in plan.unknown:
+                raise ServiceError(f"{c}: {plan.unknown[c]}")
             status = next((s for s in plan.statuses if s.function == name and s.component == c), None)
             if status is not None and status.state is State.FOREIGN:
                 raise ServiceError(f"{c}: {name} there was deployed by another registry ({status.detail});"
