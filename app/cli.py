@@ -285,17 +285,23 @@ def _dispatch(args) -> int:
     # on stderr (which scripts read for errors) about a feature nobody asked for.
     warnings.filterwarnings("ignore", message="SOCKS support in urllib3")
     from app import commands
-    from app.first_run import ensure_first_run
+    from app.first_run import ensure_first_run, is_first_run
 
-    ensure_first_run()
-    if args.sync is not None:
-        return commands.headless_sync(args, args.sync, direction=None, dry_run=args.dry_run,
-                                      as_json=args.json, allow_empty=args.allow_empty)
-    if args.command == "sync":
-        return commands.headless_sync(args, [args.component], direction=args.direction,
-                                      dry_run=args.sub_dry_run or args.dry_run, as_json=args.sub_json or args.json,
-                                      allow_empty=args.sub_allow_empty or args.allow_empty)
-    return getattr(commands, args.command)(args)
+    if is_first_run():
+        ensure_first_run(service=commands._service(args))
+    try:
+        if args.sync is not None:
+            return commands.headless_sync(args, args.sync, direction=None, dry_run=args.dry_run,
+                                          as_json=args.json, allow_empty=args.allow_empty)
+        if args.command == "sync":
+            return commands.headless_sync(args, [args.component], direction=args.direction,
+                                          dry_run=args.sub_dry_run or args.dry_run,
+                                          as_json=args.sub_json or args.json,
+                                          allow_empty=args.sub_allow_empty or args.allow_empty)
+        return getattr(commands, args.command)(args)
+    finally:
+        if getattr(args, "service", None) is not None:
+            args.service.discard_probes()   # components read for a command that did not need them
 
 
 def _registry_not_lost() -> None:

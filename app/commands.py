@@ -12,10 +12,16 @@ from app.headless import EXIT_DRIFT, EXIT_ERROR, EXIT_OK, STATE_STYLES, diff_tex
 
 
 def _service(args):
+    """The command's one SyncService (kept on ``args``: the first-run set-up and the command
+    share it, and with it the components already being read)."""
     from app.service import SyncService
 
-    service = SyncService(read_only=bool(getattr(args, "read_only", False)))
-    service.config  # a broken config.yaml fails here, naming file and line, before anything runs
+    service = getattr(args, "service", None)
+    if service is None:
+        service = SyncService(read_only=bool(getattr(args, "read_only", False)))
+        service.fork_observers = True   # one short-lived command: read components on every core
+        service.config  # a broken config.yaml fails here, naming file and line, before anything runs
+        args.service = service
     return service
 
 
@@ -47,24 +53,21 @@ def config(args) -> int:
 
 def status(args) -> int:
     """Every function x component, like ``git status``: a grid, then what is not in sync."""
+    service = _service(args)
+    service.start_probes(args.component)   # reading the components starts before anything else
     from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     from registry.plan_types import State
 
-    service = _service(args)
     for n in args.component or []:
         service.require(n)
     names = args.component or service.components_for_run()[0]
     _warn_interrupted(service)
     detections = service.detections()
-    pending = service.observe_async(names) if names else None
-    try:
-        records = service.records()
-    finally:
-        if pending is not None:
-            pending.result()
-    statuses = service.status(names, observe=False, records=records) if names else []
+    records = service.records()   # while the components are being read (start_probes)
+    statuses = service.status(names, records=records) if names else []
     unknown = {s.component: s.detail for s in statuses if s.state is State.UNKNOWN}
     if args.sub_json or args.json:
         print_json({"schema": "functions-tui/status", "version": 1,
@@ -82,12 +85,14 @@ def status(args) -> int:
     if len(grid) > BIG_REGISTRY:
         _status_summary(console, service, statuses, names, grid, len(records))
     else:
-        table = Table(title=f"{len(records)} functions in {service.store.path}", title_justify="left")
+        # The heading is a line of its own: as a table title it wrapped to the table's width.
+        console.print(f"{len(records)} functions in {escape(str(service.store.path))}")
+        table = Table()
         table.add_column("function")
         for n in names:
             table.add_column(n)
         for function in sorted(grid):
-            table.add_row(escape(function), *[_cell(grid[function].get(n)) for n in names])
+            table.add_row(Text(function), *[_cell(grid[function].get(n)) for n in names])
         console.print(table)
     for n, reason in unknown.items():
         console.print(f"[dim]{n}: unknown ({escape(reason)})[/]")
@@ -112,22 +117,24 @@ BIG_REGISTRY = 500
 ATTENTION_ROWS = 100
 
 
-def _cell(s) -> str:
-    from rich.markup import escape
+def _cell(s):
+    """One pair's cell, as styled Text (no markup to parse: a 1k status renders 400 of them)."""
+    from rich.text import Text
 
     from registry.plan_types import State
 
     if s is None or (s.state is State.IN_SYNC and s.detail == "absent"):
-        return "[dim]-[/]"
-    text = f"[{STATE_STYLES.get(s.state.value, '')}]{s.state.value.replace('_', ' ')}[/]"
+        return Text("-", style="dim")
+    text = Text(s.state.value.replace("_", " "), style=STATE_STYLES.get(s.state.value, ""))
     if s.detail and s.state is not State.UNKNOWN:
-        text += f" ({escape(s.detail)})"
+        text.append(f" ({s.detail})")
     return text
 
 
 def _status_summary(console, service, statuses, names, grid, count) -> None:
     from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     from registry.plan_types import State
 
@@ -137,7 +144,8 @@ def _status_summary(console, service, statuses, names, grid, count) -> None:
             continue
         per = counts.setdefault(s.component, {})
         per[s.state.value] = per.get(s.state.value, 0) + 1
-    table = Table(title=f"{count} functions in {service.store.path}", title_justify="left")
+    console.print(f"{count} functions in {escape(str(service.store.path))}")
+    table = Table()
     table.add_column("state")
     for n in names:
         table.add_column(n, justify="right")
@@ -153,7 +161,7 @@ def _status_summary(console, service, statuses, names, grid, count) -> None:
         for n in names:
             rows.add_column(n)
         for function in attention[:ATTENTION_ROWS]:
-            rows.add_row(escape(function), *[_cell(grid[function].get(n)) for n in names])
+            rows.add_row(Text(function), *[_cell(grid[function].get(n)) for n in names])
         console.print(rows)
         if len(attention) > ATTENTION_ROWS:
             console.print(f"... and {len(attention) - ATTENTION_ROWS} more (`functions-tui status --json` lists all)")

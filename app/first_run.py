@@ -34,5 +34,7 @@ def ensure_first_run(home: str | Path | None = None, service=None) -> bool:
         from app.service import SyncService
 
         service = SyncService(home)
-    service.detections(refresh=True)
+    # Components the service is reading already (its probes) detect in those processes.
+    service.start_probes()
+    service.detections()
     return True

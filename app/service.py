@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from app import detection_cache, paths
 from app.config import Config, load_config
@@ -74,6 +74,10 @@ class SyncService:
         self._last: dict[str, Observation] = {}
         self._lock = threading.RLock()          # caches (detections, observations)
         self._adapter_lock = threading.Lock()   # building adapters (never held while detecting)
+        #: Read components in child processes where that is safe (app/forked_observe.py): the
+        #: short-lived commands set it; the TUI, whose threads make forking unsafe, does not.
+        self.fork_observers = False
+        self._probes: dict[str, Any] = {}   # component -> forked_observe.Probe not yet read
 
     # --- plumbing -------------------------------------------------------------
     @property
@@ -111,7 +115,12 @@ class SyncService:
         # Detect without holding the lock: detect_all builds adapters on worker threads.
         cached = None if (refresh or self._injected) else detection_cache.load(self.home, self._settings())
         if cached is None or set(cached) != set(self.component_names()):
-            cached = detection_cache.detect_all(self.component_names(), self.adapter)
+            with self._lock:
+                probed = {n: p for n, p in self._probes.items() if p.detects and not refresh}
+            cached = {n: p.detection() for n, p in probed.items()}
+            cached.update(detection_cache.detect_all([n for n in self.component_names() if n not in probed],
+                                                     self.adapter))
+            cached = {n: cached[n] for n in self.component_names()}
             if not self._injected:
                 try:
                     detection_cache.save(cached, self.home, self._settings())
@@ -262,33 +271,78 @@ class SyncService:
 
     def observe(self, components: Iterable[str] | None = None) -> dict[str, Observation]:
         """Observe the components in parallel; an unavailable or failing one gives a failed
-        (incomplete) observation with the reason, never an empty one."""
-        from concurrent.futures import ThreadPoolExecutor
-
+        (incomplete) observation with the reason, never an empty one. A component a probe
+        (``start_probes``) is reading is taken from it; the others are listed on threads."""
         names = list(components) if components is not None else self.component_names()
-        detections = self.detections()
+        result = dict(self.observe_each(names))
+        return {n: result[n] for n in names}
 
-        def one(name: str) -> Observation:
-            det = detections.get(name)
-            if det is not None and not det.available:
-                fix = f"; fix: {det.fix}" if det.fix else ""
-                return Observation.failed(name, f"unavailable: {det.reason or 'not detected'}{fix}")
-            started = time.perf_counter()
-            try:
-                obs = self.adapter(name).observe()
-            except Exception as exc:  # an adapter bug or outage is an unknown component, not a crash
-                obs = Observation.failed(name, f"listing failed: {type(exc).__name__}: {exc}")
-            obs.observed_at = obs.observed_at or utc_now()
-            obs.duration_s = obs.duration_s or time.perf_counter() - started
-            return obs
+    def observe_each(self, names: list[str]) -> Iterator[tuple[str, Observation]]:
+        """``observe(names)`` one component at a time, each as soon as it is in (so the caller
+        can work on one while the others are still being listed)."""
+        from concurrent.futures import ThreadPoolExecutor, as_completed
 
         if not names:
-            return {}
-        with ThreadPoolExecutor(max_workers=len(names)) as pool:
-            result = dict(zip(names, pool.map(one, names)))
+            return
+        self.start_probes(names)
         with self._lock:
-            self._last.update(result)
-        return result
+            probes = {n: self._probes.pop(n) for n in names if n in self._probes}
+
+        def one(name: str) -> tuple[str, Observation]:
+            return name, probes[name].observation() if name in probes else self._observe_one(name)
+
+        with ThreadPoolExecutor(max_workers=len(names)) as pool:
+            for future in as_completed([pool.submit(one, n) for n in names]):
+                name, observation = future.result()
+                with self._lock:
+                    self._last[name] = observation
+                yield name, observation
+
+    def _observe_one(self, name: str, det: Detection | None = None) -> Observation:
+        det = det or self.detections().get(name)
+        if det is not None and not det.available:
+            fix = f"; fix: {det.fix}" if det.fix else ""
+            return Observation.failed(name, f"unavailable: {det.reason or 'not detected'}{fix}")
+        started = time.perf_counter()
+        try:
+            obs = self.adapter(name).observe()
+        except Exception as exc:  # an adapter bug or outage is an unknown component, not a crash
+            obs = Observation.failed(name, f"listing failed: {type(exc).__name__}: {exc}")
+        obs.observed_at = obs.observed_at or utc_now()
+        obs.duration_s = obs.duration_s or time.perf_counter() - started
+        return obs
+
+    def start_probes(self, names: Iterable[str] | None = None) -> None:
+        """With ``fork_observers`` (the short-lived commands) and where forking is safe, start
+        reading each component in a child process of its own (app/forked_observe.py: SDK
+        imports and parsing then use every core): detecting it when components.json does not
+        hold it yet, then listing it. ``detections()`` and ``observe()`` take the answers.
+        Call it as early as possible; a component not probed is read on a thread as before."""
+        from app import forked_observe
+
+        if not self.fork_observers or not forked_observe.can_fork():
+            return
+        with self._lock:
+            detections = self._detections
+            wanted = [n for n in (names or self.component_names()) if n not in self._probes]
+        if detections is None:
+            detections = None if self._injected else detection_cache.load(self.home, self._settings())
+            if detections is not None and set(detections) != set(self.component_names()):
+                detections = None
+            with self._lock:
+                self._detections = detections
+        for n in wanted:
+            detect = None if detections is not None else (lambda n=n: self.adapter(n).detect())
+            probe = forked_observe.Probe(n, lambda det, n=n: self._observe_one(n, det), detect)
+            with self._lock:
+                self._probes[n] = probe
+
+    def discard_probes(self) -> None:
+        """End the probes no one asked for (a component the command did not read after all)."""
+        with self._lock:
+            probes, self._probes = list(self._probes.values()), {}
+        for probe in probes:
+            probe.discard()
 
     def last_observations(self) -> dict[str, Observation]:
         """The most recent observation per component (cached in memory, no network)."""
@@ -299,26 +353,40 @@ class SyncService:
                records: dict[str, FunctionRecord] | None = None) -> list[PairStatus]:
         """Every (function, component) pair's state. ``observe=False`` uses the last
         observations (no network); ``records`` saves a second registry read when the caller
-        already has one."""
-        names = list(components) if components is not None else self.component_names()
-        pending = self.observe_async(names) if observe else None
-        try:
-            if records is None:
-                records = self.record_map()
-                self._build_all(records)
-        finally:
-            observations = pending.result() if pending is not None else {
-                n: o for n, o in self.last_observations().items() if n in names}
+        already has one. Each component is classified as soon as its listing is in (a pair's
+        state depends only on its own component), while the slower ones are still listed;
+        the result is in the plan's order (registry functions by name, then names only a
+        component has; components in ``components`` order)."""
         from app import engine as eb
 
-        return eb.classify_all(records, observations, names, unavailable=self._unavailable(names),
-                               registry_id=self.registry_id())
+        names = list(components) if components is not None else self.component_names()
+        if records is None:
+            records = self.record_map()
+            self._build_all(records)
+        if observe:
+            arriving = self.observe_each(names)
+        else:
+            last = self.last_observations()
+            arriving = iter([(n, last[n]) for n in names if n in last])
+        unavailable, registry_id = self._unavailable(names), self.registry_id()
+        statuses: list[PairStatus] = []
+        for name, observation in arriving:
+            statuses += eb.classify_all(records, {name: observation}, [name], registry_id=registry_id,
+                                        unavailable={name: unavailable[name]} if name in unavailable else {})
+        for name in names:   # unavailable and never observed: still classified (unknown)
+            if name in unavailable and not any(s.component == name for s in statuses):
+                statuses += eb.classify_all(records, {}, [name], unavailable={name: unavailable[name]},
+                                            registry_id=registry_id)
+        order = {n: i for i, n in enumerate(names)}
+        statuses.sort(key=lambda s: (s.function not in records, s.function, order.get(s.component, len(order))))
+        return statuses
 
     def observe_async(self, names: list[str]):
         """Start ``observe(names)`` on a thread and return its Future, so the caller can read
         the registry while the listings (mostly network waits) run."""
         from concurrent.futures import ThreadPoolExecutor
 
+        self.start_probes(names)   # before this process has a thread of its own
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="observe")
         try:
             return pool.submit(self.observe, names)

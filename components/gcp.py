@@ -180,6 +180,17 @@ def code_hash(build: Any) -> str:
     return source_hash(key)
 
 
+#: The fields ``_observed`` reads, asked for as a partial response (Google's ``X-Goog-FieldMask``
+#: system parameter): timestamps, URLs and the service name are a third of each function's
+#: JSON, and protobuf's JSON parser (pure Python) spends its time per field.
+LISTED_FIELDS = ",".join(
+    [f"functions.{f}" for f in ("name", "state", "labels", "buildConfig.runtime", "buildConfig.entryPoint",
+                                "buildConfig.source", "buildConfig.sourceProvenance",
+                                "serviceConfig.availableMemory", "serviceConfig.timeoutSeconds",
+                                "serviceConfig.environmentVariables")]
+    + ["nextPageToken", "unreachable"])
+
+
 # ---------------------------------------------------------------------- the adapter
 class GcpComponent:
     """The ``gcp`` component: Cloud Functions v2 through the official client."""
@@ -318,7 +329,8 @@ class GcpComponent:
             page_number = 0
             try:
                 pager = client.list_functions(request={"parent": parent, "page_size": self.page_size},
-                                              retry=retry, timeout=self.timeout_s)
+                                              retry=retry, timeout=self.timeout_s,
+                                              metadata=[("x-goog-fieldmask", LISTED_FIELDS)])
                 for page in pager.pages:
                     page_number += 1
                     raw = type(page).pb(page)  # the protobuf itself: no proto-plus wrapper per function

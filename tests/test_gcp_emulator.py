@@ -275,3 +275,27 @@ def test_an_in_process_handle_exports_what_functions_tui_reads(tmp_path):
         assert set(emulator.component().observe().unmarked) == {"alpha"}
     assert "projects/demo/locations/us-central1/functions/alpha" in json.loads((tmp_path / "s.json").read_text())[
         "functions"]
+
+
+def test_a_field_mask_header_gives_a_partial_response(fresh_gcp):
+    """Google's ``X-Goog-FieldMask`` system parameter, as the adapter's listing sends it
+    (components.gcp.LISTED_FIELDS) through the real client's metadata."""
+    from components.gcp import LISTED_FIELDS
+
+    create(fresh_gcp, "alpha", env={"A": "1"}, labels={"k": "v"})
+    listed = list(fresh_gcp.client().list_functions(request={"parent": fresh_gcp.parent()},
+                                                    metadata=[("x-goog-fieldmask", LISTED_FIELDS)]))
+    assert [f.name for f in listed] == [f"{fresh_gcp.parent()}/functions/alpha"]
+    fn = listed[0]
+    assert (fn.build_config.runtime, dict(fn.service_config.environment_variables), dict(fn.labels)) == (
+        "python312", {"A": "1"}, {"k": "v"})
+    assert not fn.url and not fn.update_time and not fn.service_config.uri   # not asked for: not sent
+
+    url = f"{fresh_gcp.endpoint}/v2/{fresh_gcp.parent()}/functions"
+    masked = requests.get(url, headers={"X-Goog-FieldMask": "functions.name"}, timeout=10).json()
+    assert masked == {"functions": [{"name": f"{fresh_gcp.parent()}/functions/alpha"}]}
+    whole = requests.get(url, headers={"X-Goog-FieldMask": "functions.serviceConfig,functions.serviceConfig.uri"},
+                         timeout=10).json()
+    assert whole["functions"][0]["serviceConfig"]["availableMemory"] == "256M"   # a message named: all of it
+    error = requests.get(f"{url}/missing", headers={"X-Goog-FieldMask": "name"}, timeout=10)
+    assert error.status_code == 404 and error.json()["error"]["status"] == "NOT_FOUND"   # errors are never masked

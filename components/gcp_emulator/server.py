@@ -13,6 +13,8 @@ calls, see its ``transports/rest_base.py``):
   PUT    /_emulator/uploads/OBJECT                        the upload URL (accepts a zip; answers
                                                           x-goog-generation as Cloud Storage does)
 
+Every answer honours the ``X-Goog-FieldMask`` header (partial responses, field_mask.py).
+
 Control surface (not part of the Google API): ``GET /_emulator/health``, ``POST
 /_emulator/reset``, ``POST /_emulator/faults`` (JSON, see EmulatorState.set_faults),
 ``GET /_emulator/state`` and ``PUT /_emulator/state`` (dump / load all functions).
@@ -28,6 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from components.gcp_emulator import field_mask
 from components.gcp_emulator.state import EmulatorError, EmulatorState
 
 _LOC = r"projects/[^/]+/locations/[^/]+"
@@ -95,6 +98,9 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as exc:  # a bug in the emulator must still answer in the API's error shape
             error = EmulatorError("INTERNAL", f"emulator error: {type(exc).__name__}: {exc}")
             status, body, headers = 500, error.body(), {}
+        mask = self.headers.get(field_mask.HEADER)
+        if mask and status == 200:
+            body = field_mask.apply(body, mask)
         self._send(status, body, headers)
 
     def _send(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
