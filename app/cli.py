@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("component", nargs="*", metavar="COMPONENT",
                    help=f"only these ({components}); default: every available one")
     s.add_argument("--json", action="store_true", dest="sub_json", help="one JSON document (docs/json-schema.md)")
+    s.add_argument("--where", metavar="FILTER", default="",
+                   help="only the functions FILTER matches: words in the name, and qualifiers such as "
+                        "runtime:python3.12 memory:>256 label:team=payments env:API_KEY target:aws")
 
     s = sub.add_parser("sync", help="sync one component (or one named sync from config.yaml)")
     s.add_argument("component", metavar="COMPONENT|SYNC", help=f"{components}, or a named sync from config.yaml")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from app.headless import EXIT_DRIFT, EXIT_ERROR, EXIT_OK, STATE_STYLES, diff_text, print_json, stdout_console
+from app.headless import EXIT_DRIFT, EXIT_ERROR, EXIT_OK, STATE_STYLES, diff_text, print_json, progress, stdout_console
 
 
 def _service(args):
@@ -52,7 +52,11 @@ def config(args) -> int:
 
 
 def status(args) -> int:
-    """Every function x component, like ``git status``: a grid, then what is not in sync."""
+    """Every function x component, like ``git status``: a grid, then what is not in sync.
+    Exit 1 when none of the components it covers could be read (nothing to report on)."""
+    from registry import filters
+
+    where = filters.parse(args.where)   # a bad qualifier fails before anything is read
     service = _service(args)
     service.start_probes(args.component)   # reading the components starts before anything else
     from rich.markup import escape
@@ -67,26 +71,40 @@ def status(args) -> int:
     _warn_interrupted(service)
     detections = service.detections()
     records = service.records()   # while the components are being read (start_probes)
-    statuses = service.status(names, records=records) if names else []
+    with progress(f"reading {', '.join(names)}"):
+        statuses = service.status(names, records=records) if names else []
     unknown = {s.component: s.detail for s in statuses if s.state is State.UNKNOWN}
+    total = len(records)
+    if not where.empty:
+        allowed = service.matching_names(where.query) if where.query is not None else None
+        keep = {f for f in {s.function for s in statuses}.union(records)
+                if (allowed is None or f in allowed) and filters.name_matches(f, where.free)}
+        statuses = [s for s in statuses if s.function in keep]
+        records = {n: r for n, r in records.items() if n in keep}
+    unreadable = not names or all(n in unknown for n in names)   # nothing could be read
     if args.sub_json or args.json:
         print_json({"schema": "functions-tui/status", "version": 1,
                     "components": {n: ({"status": "unknown", "reason": unknown[n]} if n in unknown else
                                        {"status": "ok", "reason": ""}) for n in names},
                     "statuses": [{"function": s.function, "component": s.component, "state": s.state.value,
                                   "detail": s.detail} for s in statuses]})
-        return EXIT_OK
+        return EXIT_ERROR if unreadable else EXIT_OK
+    if not names:
+        _nothing_reachable(detections)
+        return EXIT_ERROR
     grid: dict[str, dict[str, object]] = {}
     for s in statuses:
         grid.setdefault(s.function, {})[s.component] = s
     console = stdout_console()
     for name in records:
         grid.setdefault(name, {})
+    heading = (f"{len(records)} of {total} functions ({escape(where.text)})" if not where.empty
+               else f"{total} functions") + f" in {escape(str(service.store.path))}"
     if len(grid) > BIG_REGISTRY:
-        _status_summary(console, service, statuses, names, grid, len(records))
+        _status_summary(console, statuses, names, grid, heading)
     else:
         # The heading is a line of its own: as a table title it wrapped to the table's width.
-        console.print(f"{len(records)} functions in {escape(str(service.store.path))}")
+        console.print(heading)
         table = Table()
         table.add_column("function")
         for n in names:
@@ -99,7 +117,22 @@ def status(args) -> int:
     for n, det in detections.items():
         if n not in names:
             console.print(f"[dim]{n}: unavailable ({escape(det.reason)})[/]")
+    if unreadable:
+        print(f"functions-tui: none of {', '.join(names)} could be read (see above); "
+              "`functions-tui components --refresh` checks them again", file=sys.stderr)
+        return EXIT_ERROR
     return EXIT_OK
+
+
+def _nothing_reachable(detections) -> None:
+    """No component can be read here and the registry uses none: say why each one is not
+    reachable, and what to do next, instead of an empty table."""
+    lines = ["No component is reachable here, so there is nothing to show:"]
+    for n, det in detections.items():
+        lines.append(f"  {n}: {det.reason or 'not detected'}" + (f"; fix: {det.fix}" if det.fix else ""))
+    lines += ["Next: fix one of the above and run `functions-tui components --refresh`,",
+              "or try everything on local backends first: `functions-tui --sandbox`."]
+    print("\n".join(lines), file=sys.stderr)
 
 
 def _warn_interrupted(service) -> None:
@@ -131,8 +164,7 @@ def _cell(s):
     return text
 
 
-def _status_summary(console, service, statuses, names, grid, count) -> None:
-    from rich.markup import escape
+def _status_summary(console, statuses, names, grid, heading: str) -> None:
     from rich.table import Table
     from rich.text import Text
 
@@ -144,7 +176,7 @@ def _status_summary(console, service, statuses, names, grid, count) -> None:
             continue
         per = counts.setdefault(s.component, {})
         per[s.state.value] = per.get(s.state.value, 0) + 1
-    console.print(f"{count} functions in {escape(str(service.store.path))}")
+    console.print(heading)
     table = Table()
     table.add_column("state")
     for n in names:
@@ -172,7 +204,8 @@ def components(args) -> int:
     from rich.table import Table
 
     service = _service(args)
-    detections = service.detections(refresh=args.refresh)
+    with progress("detecting " + ", ".join(service.component_names())):
+        detections = service.detections(refresh=args.refresh)
     if args.sub_json or args.json:
         print_json({"schema": "functions-tui/components", "version": 1,
                     "components": {n: d.to_dict() for n, d in detections.items()}})

@@ -16,8 +16,9 @@ def describe(exc: BaseException) -> str:
     except ImportError:  # pragma: no cover - the store is part of the package
         pass
     from registry.component import ApplyError
+    from registry.filters import FilterError
 
-    known += (ApplyError,)
+    known += (ApplyError, FilterError)
     try:
         from registry.ordering import CycleError
 

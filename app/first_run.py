@@ -36,5 +36,8 @@ def ensure_first_run(home: str | Path | None = None, service=None) -> bool:
         service = SyncService(home)
     # Components the service is reading already (its probes) detect in those processes.
     service.start_probes()
-    service.detections()
+    from app.headless import progress
+
+    with progress("detecting " + ", ".join(service.component_names())):
+        service.detections()
     return True

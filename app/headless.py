@@ -41,7 +41,7 @@ def run_sync(service, requested: Iterable[str] | None, *, direction: str | None 
     for op in interrupted:
         _err(f"warning: {op}")
 
-    with _progress(f"observing {', '.join(names)}"):
+    with progress(f"observing {', '.join(names)}"):
         plan = (service.plan(names, sync=sync, direction=direction, policy=policy, allow_empty=allow_empty,
                              conflicts=conflicts) if names else Plan())
 
@@ -50,7 +50,7 @@ def run_sync(service, requested: Iterable[str] | None, *, direction: str | None 
     # A component that cannot be read is never treated as empty: nothing at all is applied.
     errors = [f"{c}: {reason}; nothing was applied" for c, reason in sorted(plan.unknown.items())]
     if not errors and not dry_run and any(a.kind is not ActionKind.ASK for a in plan.actions):
-        with _progress(f"applying {sum(a.kind is not ActionKind.ASK for a in plan.actions)} actions"):
+        with progress(f"applying {sum(a.kind is not ActionKind.ASK for a in plan.actions)} actions"):
             result = service.apply(plan)
     errors += [f"{r.action.component}: {r.action.kind.value} {r.action.function} failed: {r.error}"
                for r in (result.failed if result else [])]
@@ -332,8 +332,10 @@ def _err(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def _progress(message: str):
-    """A spinner on stderr when it is a terminal; nothing at all otherwise."""
+def progress(message: str):
+    """A spinner on stderr while a command waits on the network, when stderr is a terminal;
+    nothing at all otherwise (scripts read stderr for errors). Start it after the components'
+    probes are forked: its refresh runs on a thread."""
     if not sys.stderr.isatty():
         return nullcontext()
     return _err_console().status(message)

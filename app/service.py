@@ -264,6 +264,10 @@ class SyncService:
             raise UnknownFunctionError(f"no function named {name!r} in the registry {self.store.path}")
         return rec
 
+    def matching_names(self, query: Any) -> frozenset[str]:
+        """The functions whose registry document matches a TinyDB query (registry.filters)."""
+        return frozenset(self.store.names(query)) if self.store.exists() else frozenset()
+
     def history(self, name: str | None = None, limit: int | None = None) -> list[HistoryEntry]:
         if not self.store.exists():
             return []

@@ -115,6 +115,8 @@ class FunctionsApp(App):
         self.loaded = False
         self.first_paint_at: float | None = None   # perf_counter() of the first full paint (bench)
         self.filter_text = ""
+        self.filter_error = ""   # why the text in the filter bar is not the filter in use
+        self._kept_filter: Any = None   # registry.filters.Filter of filter_text
         self.sync_count = 0
         self._prefetched: Any = None
         self._prefetch_done = threading.Event()
@@ -362,6 +364,8 @@ class FunctionsApp(App):
                                             **self._panel_status(comp))
         for comp, step in self._preparing.items():   # still starting: that says more than "not synced"
             dash.component_panel(comp).show_progress(step)
+        if self._kept_filter is not None and self._kept_filter.query is not None:
+            self._apply_filter()
 
     # --- background sync workers -------------------------------------------------------
     def start_syncs(self, jobs: list[SyncJob]) -> None:
@@ -508,7 +512,7 @@ class FunctionsApp(App):
     def _update_status(self) -> None:
         running = sorted(self.syncing)
         self.query_one(SyncStatus).show(running, self._round_done, max(self._round_total, 1),
-                                        self.read_only, self.filter_text)
+                                        self.read_only, self.filter_text, self.filter_error)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place worker errors land: a notification, never a crash."""
@@ -878,13 +882,35 @@ class FunctionsApp(App):
         self.dashboard.registry_panel.function_list.focus()
 
     def set_filter(self, text: str) -> None:
+        """Filter every panel: plain words match rows, ``field:value`` qualifiers are TinyDB
+        queries over the registry (registry.filters). A qualifier not readable yet (``memory:``
+        half typed) keeps the last filter and says why in the status line."""
+        from registry import filters
+
         self._pending_filter = None   # this text wins over keystrokes not applied yet
-        self.filter_text = text
-        for lst in self.dashboard.lists():
-            lst.set_filter(text)
+        try:
+            parsed = filters.parse(text)
+        except filters.FilterError as exc:
+            self.filter_error = str(exc)
+            self._update_status()
+            return
+        self.filter_text, self.filter_error, self._kept_filter = text, "", parsed
+        self._apply_filter()
         self.dashboard.show_filtering(text)
         self._update_status()
         self.refresh_bindings()   # esc "Clear filter" shows in the footer only while one is on
+
+    def _apply_filter(self) -> None:
+        """The kept filter on every panel; its qualifiers asked of the registry again (after a
+        sync the registry may hold other functions)."""
+        parsed = self._kept_filter
+        if parsed is None:
+            return
+        names = None
+        if parsed.query is not None and self.service is not None:
+            names = self.service.matching_names(parsed.query)
+        for lst in self.dashboard.lists():
+            lst.set_filter(parsed.free, names)
 
     def action_clear_filter(self) -> None:
         """esc on the dashboard: drop a kept filter (the filter bar's own esc clears while typing)."""

@@ -51,6 +51,10 @@ class SampleService:
         with self._lock:
             return dict(self.records_by_name)
 
+    def matching_names(self, query: Any) -> frozenset[str]:
+        """The same TinyDB query the real registry answers, on the sample's records."""
+        return frozenset(name for name, record in self.records().items() if query(record.to_dict()))
+
     def history(self, name: str | None = None, limit: int | None = None) -> list[HistoryEntry]:
         entries = [h for h in self.history_entries if name is None or h.function == name]
         return entries[-limit:] if limit else entries

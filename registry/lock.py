@@ -21,7 +21,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import filelock
 import orjson
 
 from registry.errors import LockTimeoutError
@@ -95,6 +94,9 @@ class RegistryLock:
     def __init__(self, registry: Path, timeout: float) -> None:
         self.registry = Path(registry)
         self.timeout = timeout
+        import filelock   # here: a command that only reads never pays for its import (~10 ms)
+
+        self._timeout = filelock.Timeout
         self._lock = filelock.FileLock(str(lock_path(self.registry)), timeout=timeout,
                                        mode=FILE_MODE, thread_local=False)
 
@@ -103,7 +105,7 @@ class RegistryLock:
         started = time.monotonic()
         try:
             self._lock.acquire()
-        except filelock.Timeout:
+        except self._timeout:
             raise self._timeout_error(time.monotonic() - started) from None
         try:
             self._record_holder()

@@ -651,6 +651,14 @@ class RegistryStore:
             # (dict(): TinyDB's Document made the stored dict again, which copy_json copies)
             return [_expand(self.path, dict(doc), self.keys) for doc in docs]
 
+    def names(self, cond: QueryLike) -> list[str]:
+        """The names of the functions whose stored document matches ``cond``, in registry
+        order; builds no record (the app's filter bar asks this as the person types)."""
+        db, _ = self._query()
+        if db is None:
+            return []
+        return [doc["spec"]["name"] for doc in db.table(layout.FUNCTIONS).search(cond)]
+
     def history(self, name: str | None = None, limit: int | None = None) -> list[HistoryEntry]:
         """History entries (of ``name``, or all), newest first, at most ``limit``: a TinyDB
         query of the history table, before/after rebuilt from the function's current record.

@@ -110,6 +110,7 @@ class FunctionList(ScrollView, can_focus=True):
         self._rows: list[Row] = []
         self._view: list[Row] = []
         self._filter = ""
+        self._names: frozenset[str] | None = None   # the keys the filter's qualifiers allow (None: any)
         self._lower_keys: list[str] | None = None   # each row's key in lower case, made once per rows
 
     # --- data -----------------------------------------------------------------
@@ -142,11 +143,13 @@ class FunctionList(ScrollView, can_focus=True):
         self._lower_keys = None
         self._refilter(keep=key)
 
-    def set_filter(self, text: str) -> None:
+    def set_filter(self, text: str, names: frozenset[str] | None = None) -> None:
+        """Show the rows ``text`` matches (key, state or summary) whose key is in ``names``
+        (the functions a filter's qualifiers matched, see registry.filters; None: any key)."""
         needle = text.strip().lower()
-        if needle == self._filter:
+        if needle == self._filter and names == self._names:
             return
-        self._filter = needle
+        self._filter, self._names = needle, names
         self._refilter(keep=self.current_key)
 
     def _matching(self, needle: str) -> list[Row]:
@@ -168,8 +171,11 @@ class FunctionList(ScrollView, can_focus=True):
         return False
 
     def _refilter(self, keep: str | None) -> None:
-        needle = self._filter
-        self._view = self._matching(needle) if needle else list(self._rows)
+        needle, names = self._filter, self._names
+        rows = self._rows if names is None else [row for row in self._rows if row.key in names]
+        if needle:
+            rows = self._matching(needle) if names is None else [row for row in rows if row.matches(needle)]
+        self._view = list(rows)
         self.virtual_size = Size(self.size.width, len(self._view))
         index = 0
         if keep is not None:

@@ -17,7 +17,8 @@ class SyncStatus(Static):
     SyncStatus.-busy { color: $accent; text-style: bold; }
     """
 
-    def show(self, running: list[str], done: int, total: int, read_only: bool, filter_text: str) -> None:
+    def show(self, running: list[str], done: int, total: int, read_only: bool, filter_text: str,
+             filter_error: str = "") -> None:
         parts = []
         if running:
             parts.append(f"⟳ syncing {', '.join(running)} [{done}/{total}]")
@@ -26,6 +27,8 @@ class SyncStatus(Static):
         if filter_text:
             # the filter bar is gone once kept: say how to clear it from the dashboard
             parts.append(f"filter: {filter_text!r} (esc clears)")
+        if filter_error:
+            parts.append(filter_error)
         if read_only:
             parts.append("READ-ONLY")
         self.set_class(bool(running), "-busy")

@@ -263,6 +263,31 @@ async def test_filter_narrows_every_panel_and_escape_restores(home, aws_service)
         assert [r.key for r in aws.rows] == ["orders-api", "payments", "thumbnailer"]
 
 
+@run_async
+async def test_a_qualifier_filters_by_what_the_registry_holds(home, aws_service):
+    change_registry(aws_service, "payments", memory=512, labels={"team": "billing"})
+    app = app_for(aws_service, "aws")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_sync(pilot, after=0)
+        registry = app.dashboard.registry_panel.function_list
+        aws = app.dashboard.component_panel("aws").function_list
+
+        await pilot.press("slash", *"memory:>256")
+        assert await wait_until(pilot, lambda: [r.key for r in registry.rows] == ["payments"])
+        assert [r.key for r in aws.rows] == ["payments"]
+
+        await pilot.press("space", *"label:team=")   # half typed: the last filter stays, and the line says why
+        assert await wait_until(pilot, lambda: "give a label name, and a value" in str(
+            app.query_one("#sync-status").render()))
+        assert [r.key for r in registry.rows] == ["payments"]
+        await pilot.press(*"core")              # memory > 256 and team core: none
+        assert await wait_until(pilot, lambda: registry.rows == [] and aws.rows == [])
+
+        await pilot.press(*["backspace"] * len("memory:>256 label:team=core"), *"label:team=core", "space", *"orders")
+        assert await wait_until(pilot, lambda: [r.key for r in registry.rows] == ["orders-api"])
+        assert "give a label name" not in str(app.query_one("#sync-status").render())
+
+
 # --- read-only -------------------------------------------------------------------------------------------
 @run_async
 async def test_read_only_blocks_every_mutation(home, aws_service, aws_clean):
