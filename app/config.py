@@ -8,7 +8,6 @@ field, see app.yaml_nodes); a missing file means the defaults. ``functions-tui c
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from app import paths
 from registry.models import COMPONENTS
 from registry.ordering import find_cycle
 from registry.plan import DEFAULT_POLICIES as ENGINE_DEFAULT_POLICIES
+from registry.storage import write_atomic, write_temp
 from app.yaml_nodes import Reader, SchemaError, compose
 
 COMPONENT_NAMES = COMPONENTS
@@ -271,11 +271,7 @@ def reset_config(home: str | Path | None = None) -> tuple[Path, Path | None]:
         old = None
     if old is not None and old != DEFAULT_TEXT.encode("utf-8"):
         kept = _keep_copy(path)
-    tmp = _write_temp(path, DEFAULT_TEXT)
-    try:
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_atomic(path, DEFAULT_TEXT.encode("utf-8"), backup=False)
     return path, kept
 
 
@@ -287,7 +283,7 @@ def write_default_config(home: str | Path | None = None) -> bool:
     path = paths.config_path(home)
     if path.exists():
         return False
-    tmp = _write_temp(path, DEFAULT_TEXT)
+    tmp = write_temp(path.parent, path.name, DEFAULT_TEXT.encode("utf-8"))
     try:
         os.link(tmp, path)
     except FileExistsError:
@@ -295,20 +291,6 @@ def write_default_config(home: str | Path | None = None) -> bool:
     finally:
         tmp.unlink(missing_ok=True)
     return True
-
-
-def _write_temp(path: Path, text: str) -> Path:
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
-    return Path(name)
 
 
 def _keep_copy(path: Path) -> Path | None:
@@ -325,7 +307,7 @@ def _keep_copy(path: Path) -> Path | None:
         except FileNotFoundError:
             return None
         except OSError:  # no hard links here: copy, still never over an existing name
-            tmp = _write_temp(kept, path.read_text(encoding="utf-8"))
+            tmp = write_temp(kept.parent, kept.name, path.read_bytes())
             try:
                 os.link(tmp, kept)
             except FileExistsError:

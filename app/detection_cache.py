@@ -13,6 +13,7 @@ from typing import Callable, Iterable
 
 from app import paths
 from registry.component import Detection
+from registry.storage import write_atomic
 from registry.models import utc_now
 
 CACHE_VERSION = 1
@@ -42,10 +43,7 @@ def save(detections: dict[str, Detection], home: str | Path | None = None, setti
     data = {"version": CACHE_VERSION, "detected_at": utc_now(), "env": _env_key(),
             "settings": _jsonable(settings or {}),
             "components": {name: d.to_dict() for name, d in detections.items()}}
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    tmp.chmod(0o600)
-    tmp.replace(path)
+    write_atomic(path, json.dumps(data, indent=2).encode("utf-8"), backup=False, durable=False)  # a cache
 
 
 def detect_all(names: Iterable[str], build: Callable[[str], object]) -> dict[str, Detection]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
@@ -19,24 +18,8 @@ from app import detection_cache, paths
 from app.config import Config, load_config
 from registry.component import Detection, Observation
 from registry.models import COMPONENTS, FunctionRecord, FunctionSpec, HistoryEntry, utc_now
-from registry.plan_types import Action, ActionKind, ApplyResult, PairStatus, Plan, State
+from registry.plan_types import CHOICES, Action, ActionKind, ApplyResult, Decision, PairStatus, Plan, State
 
-
-@dataclass
-class Decision:
-    """A person's answer to one ASK action (conflict / ask policy).
-
-    choice: "registry" (keep registry, push), "component" (take component, pull),
-    "merge" (per-field: ``fields`` maps field -> "registry" | "component"), or "skip".
-    """
-
-    function: str
-    component: str
-    choice: str
-    fields: dict[str, str] | None = None
-
-
-CHOICES = ("registry", "component", "merge", "skip")
 
 
 class ServiceError(Exception):
@@ -53,6 +36,11 @@ class ComponentUnavailableError(ServiceError):
 
 class UnknownFunctionError(ServiceError):
     pass
+
+
+def read_only_refusal(what: str) -> str:
+    """The one wording of a refusal in read-only mode (the service's error, the app's notices)."""
+    return f"read-only: {what} is disabled (started with --read-only; start without it to change things)"
 
 
 class SyncService:
@@ -89,7 +77,7 @@ class SyncService:
 
     def _check_writable(self, what: str) -> None:
         if self.read_only:
-            raise ReadOnlyError(f"read-only mode: {what} is disabled (start without --read-only to change things)")
+            raise ReadOnlyError(read_only_refusal(what))
 
     def adapter(self, name: str):
         """The adapter for ``name``, built (and its SDK imported) on first use."""
@@ -257,9 +245,13 @@ class SyncService:
             self._targets_cache = (docs, targets)   # holding docs keeps its identity unique
         return targets
 
+    def find(self, name: str) -> FunctionRecord | None:
+        """One function's record, or None: a TinyDB query of the registry (no other record is built)."""
+        return self.store.find(name) if self.store.exists() else None
+
     def record(self, name: str) -> FunctionRecord:
         """One function's record: a TinyDB query of the registry (no other record is built)."""
-        rec = self.store.find(name) if self.store.exists() else None
+        rec = self.find(name)
         if rec is None:
             raise UnknownFunctionError(f"no function named {name!r} in the registry {self.store.path}")
         return rec

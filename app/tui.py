@@ -25,11 +25,12 @@ from textual.widgets import Header
 from textual.worker import Worker, WorkerState
 
 from app.tui_bridge import (Clock, DashboardData, DashboardView, SyncJob, SyncOutcome, build_view,
-                            clock_text, component_names, load_dashboard, merged_copy,
+                            component_names, load_dashboard, merged_copy,
                             run_sync, sync_jobs, system_clock)
 from registry.gc_pause import freeze_long_lived, gc_paused
 from screens.dashboard import Dashboard
 from screens.filter_bar import FilterBar
+from screens.time_text import clock_text
 from screens.sync_status import SyncStatus
 from screens.function_list import FunctionList
 from screens.palette import FunctionsCommands
@@ -254,8 +255,9 @@ class FunctionsApp(App):
         action = active.binding.action.split("(", 1)[0].rsplit(".", 1)[-1]
         if action in MUTATING_ACTIONS:
             what = (active.binding.description or action.replace("_", " ")).lower()
-            self.notify(f"read-only: {what} is disabled (started with --read-only)",
-                        severity="warning", timeout=4)
+            from app.service import read_only_refusal
+
+            self.notify(read_only_refusal(what), severity="warning", timeout=4)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "clear_filter" and not self.filter_text:
@@ -736,8 +738,9 @@ class FunctionsApp(App):
         """Take one action on ``name`` (menu, direct key or palette): planned and confirmed."""
         components = tuple(components)
         if self.read_only and intent != "sync":   # the plan of a sync can be looked at, not applied
-            self.notify(f"read-only mode: {intent} is disabled (start without --read-only to change things)",
-                        title=name, severity="warning")
+            from app.service import read_only_refusal
+
+            self.notify(read_only_refusal(intent), title=name, severity="warning")
             return
         if intent == "edit":
             self._edit_declaration(name)

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
 
-from registry.models import COMPONENTS, FunctionRecord, HistoryEntry
-from registry.plan_types import Action, ActionKind, FieldDiff, PairStatus, Plan, State
+from registry.models import COMPONENTS, FunctionRecord
+from registry.plan_types import Action, ActionKind, PairStatus, Plan, State
+from screens.conflict_screen import ConflictItem
 from screens.function_list import Row
 from screens.states import GLYPHS, SEVERITY
 
@@ -28,18 +29,6 @@ DEFAULT_INTERVAL_S = 60.0
 
 def system_clock() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def clock_text(moment: datetime | str | None) -> str:
-    """HH:MM:SS of a datetime or an ISO timestamp ('' when unknown)."""
-    if not moment:
-        return ""
-    if isinstance(moment, str):
-        try:
-            moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
-        except ValueError:
-            return moment
-    return moment.strftime("%H:%M:%S")
 
 
 # --- named syncs ---------------------------------------------------------------------------
@@ -251,14 +240,6 @@ def _state_value(state: Any) -> str:
     return _VALUES.get(state) or str(state)
 
 
-@dataclass
-class ConflictItem:
-    function: str
-    component: str
-    diffs: list[FieldDiff]
-    reason: str = ""
-
-
 # --- calls made from worker threads --------------------------------------------------------
 def load_dashboard(service: Any, clock: Clock = system_clock) -> DashboardData:
     """The first read: registry, detections (cached when possible), last known states."""
@@ -340,7 +321,7 @@ def run_sync(service: Any, job: SyncJob, clock: Clock = system_clock, requested:
     named = {"sync": job.sync} if job.sync is not None else {}
     if not planned:
         plan = Plan()
-    elif _is_sync_service(service):
+    elif _plans_from_observations(service):
         # The listing first, then the registry read and the plan, one after the other: the plan
         # overlaps them (the CLI's wall time), but here every CPU-bound thread at once is one
         # more the event loop queues behind for the GIL (cursor p95 ~33 ms -> ~23 ms at 10k).
@@ -358,10 +339,17 @@ def run_sync(service: Any, job: SyncJob, clock: Clock = system_clock, requested:
                        concerns=concerns, skipped=skipped)
 
 
-def _is_sync_service(service: Any) -> bool:
-    from app.service import SyncService
+def _plans_from_observations(service: Any) -> bool:
+    """Whether ``service.plan`` takes observations made before it (SyncService does; the
+    sample service and tests' stand-ins plan from their own): asked of the method itself,
+    so this module needs no service class."""
+    import inspect
 
-    return isinstance(service, SyncService)
+    try:
+        return "observations" in inspect.signature(service.plan).parameters and callable(
+            getattr(service, "observe", None))
+    except (TypeError, ValueError):
+        return False
 
 
 def _registry_view(service: Any) -> tuple[Mapping[str, FunctionRecord], dict[str, frozenset[str]] | None]:
@@ -392,31 +380,6 @@ def apply_plan(service: Any, plan: Plan, progress: Callable[[Any], None] | None 
     """Apply ``plan`` (e.g. only the rows a person chose); ``progress`` hears each action (see
     SyncService.apply) and is passed only when given, so a service without it still works."""
     return service.apply(plan) if progress is None else service.apply(plan, progress=progress)
-
-
-def function_detail(service: Any, name: str, limit: int = 50) -> tuple[FunctionRecord | None, list[HistoryEntry]]:
-    record_map = getattr(service, "record_map", None)   # builds only this record, not all of them
-    record = (record_map() if callable(record_map) else dict(service.records())).get(name)
-    try:
-        history = list(service.history(name, limit=limit))
-    except Exception:
-        history = []
-    return record, history
-
-
-def resolve_all(service: Any, decisions: list[Any]) -> list[tuple[Any, str, list[str]]]:
-    """Resolve each decision; returns (decision, error text or '', warnings) for each (a
-    warning: e.g. a taken value that could not be written back to its function.yaml)."""
-    outcomes = []
-    for decision in decisions:
-        try:
-            result = service.resolve(decision)
-            failed = getattr(result, "failed", [])
-            outcomes.append((decision, "; ".join(r.error for r in failed) if failed else "",
-                             list(getattr(result, "warnings", None) or [])))
-        except Exception as exc:
-            outcomes.append((decision, f"{type(exc).__name__}: {exc}", []))
-    return outcomes
 
 
 def action_summary(action: Action) -> str:

@@ -51,6 +51,9 @@ class SampleService:
         with self._lock:
             return dict(self.records_by_name)
 
+    def find(self, name: str) -> FunctionRecord | None:
+        return self.records().get(name)
+
     def matching_names(self, query: Any) -> frozenset[str]:
         """The same TinyDB query the real registry answers, on the sample's records."""
         return frozenset(name for name, record in self.records().items() if query(record.to_dict()))

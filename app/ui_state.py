@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
 from app import paths
+from registry.storage import write_atomic
 
 UI_STATE_FILE = "ui.json"
 VERSION = 1
@@ -51,20 +51,11 @@ def save(values: dict[str, Any], home: str | Path | None = None) -> bool:
     temporary file and renamed, so a crash leaves the old file or the new one, never half.
     False (and a logged warning) when it cannot be written."""
     path = state_path(home)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         paths.ensure_config_dir(home)
         data = {**load(home), **values, "version": VERSION}
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, sort_keys=True)
-        os.chmod(tmp, 0o600)   # O_CREAT's mode is masked by the umask; a reused tmp keeps its own
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(data, indent=2, sort_keys=True).encode("utf-8"), backup=False)
         return True
     except OSError as exc:
         log.warning("could not save UI state %s: %s", path, exc)
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
         return False

@@ -33,11 +33,11 @@ from __future__ import annotations
 import io
 import os
 import stat
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from registry.storage import write_atomic
 from registry.fingerprint import hash_matches, hash_value
 from registry.models import DEFAULT_MEMORY_MB, DEFAULT_STATE, DEFAULT_TIMEOUT_S, FunctionSpec
 
@@ -687,21 +687,9 @@ def _write_atomic(path: Path, data: bytes, original: bytes) -> str | None:
         if path.read_bytes() != original:
             return f"{path} changed while it was being updated"
         mode = stat.S_IMODE(os.stat(path).st_mode)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        # The person's own file in their own folder: its mode kept, the folder left alone.
+        write_atomic(path, data, backup=False, mode=mode, private_folder=False)
     except OSError as exc:
-        return f"{path} cannot be written: {exc.strerror or exc}"
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
         return f"{path} cannot be written: {exc.strerror or exc}"
     return None
 

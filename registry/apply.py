@@ -31,11 +31,10 @@ from registry.lock import RegistryLock, read_holder
 from registry.merge import COMPONENT, CONFLICT, REGISTRY, SIDES, decided_sides
 from registry.models import ComponentRecord, FunctionRecord, FunctionSpec, is_managed_label, utc_now
 from registry.plan import observed_for, order_actions, status_for
-from registry.plan_types import Action, ActionKind, ActionResult, ApplyResult, Plan, State
+from registry.plan_types import CHOICES, Action, ActionKind, ActionResult, ApplyResult, Plan, State
 
 #: Actions that change a component (journaled); the others only change the registry.
 COMPONENT_CHANGES = frozenset({ActionKind.CREATE, ActionKind.UPDATE, ActionKind.DELETE, ActionKind.CLAIM})
-CHOICES = ("registry", "component", "merge", "skip")
 
 
 class DecisionError(ValueError):

@@ -124,3 +124,21 @@ class ApplyResult:
     @property
     def failed(self) -> list[ActionResult]:
         return [r for r in self.results if not r.ok and not r.skipped]
+
+
+#: A person's answers to a conflict or an ``ask`` (the engine's registry.apply checks them).
+CHOICES = ("registry", "component", "merge", "skip")
+
+
+@dataclass
+class Decision:
+    """A person's answer to one ASK action (conflict / ask policy).
+
+    choice: "registry" (keep registry, push), "component" (take component, pull),
+    "merge" (per-field: ``fields`` maps field -> "registry" | "component"), or "skip".
+    """
+
+    function: str
+    component: str
+    choice: str
+    fields: dict[str, str] | None = None

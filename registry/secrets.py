@@ -431,19 +431,13 @@ class RegistryKeys:
         return material
 
     def _create_file(self) -> Mapping[str, Any]:
-        from registry.storage import secure_dir
+        from registry.storage import secure_dir, write_temp
 
         assert self.path is not None
         secure_dir(self.path.parent)
         material = _new_material()
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{_random.token_hex(4)}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, KEY_FILE_MODE)
-        try:
-            os.fchmod(fd, KEY_FILE_MODE)
-            os.write(fd, json.dumps(material, indent=1).encode() + b"\n")
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        payload = json.dumps(material, indent=1).encode() + b"\n"
+        tmp = write_temp(self.path.parent, self.path.name, payload, mode=KEY_FILE_MODE)
         try:
             os.link(tmp, self.path)  # never over a key another process made meanwhile
         except FileExistsError:
@@ -454,7 +448,7 @@ class RegistryKeys:
             except FileExistsError:
                 return self._read_file()
             try:
-                os.write(fd, json.dumps(material, indent=1).encode() + b"\n")
+                os.write(fd, payload)
                 os.fsync(fd)
             finally:
                 os.close(fd)

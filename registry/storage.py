@@ -106,17 +106,18 @@ def _write_fd(fd: int, payload: bytes) -> None:
 Payload = bytes | Iterable[bytes | memoryview]
 
 
-def write_temp(folder: Path, name: str, payload: Payload, *, durable: bool = True) -> Path:
-    """Write ``payload`` to a fresh 0600 temp file in ``folder``; fsync it when durable.
+def write_temp(folder: Path, name: str, payload: Payload, *, durable: bool = True, mode: int = FILE_MODE) -> Path:
+    """Write ``payload`` to a fresh temp file in ``folder`` (0600 unless ``mode``); fsync it
+    when durable. The one way every file of the project is written (see write_atomic).
 
     Given pieces, each is written as it comes: a large registry is then serialized a slice
     at a time straight into the file, never whole in memory. An exception while producing
     them removes the temp file and propagates (nothing else was touched).
     """
     tmp = folder / f".{name}.{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
     try:
-        os.fchmod(fd, FILE_MODE)  # the umask may have narrowed it further
+        os.fchmod(fd, mode)  # the umask may have narrowed it further
         if isinstance(payload, (bytes, bytearray, memoryview)):
             _write_fd(fd, payload)
         else:
@@ -147,16 +148,20 @@ def _keep_backup(path: Path) -> None:
 
 
 def write_atomic(path: Path, payload: Payload, *, backup: bool = True,
-                 keep: Callable[[], object] | None = None) -> None:
+                 keep: Callable[[], object] | None = None, mode: int = FILE_MODE,
+                 private_folder: bool = True, durable: bool = True) -> None:
     """Replace ``path`` with ``payload`` (bytes, or pieces: see write_temp) so that a crash
     at any point leaves the old or the new file, never a mix; with ``backup`` the replaced
     file stays as ``<path>.bak``. ``keep`` runs once the new file is safely on disk, just
     before the replace (the store keeps the replaced file as a generation there); if it
     raises, nothing was replaced. A symlinked ``path`` stays a link: its target is replaced,
-    from a temp file in the target's folder."""
-    secure_dir(path.parent)
+    from a temp file in the target's folder. ``mode``: the new file's (0600 unless a caller
+    keeps a file's own, as the write-back to a function.yaml does); ``private_folder``: make
+    the folder 0700 (the config dir's files; never a person's project folder)."""
+    if private_folder:
+        secure_dir(path.parent)
     target = write_target(path)
-    tmp = write_temp(target.parent, target.name, payload)
+    tmp = write_temp(target.parent, target.name, payload, mode=mode, durable=durable)
     try:
         if backup:
             _keep_backup(path)
@@ -166,7 +171,8 @@ def write_atomic(path: Path, payload: Payload, *, backup: bool = True,
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(target.parent)  # makes the rename itself durable
+    if durable:
+        _fsync_dir(target.parent)  # makes the rename itself durable
 
 
 def remove_stale_temp_files(path: Path) -> None:

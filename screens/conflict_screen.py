@@ -14,6 +14,7 @@ is written and the component pushed where the choice needs it (SyncService.resol
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
@@ -24,12 +25,13 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from app.tui_bridge import ConflictItem, resolve_all
 from registry.masking import NOT_KEPT, masked_changes
 from registry.merge import SIDES, key_changes
+from registry.plan_types import Decision, FieldDiff
 from screens.confirm import ConfirmScreen
 from screens.read_only import GuardedScreen
 from screens.keys_footer import KeysFooter
+from screens.service_protocol import ScreenService
 
 MASK = "••••"
 
@@ -58,9 +60,30 @@ def clear_value(value: Any) -> str:
     return "unset" if value is None else str(value)
 
 
-def _decision_type() -> Any:
-    from app.service import Decision
-    return Decision
+@dataclass
+class ConflictItem:
+    """One conflict as this screen shows it: a pair and the fields that differ."""
+
+    function: str
+    component: str
+    diffs: list[FieldDiff]
+    reason: str = ""
+
+
+def resolve_each(service: Any, decisions: list[Decision]) -> list[tuple[Decision, str, list[str]]]:
+    """Resolve each decision through the service (on a worker thread); returns (decision,
+    error text or '', warnings) for each (a warning: e.g. a taken value that could not be
+    written back to its function.yaml). One failure never stops the others."""
+    outcomes = []
+    for decision in decisions:
+        try:
+            result = service.resolve(decision)
+            failed = getattr(result, "failed", [])
+            outcomes.append((decision, "; ".join(r.error for r in failed) if failed else "",
+                             list(getattr(result, "warnings", None) or [])))
+        except Exception as exc:
+            outcomes.append((decision, f"{type(exc).__name__}: {exc}", []))
+    return outcomes
 
 
 #: The "changed on" column: each field's three-way merge side (registry.merge), so a person
@@ -138,7 +161,7 @@ class ConflictScreen(GuardedScreen):
         Binding("escape", "close", "Back", id="conflict.back"),
     ]
 
-    def __init__(self, service: Any, conflicts: list[ConflictItem]) -> None:
+    def __init__(self, service: ScreenService, conflicts: list[ConflictItem]) -> None:
         super().__init__()
         self.service = service
         self.conflicts = conflicts
@@ -324,17 +347,17 @@ class ConflictScreen(GuardedScreen):
 
     def action_keep_registry(self) -> None:
         if item := self.current:
-            self._decide(_decision_type()(item.function, item.component, "registry"),
+            self._decide(Decision(item.function, item.component, "registry"),
                          f"{item.function}/{item.component}: keep registry")
 
     def action_take_component(self) -> None:
         if item := self.current:
-            self._decide(_decision_type()(item.function, item.component, "component"),
+            self._decide(Decision(item.function, item.component, "component"),
                          f"{item.function}/{item.component}: take component")
 
     def action_skip(self) -> None:
         if item := self.current:
-            self._decide(_decision_type()(item.function, item.component, "skip"),
+            self._decide(Decision(item.function, item.component, "skip"),
                          f"{item.function}/{item.component}: skip")
 
     def action_pick_field(self, side: str) -> None:
@@ -359,7 +382,7 @@ class ConflictScreen(GuardedScreen):
                 side = "component" if picks.get(diff.field) == "registry" else "registry"
             picks[diff.field] = side
             what = f"{item.function}/{item.component}: {diff.field} ← {side}"
-        decision = _decision_type()(item.function, item.component, "merge", {f: s for f, s in picks.items() if s})
+        decision = Decision(item.function, item.component, "merge", {f: s for f, s in picks.items() if s})
         self._decide(decision, what)
 
     def action_undo(self) -> None:
@@ -460,7 +483,6 @@ class ConflictScreen(GuardedScreen):
         """One decision per fully decided item (skips left out), each a merge naming every
         field, so what is applied is exactly what the table shows."""
         out = []
-        Decision = _decision_type()
         for item in self.conflicts:
             decision = self.decisions.get(self._key(item))
             if decision is None or decision.choice == "skip" or self.undecided(item):
@@ -499,7 +521,7 @@ class ConflictScreen(GuardedScreen):
 
     @work(thread=True, exclusive=True, group="resolve", exit_on_error=False)
     def apply(self, decisions: list[Any]) -> None:
-        outcomes = resolve_all(self.service, decisions)
+        outcomes = resolve_each(self.service, decisions)
         self.app.call_from_thread(self._applied, outcomes)
 
     def _applied(self, outcomes: list[tuple[Any, str, list[str]]]) -> None:

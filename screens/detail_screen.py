@@ -13,10 +13,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Header, Static
 
-from app.tui_bridge import DashboardData, clock_text, function_detail
 from screens.read_only import GuardedScreen
 from screens.states import THEME_VARIABLES, rich_style_for, state_markup
 from screens.keys_footer import KeysFooter
+from screens.service_protocol import FunctionStates, ScreenService
+from screens.time_text import clock_text
 
 
 def spec_text(spec: Any) -> str:
@@ -42,7 +43,7 @@ class DetailScreen(GuardedScreen):
 
     BINDINGS = [Binding("escape,q", "close", "Back", id="detail.back")]
 
-    def __init__(self, service: Any, name: str, data: DashboardData) -> None:
+    def __init__(self, service: ScreenService, name: str, data: FunctionStates) -> None:
         super().__init__()
         self.service = service
         self.function_name = name
@@ -85,7 +86,11 @@ class DetailScreen(GuardedScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
-        record, history = function_detail(self.service, self.function_name)
+        record = self.service.find(self.function_name)   # one TinyDB query: no other record is built
+        try:
+            history = list(self.service.history(self.function_name, limit=50))
+        except Exception:   # an unreadable history must not hide the spec
+            history = []
         self.app.call_from_thread(self.show, record, history)
 
     def show(self, record: Any, history: list[Any]) -> None:

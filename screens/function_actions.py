@@ -19,6 +19,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from screens.safe_dismiss import SafeDismiss
+from screens.service_protocol import ScreenService
 
 #: States of a pair this registry manages on the component (delete and sync apply to them).
 MANAGED = frozenset({"in_sync", "drifted", "pending", "diverged", "conflict", "missing"})
@@ -153,7 +154,7 @@ class OneFunctionService:
     ``apply_function`` (which makes a component the deploy adds a target first). Everything
     else passes through."""
 
-    def __init__(self, service: Any, function: str, intent: str) -> None:
+    def __init__(self, service: ScreenService, function: str, intent: str) -> None:
         self._service = service
         self.function = function
         self.intent = intent

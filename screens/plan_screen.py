@@ -27,6 +27,7 @@ from screens.confirm import ConfirmScreen
 from screens.read_only import GuardedScreen
 from screens.states import rich_style_for
 from screens.keys_footer import KeysFooter
+from screens.service_protocol import ScreenService
 
 KIND_STYLES = {
     "pull": "$text-warning", "create": "$text-success", "update": "$text-primary", "prune": "$text-error",
@@ -78,7 +79,7 @@ class PlanScreen(GuardedScreen):
             super().__init__()
             self.step = step
 
-    def __init__(self, service: Any, components: list[str] | None = None, *, plan: Plan | None = None,
+    def __init__(self, service: ScreenService, components: list[str] | None = None, *, plan: Plan | None = None,
                  clock: Any = None, select_destructive: bool = False) -> None:
         """``select_destructive``: the person asked for exactly these actions (e.g. "delete this
         function from aws"), so destructive rows start selected too; the confirmation still

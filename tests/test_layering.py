@@ -31,3 +31,34 @@ def test_registry_imports_no_ui_and_no_cloud_sdk():
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert "registry.store" in report["modules"] and len(report["modules"]) >= 5
     assert report["leaked"] == [], f"registry/ imported {report['leaked']}"
+
+
+SCREENS_CHECK = """
+import importlib, json, pathlib, sys
+modules = sorted("screens." + p.stem for p in pathlib.Path("screens").glob("*.py") if p.stem != "__init__")
+for name in modules:
+    importlib.import_module(name)
+leaked = sorted(m for m in sys.modules if m.split(".")[0] in %r)
+print(json.dumps({"modules": modules, "leaked": leaked}))
+"""
+
+
+def test_screens_import_neither_app_nor_any_cloud_sdk():
+    """Screens render and post messages; what they ask of the service is typed in
+    screens/service_protocol.py. Checked twice: importing every screen in a fresh interpreter,
+    and every import statement in screens/ (a lazy import inside a function included)."""
+    import ast
+
+    result = subprocess.run([sys.executable, "-c", SCREENS_CHECK % (("app", "docker", "boto3", "botocore", "google"),)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert "screens.conflict_screen" in report["modules"] and report["leaked"] == []
+
+    offending = []
+    for path in sorted((ROOT / "screens").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            offending += [f"{path.name}:{node.lineno} {n}" for n in names if n.split(".")[0] in ("app", "components")]
+    assert offending == []

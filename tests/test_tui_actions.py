@@ -248,7 +248,7 @@ async def test_read_only_refuses_every_mutating_action_visibly(home, aws_clean):
             notes.texts.clear()
         screen = await open_actions(pilot, "aws", "hello")
         await choose(pilot, screen, "delete from aws")
-        assert await wait_until(pilot, lambda: notes.has("read-only mode: delete is disabled"))
+        assert await wait_until(pilot, lambda: notes.has("read-only: delete is disabled"))
         assert not isinstance(app.screen, PlanScreen)
     assert lambda_names(aws_clean) == ["hello"]
 

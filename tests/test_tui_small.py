@@ -158,7 +158,7 @@ async def test_a_disabled_key_in_read_only_mode_says_it_is_read_only():
         await settle(pilot)
         await pilot.press("a")
         assert await wait_until(pilot, lambda: any(m.startswith("read-only: apply is disabled") for m in notices(app)))
-        assert "read-only: apply is disabled (started with --read-only)" in notices(app)
+        assert "read-only: apply is disabled (started with --read-only; start without it to change things)" in notices(app)
         assert type(app.screen).__name__ == "PlanScreen"    # nothing was applied or confirmed
 
 
