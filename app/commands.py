@@ -81,7 +81,7 @@ def status(args) -> int:
                 if (allowed is None or f in allowed) and filters.name_matches(f, where.free)}
         statuses = [s for s in statuses if s.function in keep]
         records = {n: r for n, r in records.items() if n in keep}
-    unreadable = not names or all(n in unknown for n in names)   # nothing could be read
+    unreadable = bool(names) and all(n in unknown for n in names)   # every component it covers failed
     if args.sub_json or args.json:
         print_json({"schema": "functions-tui/status", "version": 1,
                     "components": {n: ({"status": "unknown", "reason": unknown[n]} if n in unknown else
@@ -89,9 +89,6 @@ def status(args) -> int:
                     "statuses": [{"function": s.function, "component": s.component, "state": s.state.value,
                                   "detail": s.detail} for s in statuses]})
         return EXIT_ERROR if unreadable else EXIT_OK
-    if not names:
-        _nothing_reachable(detections)
-        return EXIT_ERROR
     grid: dict[str, dict[str, object]] = {}
     for s in statuses:
         grid.setdefault(s.function, {})[s.component] = s
@@ -114,6 +111,9 @@ def status(args) -> int:
         console.print(table)
     for n, reason in unknown.items():
         console.print(f"[dim]{n}: unknown ({escape(reason)})[/]")
+    if not names:   # nothing to read: the registry alone, then why and what to do next
+        _nothing_reachable(detections)
+        return EXIT_OK
     for n, det in detections.items():
         if n not in names:
             console.print(f"[dim]{n}: unavailable ({escape(det.reason)})[/]")
@@ -127,7 +127,7 @@ def status(args) -> int:
 def _nothing_reachable(detections) -> None:
     """No component can be read here and the registry uses none: say why each one is not
     reachable, and what to do next, instead of an empty table."""
-    lines = ["No component is reachable here, so there is nothing to show:"]
+    lines = ["No component is reachable here, so no function's state can be shown:"]
     for n, det in detections.items():
         lines.append(f"  {n}: {det.reason or 'not detected'}" + (f"; fix: {det.fix}" if det.fix else ""))
     lines += ["Next: fix one of the above and run `functions-tui components --refresh`,",
