@@ -353,7 +353,7 @@ class SyncService:
         state depends only on its own component), while the slower ones are still listed;
         the result is in the plan's order (registry functions by name, then names only a
         component has; components in ``components`` order)."""
-        from app import engine as eb
+        from registry.plan import classify
 
         names = list(components) if components is not None else self.component_names()
         if records is None:
@@ -367,12 +367,12 @@ class SyncService:
         unavailable, registry_id = self._unavailable(names), self.registry_id()
         statuses: list[PairStatus] = []
         for name, observation in arriving:
-            statuses += eb.classify_all(records, {name: observation}, [name], registry_id=registry_id,
-                                        unavailable={name: unavailable[name]} if name in unavailable else {})
+            statuses += classify(records, {name: observation}, [name], registry_id=registry_id,
+                                 unavailable={name: unavailable[name]} if name in unavailable else {})
         for name in names:   # unavailable and never observed: still classified (unknown)
             if name in unavailable and not any(s.component == name for s in statuses):
-                statuses += eb.classify_all(records, {}, [name], unavailable={name: unavailable[name]},
-                                            registry_id=registry_id)
+                statuses += classify(records, {}, [name], unavailable={name: unavailable[name]},
+                                     registry_id=registry_id)
         order = {n: i for i, n in enumerate(names)}
         statuses.sort(key=lambda s: (s.function not in records, s.function, order.get(s.component, len(order))))
         return statuses
@@ -437,20 +437,20 @@ class SyncService:
         finally:
             if pending is not None:
                 observations = pending.result()
-        from app import engine as eb
+        from registry.plan import build_plan
 
-        plan = eb.build_plan(records, {n: observations[n] for n in names if n in observations}, names,
-                             direction=run_direction, policies=policies, allow_empty=allow_empty,
-                             max_deletions=self.config.max_deletions, unavailable=self._unavailable(names),
-                             registry_serial=serial, registry_id=lineage,
-                             conflicts={n: conflicts or self.config.conflicts_for(n, sync) for n in names})
+        plan = build_plan(records, {n: observations[n] for n in names if n in observations}, names,
+                          direction=run_direction, policies=policies, allow_empty=allow_empty,
+                          max_deletions=self.config.max_deletions, unavailable=self._unavailable(names),
+                          registry_serial=serial, registry_id=lineage,
+                          conflicts={n: conflicts or self.config.conflicts_for(n, sync) for n in names})
         return plan
 
     def apply(self, plan: Plan, decisions: Iterable[Decision] = (), *,
               progress: Callable[[Any], None] | None = None) -> ApplyResult:
         """Apply the plan's non-ASK actions plus the given decisions. The registry is written in
-        short transactions as outcomes come in (never locked across a cloud call; see
-        app.engine.apply), then once more for the declarations written back. ``progress``, if
+        short transactions as outcomes come in (never locked across a cloud call, nor while
+        ``add`` and other writes go on; see registry.apply), then once more for the declarations written back. ``progress``, if
         given, is called from this thread before and after each action with a
         registry.apply.ApplyStep (the TUI's "applying 3/7" line)."""
         self._check_writable("applying a plan")
@@ -459,14 +459,14 @@ class SyncService:
             if d.choice not in CHOICES:
                 raise ServiceError(f"decision for {d.function} on {d.component}: unknown choice {d.choice!r} "
                                    f"(use one of {', '.join(CHOICES)})")
-        from app import engine as eb
+        from registry.apply import apply_plan, decided_components
 
-        components = {n: self.adapter(n) for n in eb.decided_components(plan, decisions)}
+        components = {n: self.adapter(n) for n in decided_components(plan, decisions)}
         # One generation for the whole run (its progress writes and the declarations'
         # snapshots), so `restore` goes back to before the sync in one step.
         with self.store.generation_batch():
             try:
-                result = eb.apply(plan, self.store, components, decisions, progress=progress)
+                result = apply_plan(plan, self.store, components, decisions=decisions, progress=progress)
             except ValueError as exc:  # the engine's DecisionError: a decision that does not fit
                 raise ServiceError(str(exc)) from None
             with self._lock:  # what we just changed is no longer what was last seen
@@ -670,16 +670,18 @@ class SyncService:
 
     def interrupted(self) -> list[str]:
         """Cloud operations journaled but never cleared (an earlier run was interrupted)."""
-        from app import engine as eb
+        from registry.apply import interrupted_operations
+        from registry.journal import Journal
 
-        return eb.interrupted_operations(self.store)
+        return interrupted_operations(Journal.for_store(self.store))
 
     def acknowledge_interrupted(self, components: Iterable[str]) -> int:
         """Clear the interrupted operations of ``components`` (after a sync re-observed them)."""
         self._check_writable("clearing the operations journal")
-        from app import engine as eb
+        from registry.apply import acknowledge_interrupted
+        from registry.journal import Journal
 
-        return eb.acknowledge_interrupted(self.store, components)
+        return acknowledge_interrupted(Journal.for_store(self.store), components)
 
     # --- revealing secret values (the conflict screen's reveal key) ----------------------------
     def reveal(self, function: str, component: str, field: str) -> dict[str, Any]:
@@ -787,7 +789,7 @@ class SyncService:
         import copy
         from collections import ChainMap
 
-        from app import engine as eb
+        from registry.plan import build_plan
 
         names, direction, policies = self.resolve_sync(comps, None, "push", "registry-wins")
         pending = self.observe_async(names)
@@ -806,11 +808,11 @@ class SyncService:
             for c in new:
                 wanted.spec.targets[c] = {}
             records = ChainMap({name: wanted}, records)   # the lazy map stays lazy
-        plan = eb.build_plan(records, {n: observations[n] for n in names if n in observations}, names,
-                             direction=direction, policies=policies, allow_empty=False,
-                             max_deletions=self.config.max_deletions, unavailable=self._unavailable(names),
-                             registry_serial=snap.serial, registry_id=snap.lineage,
-                             conflicts={n: "registry-wins" for n in names})
+        plan = build_plan(records, {n: observations[n] for n in names if n in observations}, names,
+                          direction=direction, policies=policies, allow_empty=False,
+                          max_deletions=self.config.max_deletions, unavailable=self._unavailable(names),
+                          registry_serial=snap.serial, registry_id=snap.lineage,
+                          conflicts={n: "registry-wins" for n in names})
         for c in names:
             if c in plan.unknown:
                 raise ServiceError(f"{c}: {plan.unknown[c]}")

@@ -741,3 +741,16 @@ def interrupted_operations(journal: Journal) -> list[str]:
     return [entry.describe() for entry in journal.pending()]
 
 
+def acknowledge_interrupted(journal: Journal, components: Iterable[str]) -> int:
+    """Forget interrupted operations on ``components`` once a full sync has looked at them
+    again (the sync's observation is the answer to "did it happen?")."""
+    names = set(components)
+    ids = [e.id for e in journal.pending() if e.component in names]
+    return journal.acknowledge(ids) if ids else 0
+
+
+def decided_components(plan: Plan, decisions: Iterable[Any]) -> set[str]:
+    """The components an apply of ``plan`` with ``decisions`` may change (their adapters are needed)."""
+    return {a.component for a in plan.actions if a.kind is not ActionKind.ASK} | {d.component for d in decisions}
+
+
