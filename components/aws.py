@@ -478,7 +478,10 @@ class AwsComponent:
         observation = Observation(component=NAME, observed_at=utc_now())
         try:
             # The two listings are independent: run them side by side (clients are thread-safe).
-            self.client("lambda"), self.client("resourcegroupstaggingapi")  # build both before the threads
+            # The tag listing builds its own client on its thread (``client`` serializes the
+            # session), while this one already lists: ~30 ms of service-model loading off
+            # the wall time of every observe.
+            self.client("lambda")
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="aws-observe") as pool:
                 marks = pool.submit(self._marked_tags)  # the longer one (a page per 100 functions)
                 functions, list_error = self._list_functions()
