@@ -353,7 +353,7 @@ class SyncService:
         state depends only on its own component), while the slower ones are still listed;
         the result is in the plan's order (registry functions by name, then names only a
         component has; components in ``components`` order)."""
-        from registry.plan import classify
+        from registry.plan import classify_all
 
         names = list(components) if components is not None else self.component_names()
         if records is None:
@@ -367,12 +367,12 @@ class SyncService:
         unavailable, registry_id = self._unavailable(names), self.registry_id()
         statuses: list[PairStatus] = []
         for name, observation in arriving:
-            statuses += classify(records, {name: observation}, [name], registry_id=registry_id,
-                                 unavailable={name: unavailable[name]} if name in unavailable else {})
+            statuses += classify_all(records, {name: observation}, [name], registry_id=registry_id,
+                                     unavailable={name: unavailable[name]} if name in unavailable else {})
         for name in names:   # unavailable and never observed: still classified (unknown)
             if name in unavailable and not any(s.component == name for s in statuses):
-                statuses += classify(records, {}, [name], unavailable={name: unavailable[name]},
-                                     registry_id=registry_id)
+                statuses += classify_all(records, {}, [name], unavailable={name: unavailable[name]},
+                                         registry_id=registry_id)
         order = {n: i for i, n in enumerate(names)}
         statuses.sort(key=lambda s: (s.function not in records, s.function, order.get(s.component, len(order))))
         return statuses

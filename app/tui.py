@@ -24,6 +24,7 @@ from textual.timer import Timer
 from textual.widgets import Header
 from textual.worker import Worker, WorkerState
 
+from app.sync_scheduler import SyncScheduler
 from app.tui_bridge import (Clock, DashboardData, DashboardView, SyncJob, SyncOutcome, build_view,
                             component_names, load_dashboard, merged_copy,
                             run_sync, sync_jobs, system_clock)
@@ -101,15 +102,11 @@ class FunctionsApp(App):
         self.clock: Clock = clock or system_clock
         self.autosync = autosync
         self.components = component_names(service)
-        self.jobs = jobs if jobs is not None else sync_jobs(service)
+        # When each sync job runs (never overlapping, ``after``, intervals): app/sync_scheduler.py
+        self.scheduler = SyncScheduler(jobs if jobs is not None else sync_jobs(service), autosync=autosync)
         self.data = DashboardData(components=self.components)
         self._data_lock = threading.Lock()   # serialises merges made by concurrent sync workers
         self._latest: tuple[DashboardData, DashboardView] | None = None   # the newest merge and its view
-        self._background: set[str] = set()   # jobs started by the app itself (at load, by their timer)
-        self.syncing: set[str] = set()
-        self._rerun: set[str] = set()
-        self._waiting: set[str] = set()          # jobs waiting for an `after` job to finish
-        self.failed_jobs: set[str] = set()
         self._sync_timers: dict[str, Timer] = {}
         self._round_total = 0
         self._round_done = 0
@@ -327,7 +324,7 @@ class FunctionsApp(App):
             # Started once the rows are on screen, not with them: the first paint and the
             # first sync competed for the GIL and each took ~1.5x as long.
             jobs = [j for j in self.jobs if self._is_ready(j)]
-            self._background.update(j.name for j in jobs)
+            self.scheduler.mark_background(j.name for j in jobs)
             self.start_syncs(jobs)
 
     def _panel_status(self, comp: str) -> dict[str, Any]:
@@ -370,6 +367,23 @@ class FunctionsApp(App):
             self._apply_filter()
 
     # --- background sync workers -------------------------------------------------------
+    @property
+    def jobs(self) -> list[SyncJob]:
+        return self.scheduler.jobs
+
+    @jobs.setter
+    def jobs(self, jobs: list[SyncJob]) -> None:
+        self.scheduler.jobs = list(jobs)
+
+    @property
+    def syncing(self) -> set[str]:
+        """The jobs running now."""
+        return self.scheduler.running
+
+    @property
+    def failed_jobs(self) -> set[str]:
+        return self.scheduler.failed
+
     def start_syncs(self, jobs: list[SyncJob]) -> None:
         if not any(j.name in self.syncing for j in self.jobs):
             self._round_total, self._round_done = 0, 0
@@ -381,20 +395,14 @@ class FunctionsApp(App):
         unless a job it comes ``after`` is running (then right after that one succeeds)."""
         if not self._alive():
             return   # a timer firing while the app shuts down
-        if job.name in self.syncing:
-            self._rerun.add(job.name)
-            return
-        if any(dep in self.syncing for dep in job.after):
-            self._waiting.add(job.name)
-            return
+        if not self.scheduler.request(job):
+            return   # it runs again right after its current run, or after the job it follows
         timer = self._sync_timers.pop(job.name, None)
         if timer is not None:
             timer.stop()
-        self.syncing.add(job.name)
         self._round_total += 1
         self._mark_syncing(job, True)
-        requested = job.name not in self._background   # a person asked: detect what was down again
-        self._background.discard(job.name)
+        requested = self.scheduler.requested_by_person(job)   # a person asked: detect what was down again
         # A daemon thread, not a Textual thread worker: quitting must not wait for a sync (the
         # event loop's executor is joined at exit: 5-11 s at 50k). A sync only reads (observe,
         # plan), so abandoning one loses nothing; applies stay workers and are waited for.
@@ -402,7 +410,7 @@ class FunctionsApp(App):
                          daemon=True).start()
 
     def _start_background(self, job: SyncJob) -> None:
-        self._background.add(job.name)
+        self.scheduler.mark_background([job.name])
         self.start_sync(job)
 
     def _sync_thread(self, job: SyncJob, requested: bool = True) -> None:
@@ -468,27 +476,19 @@ class FunctionsApp(App):
         return True
 
     def _sync_ended(self, job: SyncJob, ok: bool = True) -> None:
-        self.syncing.discard(job.name)
         if not self._alive():
+            self.scheduler.abandon(job)
             return
-        (self.failed_jobs.discard if ok else self.failed_jobs.add)(job.name)
+        then = self.scheduler.ended(job, ok)
         self._round_done += 1
         self._mark_syncing(job, False)
-        for waiting in [j for j in self.jobs if j.name in self._waiting and job.name in j.after]:
-            if any(dep in self.syncing for dep in waiting.after):
-                continue
-            self._waiting.discard(waiting.name)
-            if ok:
-                self.start_sync(waiting)
-            else:
-                self.log_activity(f"sync {waiting.name} skipped: it runs after {job.name}, which failed",
-                                  "warning")
-        if job.name in self._rerun:
-            self._rerun.discard(job.name)
-            self.start_sync(job)
-        elif self.autosync and job.interval > 0:
+        for name, why in then.skipped:
+            self.log_activity(f"sync {name} skipped: {why}", "warning")
+        for next_job in then.start:
+            self.start_sync(next_job)
+        if then.next_run_in is not None:
             # the next run is scheduled only now, so runs of one job never overlap
-            self._sync_timers[job.name] = self.set_timer(job.interval, partial(self._start_background, job),
+            self._sync_timers[job.name] = self.set_timer(then.next_run_in, partial(self._start_background, job),
                                                     name=f"next-sync:{job.name}")
 
     def _mark_syncing(self, job: SyncJob, running: bool) -> None:

@@ -278,16 +278,6 @@ def build_plan(records: Mapping[str, FunctionRecord], observations: Mapping[str,
     return plan
 
 
-def classify(records: Mapping[str, FunctionRecord], observations: Mapping[str, Observation],
-             components: Iterable[str], *, unavailable: Mapping[str, str] | None = None,
-             registry_id: str | None = None) -> list[PairStatus]:
-    """Every pair's state: the statuses of a plan under the ``ask`` policy (it plans nothing
-    that could be applied by accident, and classifies exactly as a sync would)."""
-    names = list(components)
-    return build_plan(records, observations, names, policies={n: Policy.ASK for n in names},
-                      max_deletions=0, unavailable=unavailable, registry_id=registry_id).statuses
-
-
 def _finish(plan: Plan, actions: list[Action], records: Mapping[str, FunctionRecord],
             max_deletions: int, after: Mapping[str, Any]) -> None:
     """The deletion limit, then the apply order."""

@@ -10,7 +10,7 @@ import pytest
 
 from registry.models import FunctionRecord
 from registry.ordering import CycleError, topological_order
-from registry.plan import build_plan, observed_for
+from registry.plan import build_plan, classify_all, observed_for
 from registry.plan_types import ActionKind, Direction, Policy, State
 from tests.engine_helpers import deployed, make_spec, observe_all
 from tests.memory_component import MemoryComponent
@@ -342,3 +342,11 @@ def test_every_pair_gets_exactly_one_status():
     plan = build_plan(records, observe_all(docker, gcp))
     assert sorted((s.function, s.component) for s in plan.statuses) == [
         ("a", "docker"), ("a", "gcp"), ("b", "gcp"), ("stray", "docker")]
+
+
+def test_classify_all_applies_the_guards_and_survives_a_cycle():
+    gcp = MemoryComponent("gcp", partial=True)
+    records = {"a": deployed(make_spec("a", after=["b"]), gcp), "b": deployed(make_spec("b", after=["a"]), gcp)}
+    gcp.remove("a")
+    statuses = {s.function: s.state for s in classify_all(records, observe_all(gcp), ["gcp"])}
+    assert statuses == {"a": State.UNKNOWN, "b": State.IN_SYNC}
