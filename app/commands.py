@@ -71,8 +71,10 @@ def status(args) -> int:
     _warn_interrupted(service)
     detections = service.detections()
     records = service.records()   # while the components are being read (start_probes)
-    with progress(f"reading {', '.join(names)}"):
-        statuses = service.status(names, records=records) if names else []
+    statuses = []
+    if names:
+        with progress(f"reading {', '.join(names)}"):
+            statuses = service.status(names, records=records)
     unknown = {s.component: s.detail for s in statuses if s.state is State.UNKNOWN}
     total = len(records)
     if not where.empty:

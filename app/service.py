@@ -101,8 +101,8 @@ class SyncService:
             if self._detections is not None and not refresh:
                 return dict(self._detections)
         # Detect without holding the lock: detect_all builds adapters on worker threads.
-        cached = None if (refresh or self._injected) else detection_cache.load(self.home, self._settings())
-        if cached is None or set(cached) != set(self.component_names()):
+        cached = None if refresh else self._cached_detections()
+        if cached is None:
             with self._lock:
                 probed = {n: p for n, p in self._probes.items() if p.detects and not refresh}
             cached = {n: p.detection() for n, p in probed.items()}
@@ -117,6 +117,11 @@ class SyncService:
         with self._lock:
             self._detections = cached
         return dict(cached)
+
+    def _cached_detections(self) -> dict[str, Detection] | None:
+        """components.json when it holds every component for today's settings, else None."""
+        cached = None if self._injected else detection_cache.load(self.home, self._settings())
+        return cached if cached is not None and set(cached) == set(self.component_names()) else None
 
     def _settings(self) -> dict[str, Any]:
         """What each adapter is built with (endpoints, region, project; never secrets)."""
@@ -322,9 +327,7 @@ class SyncService:
             detections = self._detections
             wanted = [n for n in (names or self.component_names()) if n not in self._probes]
         if detections is None:
-            detections = None if self._injected else detection_cache.load(self.home, self._settings())
-            if detections is not None and set(detections) != set(self.component_names()):
-                detections = None
+            detections = self._cached_detections()
             with self._lock:
                 self._detections = detections
         for n in wanted:
@@ -366,11 +369,13 @@ class SyncService:
             arriving = iter([(n, last[n]) for n in names if n in last])
         unavailable, registry_id = self._unavailable(names), self.registry_id()
         statuses: list[PairStatus] = []
+        classified: set[str] = set()
         for name, observation in arriving:
+            classified.add(name)
             statuses += classify_all(records, {name: observation}, [name], registry_id=registry_id,
                                      unavailable={name: unavailable[name]} if name in unavailable else {})
         for name in names:   # unavailable and never observed: still classified (unknown)
-            if name in unavailable and not any(s.component == name for s in statuses):
+            if name in unavailable and name not in classified:
                 statuses += classify_all(records, {}, [name], unavailable={name: unavailable[name]},
                                          registry_id=registry_id)
         order = {n: i for i, n in enumerate(names)}
@@ -449,9 +454,9 @@ class SyncService:
     def apply(self, plan: Plan, decisions: Iterable[Decision] = (), *,
               progress: Callable[[Any], None] | None = None) -> ApplyResult:
         """Apply the plan's non-ASK actions plus the given decisions. The registry is written in
-        short transactions as outcomes come in (never locked across a cloud call, nor while
-        ``add`` and other writes go on; see registry.apply), then once more for the declarations written back. ``progress``, if
-        given, is called from this thread before and after each action with a
+        short transactions as outcomes come in (never locked across a cloud call, so ``add``
+        and other writes go on meanwhile; see registry.apply), then once more for the
+        declarations written back. ``progress``, if given, is called from this thread before and after each action with a
         registry.apply.ApplyStep (the TUI's "applying 3/7" line)."""
         self._check_writable("applying a plan")
         decisions = list(decisions)

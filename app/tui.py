@@ -115,6 +115,7 @@ class FunctionsApp(App):
         self.filter_text = ""
         self.filter_error = ""   # why the text in the filter bar is not the filter in use
         self._kept_filter: Any = None   # registry.filters.Filter of filter_text
+        self._filter_names: tuple[str, Any, frozenset[str]] | None = None   # (text, records, names)
         self.sync_count = 0
         self._prefetched: Any = None
         self._prefetch_done = threading.Event()
@@ -911,7 +912,16 @@ class FunctionsApp(App):
             return
         names = None
         if parsed.query is not None and self.service is not None:
-            names = self.service.matching_names(parsed.query)
+            # Asked again only when the registry changed (its mapping is the same object while
+            # the file is): a sync that changed nothing there does not repeat the query
+            # (~55 ms over 50k functions, on the event loop).
+            records = self.data.records
+            cached = self._filter_names
+            if cached is not None and cached[0] == parsed.text and cached[1] is records:
+                names = cached[2]
+            else:
+                names = self.service.matching_names(parsed.query)
+                self._filter_names = (parsed.text, records, names)
         for lst in self.dashboard.lists():
             lst.set_filter(parsed.free, names)
 
