@@ -1,7 +1,7 @@
-"""``python -m app``: the same as the ``functions-tui`` command."""
+"""``python -m functions_tui.app``: the same as the ``functions-tui`` command."""
 
 import sys
 
-from app.cli import main
+from functions_tui.app.cli import main
 
 sys.exit(main())

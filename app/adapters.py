@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from app.config import Config
-from registry.component import Detection, Observation
+from functions_tui.app.config import Config
+from functions_tui.registry.component import Detection, Observation
 
 GCP_ENDPOINT_ENV = "FUNCTIONS_TUI_GCP_ENDPOINT"
 
@@ -55,7 +55,7 @@ class MissingAdapter:
         return Observation.failed(self.name, self.reason)
 
     def _refuse(self, *_: Any, **__: Any):
-        from registry.component import ApplyError
+        from functions_tui.registry.component import ApplyError
 
         raise ApplyError(f"{self.name}: {self.reason}")
 
@@ -67,15 +67,15 @@ def build_component(name: str, config: Config):
     settings = adapter_settings(name, config)
     try:
         if name == "docker":
-            from components.docker import DockerComponent
+            from functions_tui.components.docker import DockerComponent
 
             return DockerComponent(**settings)
         if name == "aws":
-            from components.aws import AwsComponent
+            from functions_tui.components.aws import AwsComponent
 
             return AwsComponent(**settings)
         if name == "gcp":
-            from components.gcp import GcpComponent
+            from functions_tui.components.gcp import GcpComponent
 
             return GcpComponent(**settings)
     except ImportError as exc:

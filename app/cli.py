@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 
-from registry.models import COMPONENTS
+from functions_tui.registry.models import COMPONENTS
 
 EXIT_OK, EXIT_ERROR, EXIT_DRIFT = 0, 1, 2
 COMPONENT_CHOICES = COMPONENTS
@@ -117,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns its exit code. Called without ``argv`` (as the console script
-    and ``python -m app`` call it) a short-lived command ends the process itself once its
+    and ``python -m functions_tui.app`` call it) a short-lived command ends the process itself once its
     output is flushed (app/process_exit.py)."""
     entry = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         code = _report_error(exc, json_out=bool(getattr(args, "json", False) or getattr(args, "sub_json", False)))
     if entry and _short_lived:
-        from app.process_exit import exit_now
+        from functions_tui.app.process_exit import exit_now
 
         exit_now(code)
     return code
@@ -185,7 +185,7 @@ def version_text() -> str:
     lines = [f"functions-tui {version_of('functions-tui')} (Python {sys.version.split()[0]})"]
     libraries = ("textual", "tinydb", "boto3", "docker", "google-cloud-functions")
     lines.append("libraries: " + ", ".join(f"{d} {version_of(d)}" for d in libraries))
-    from app import detection_cache
+    from functions_tui.app import detection_cache
 
     detections = detection_cache.load()
     if detections:
@@ -199,12 +199,12 @@ def version_text() -> str:
 
 
 def _report_error(exc: Exception, json_out: bool) -> int:
-    from app.errors import describe
+    from functions_tui.app.errors import describe
 
     line = describe(exc)
     print(f"functions-tui: error: {line}", file=sys.stderr)
     if json_out:
-        from app.headless import error_document, print_json
+        from functions_tui.app.headless import error_document, print_json
 
         print_json(error_document(line))
     return EXIT_ERROR
@@ -234,14 +234,14 @@ def _dispatch(args) -> int:
     if args.sandbox and args.command is None and args.sync is None and not (args.dry_run or args.json):
         # The app opens at once and starts the sandbox itself, showing each backend's progress
         # in its panel (Docker's image builds alone take several seconds).
-        from app.sandbox import Sandbox
-        from app.tui import main as tui_main
+        from functions_tui.app.sandbox import Sandbox
+        from functions_tui.app.tui import main as tui_main
 
         with Sandbox(start_on_enter=False) as sandbox:
             sandbox.export_home()
             return tui_main(read_only=args.read_only, preparer=sandbox.prepare) or 0
     if args.sandbox:
-        from app.sandbox import Sandbox
+        from functions_tui.app.sandbox import Sandbox
 
         with Sandbox() as sandbox:
             sandbox.export_env()
@@ -253,16 +253,16 @@ def _dispatch(args) -> int:
             print("functions-tui: error: --dry-run, --json and --allow-empty go with --sync or a command",
                   file=sys.stderr)
             return EXIT_ERROR
-        from app.first_run import ensure_first_run
+        from functions_tui.app.first_run import ensure_first_run
 
         ensure_first_run()
         _registry_not_lost()
-        from app.tui import main as tui_main  # lazy: the headless path never imports textual
+        from functions_tui.app.tui import main as tui_main  # lazy: the headless path never imports textual
 
         return tui_main(read_only=args.read_only) or 0
 
     if args.command == "emulator":
-        from components.gcp_emulator.__main__ import main as emulator_main
+        from functions_tui.components.gcp_emulator.__main__ import main as emulator_main
 
         forward = ["--port", str(args.port)] + (["--state", args.state] if args.state else [])
         return emulator_main(forward) or 0
@@ -272,7 +272,7 @@ def _dispatch(args) -> int:
         print(argcomplete.shellcode(["functions-tui"], shell=args.shell), end="")
         return EXIT_OK
     if args.command == "config":
-        from app import commands
+        from functions_tui.app import commands
 
         return commands.config(args)
 
@@ -287,8 +287,8 @@ def _dispatch(args) -> int:
     # requests probes for optional SOCKS support on import and urllib3 warns about it: noise
     # on stderr (which scripts read for errors) about a feature nobody asked for.
     warnings.filterwarnings("ignore", message="SOCKS support in urllib3")
-    from app import commands
-    from app.first_run import ensure_first_run, is_first_run
+    from functions_tui.app import commands
+    from functions_tui.app.first_run import ensure_first_run, is_first_run
 
     if is_first_run():
         ensure_first_run(service=commands._service(args))
@@ -310,8 +310,8 @@ def _dispatch(args) -> int:
 def _registry_not_lost() -> None:
     """Before the app opens: a registry.json that is gone while its generations are left
     is an error (one line, exit 1), never an empty registry in the app."""
-    from app import paths
-    from registry.store import RegistryStore
+    from functions_tui.app import paths
+    from functions_tui.registry.store import RegistryStore
 
     store = RegistryStore(paths.registry_path())
     if not os.path.exists(store.path):  # (a present file is read, and checked, by the app)

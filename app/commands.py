@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import sys
 
-from app.headless import EXIT_DRIFT, EXIT_ERROR, EXIT_OK, STATE_STYLES, diff_text, print_json, progress, stdout_console
+from functions_tui.app.headless import EXIT_DRIFT, EXIT_ERROR, EXIT_OK, STATE_STYLES, diff_text, print_json, progress, stdout_console
 
 
 def _service(args):
     """The command's one SyncService (kept on ``args``: the first-run set-up and the command
     share it, and with it the components already being read)."""
-    from app.service import SyncService
+    from functions_tui.app.service import SyncService
 
     service = getattr(args, "service", None)
     if service is None:
@@ -31,7 +31,7 @@ DIRECTION_POLICY = {"pull": "component-wins", "push": "registry-wins"}
 
 
 def headless_sync(args, components, *, direction, dry_run, as_json, allow_empty) -> int:
-    from app.headless import run_sync
+    from functions_tui.app.headless import run_sync
 
     side = DIRECTION_POLICY.get(direction or "")
     # The person named the side for this run: conflicts included.
@@ -40,7 +40,7 @@ def headless_sync(args, components, *, direction, dry_run, as_json, allow_empty)
 
 
 def config(args) -> int:
-    from app.config import load_config, reset_config, show_config
+    from functions_tui.app.config import load_config, reset_config, show_config
 
     if args.reset:
         path, kept = reset_config()
@@ -54,7 +54,7 @@ def config(args) -> int:
 def status(args) -> int:
     """Every function x component, like ``git status``: a grid, then what is not in sync.
     Exit 1 when none of the components it covers could be read (nothing to report on)."""
-    from registry import filters
+    from functions_tui.registry import filters
 
     where = filters.parse(args.where)   # a bad qualifier fails before anything is read
     service = _service(args)
@@ -63,7 +63,7 @@ def status(args) -> int:
     from rich.table import Table
     from rich.text import Text
 
-    from registry.plan_types import State
+    from functions_tui.registry.plan_types import State
 
     for n in args.component or []:
         service.require(n)
@@ -156,7 +156,7 @@ def _cell(s):
     """One pair's cell, as styled Text (no markup to parse: a 1k status renders 400 of them)."""
     from rich.text import Text
 
-    from registry.plan_types import State
+    from functions_tui.registry.plan_types import State
 
     if s is None or (s.state is State.IN_SYNC and s.detail == "absent"):
         return Text("-", style="dim")
@@ -170,7 +170,7 @@ def _status_summary(console, statuses, names, grid, heading: str) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from registry.plan_types import State
+    from functions_tui.registry.plan_types import State
 
     counts: dict[str, dict[str, int]] = {n: {} for n in names}
     for s in statuses:
@@ -249,7 +249,7 @@ def info(args) -> int:
     table.add_row("targets", escape("; ".join(
         c + (f" ({', '.join(f'{k}={v}' for k, v in t.items())})" if t else "") for c, t in spec.targets.items()) or "-"))
     if spec.declared_in:  # values the registry took that its function.yaml does not show yet
-        from app.writeback import declaration_behind
+        from functions_tui.app.writeback import declaration_behind
 
         behind = declaration_behind(record)
         table.add_row("declaration", escape("\n".join(f"behind: {b}" for b in behind)) if behind else "up to date")
@@ -327,7 +327,7 @@ def gc(args) -> int:
     service = _service(args)
     plan = service.gc_plan(allow_empty=args.allow_empty)
     if plan.unknown:
-        from app.service import ServiceError
+        from functions_tui.app.service import ServiceError
 
         raise ServiceError("gc: " + "; ".join(f"{c}: {r}" for c, r in plan.unknown.items())
                            + " — nothing is removed while a component cannot be read")

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app import paths
-from registry.models import COMPONENTS
-from registry.ordering import find_cycle
-from registry.plan import DEFAULT_POLICIES as ENGINE_DEFAULT_POLICIES
-from registry.storage import write_atomic, write_temp
-from app.yaml_nodes import Reader, SchemaError, compose
+from functions_tui.app import paths
+from functions_tui.registry.models import COMPONENTS
+from functions_tui.registry.ordering import find_cycle
+from functions_tui.registry.plan import DEFAULT_POLICIES as ENGINE_DEFAULT_POLICIES
+from functions_tui.registry.storage import write_atomic, write_temp
+from functions_tui.app.yaml_nodes import Reader, SchemaError, compose
 
 COMPONENT_NAMES = COMPONENTS
 POLICIES = ("component-wins", "registry-wins", "ask")

@@ -33,9 +33,9 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from app.yaml_nodes import Reader, SchemaError, compose, line_of
-from registry.models import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, FunctionSpec, digest_source
-from registry.packaging import PackagingError, SourceFiles, source_files, warn_sensitive
+from functions_tui.app.yaml_nodes import Reader, SchemaError, compose, line_of
+from functions_tui.registry.models import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, FunctionSpec, digest_source
+from functions_tui.registry.packaging import PackagingError, SourceFiles, source_files, warn_sensitive
 
 SINGLE = "function.yaml"
 MULTI = "functions.yaml"
@@ -186,7 +186,7 @@ def _package(source: Path) -> SourceFiles:
 
 #: The module of each component kind: it declares the provider's LIMITS (and imports its SDK
 #: only inside methods, so reading the limits costs no SDK import).
-_KIND_MODULES = {"docker": "components.docker", "gcp": "components.gcp", "aws": "components.aws"}
+_KIND_MODULES = {kind: f"functions_tui.components.{kind}" for kind in ("docker", "gcp", "aws")}
 
 
 def component_limits(component: str):
@@ -201,7 +201,7 @@ def first_limit_problem(values: Mapping[str, Any],
                         targets: Mapping[str, Mapping[str, Any]]) -> tuple[str, str] | None:
     """The first way ``values`` (name, runtime, memory, timeout, env) breaks the documented
     limits of one of ``targets`` (component -> target settings): (field, problem)."""
-    from registry import limits as provider_limits
+    from functions_tui.registry import limits as provider_limits
 
     for component, target in targets.items():
         limits = component_limits(component)
@@ -243,7 +243,7 @@ def _env_map(r: Reader, node, field: str) -> dict[str, str]:
     """``env:`` as read: each value resolved, and a value written with ``${VAR}`` kept as a
     reference (registry.secrets.EnvRef): the registry stores the reference, never the value,
     and resolves it again whenever the record is read."""
-    from registry.secrets import EnvRef, has_reference
+    from functions_tui.registry.secrets import EnvRef, has_reference
 
     out: dict[str, str] = {}
     for key, value_node in r.mapping(node, field).items():
@@ -259,7 +259,7 @@ def declared_snapshot(spec: FunctionSpec) -> dict[str, Any]:
     """What a declaration says, as ``FunctionSpec.declared`` keeps it: the values as read,
     env values only as keyed hashes (never in clear), each target's run state (its default
     when the file gives none) and the source folder's digest."""
-    from registry.fingerprint import hash_value  # keyed: registry.secrets
+    from functions_tui.registry.fingerprint import hash_value  # keyed: registry.secrets
 
     return {
         "runtime": spec.runtime,
@@ -286,7 +286,7 @@ def merge_declared(declared: FunctionSpec, registered: FunctionSpec | None) -> F
     """
     import copy
 
-    from registry.fingerprint import hash_matches
+    from functions_tui.registry.fingerprint import hash_matches
 
     snap = registered.declared if registered is not None else None
     if not snap:
@@ -358,7 +358,7 @@ def check_after(specs: Iterable[FunctionSpec], known: set[str] | Mapping[str, It
             if dep not in names:
                 file, line = _split(where.get(s.name, ""))
                 raise DeclarationError(file, line, f"{s.name}.after", f"no function named {dep!r}")
-    from registry.ordering import find_cycle
+    from functions_tui.registry.ordering import find_cycle
 
     graph = {name: list(after) for name, after in known.items()} if isinstance(known, Mapping) else {}
     graph.update({s.name: list(s.after) for s in specs})   # a declaration replaces what was registered

@@ -11,10 +11,10 @@ import os
 from pathlib import Path
 from typing import Callable, Iterable
 
-from app import paths
-from registry.component import Detection
-from registry.storage import write_atomic
-from registry.models import utc_now
+from functions_tui.app import paths
+from functions_tui.registry.component import Detection
+from functions_tui.registry.storage import write_atomic
+from functions_tui.registry.models import utc_now
 
 CACHE_VERSION = 1
 

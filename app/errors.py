@@ -5,22 +5,22 @@ from __future__ import annotations
 
 def describe(exc: BaseException) -> str:
     """A one-line message; errors of our own already name file/line/field or component."""
-    from app.yaml_nodes import SchemaError
-    from app.service import ServiceError
+    from functions_tui.app.yaml_nodes import SchemaError
+    from functions_tui.app.service import ServiceError
 
     known: tuple[type, ...] = (SchemaError, ServiceError)
     try:
-        from registry.store import RegistryError
+        from functions_tui.registry.store import RegistryError
 
         known += (RegistryError,)
     except ImportError:  # pragma: no cover - the store is part of the package
         pass
-    from registry.component import ApplyError
-    from registry.filters import FilterError
+    from functions_tui.registry.component import ApplyError
+    from functions_tui.registry.filters import FilterError
 
     known += (ApplyError, FilterError)
     try:
-        from registry.ordering import CycleError
+        from functions_tui.registry.ordering import CycleError
 
         known += (CycleError,)
     except ImportError:

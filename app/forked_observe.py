@@ -27,7 +27,7 @@ import struct
 import threading
 from typing import Any, Callable
 
-from registry.component import Detection, Observation
+from functions_tui.registry.component import Detection, Observation
 
 _LENGTH = struct.Struct("!Q")
 

@@ -14,9 +14,9 @@ import sys
 from contextlib import nullcontext
 from typing import Any, Iterable
 
-from registry.models import utc_now
-from registry.plan_types import Action, ActionKind, ApplyResult, Plan, State
-from screens.states import TERMINAL_STYLES
+from functions_tui.registry.models import utc_now
+from functions_tui.registry.plan_types import Action, ActionKind, ApplyResult, Plan, State
+from functions_tui.screens.states import TERMINAL_STYLES
 
 SCHEMA_NAME = "functions-tui/sync-result"
 SCHEMA_VERSION = 1
@@ -83,7 +83,7 @@ def _named_sync(service, requested: list[str]) -> tuple[list[str], str | None]:
     """``--sync NAME`` / ``sync NAME`` may name a sync from config.yaml instead of components:
     its components, direction and policy apply. Its ``after`` orders the app's background
     runs; from a script, chain the runs (``functions-tui sync a && functions-tui sync b``)."""
-    from app.service import ServiceError
+    from functions_tui.app.service import ServiceError
 
     known = set(service.component_names())
     syncs = [n for n in requested if n not in known and service.config.sync(n) is not None]
@@ -98,7 +98,7 @@ def _components_to_sync(service, requested: list[str]) -> tuple[list[str], dict[
     """Requested components must be available (else an error with the fix); with none
     requested, SyncService.components_for_run: every available one and every one the registry
     uses (unknown when down), the others reported as skipped with the reason."""
-    from app.service import ServiceError
+    from functions_tui.app.service import ServiceError
 
     known = service.component_names()
     for name in requested:

@@ -116,9 +116,9 @@ class Sandbox:
                 self.seed()
 
     def start_backends(self, events: "SandboxEvents | None" = None) -> None:
-        from components.gcp_emulator.server import start_in_thread
-        from components.gcp_emulator.state import EmulatorState
-        from components.local_backends.moto_server import start_moto
+        from functions_tui.components.gcp_emulator.server import start_in_thread
+        from functions_tui.components.gcp_emulator.state import EmulatorState
+        from functions_tui.components.local_backends.moto_server import start_moto
 
         events = events or _StderrEvents()
         events.progress("aws", "starting moto (local AWS Lambda)…")
@@ -156,7 +156,7 @@ class Sandbox:
             self.docker_reason = "docker left out of this sandbox"
             return f"unix://{self.root}/no-docker.sock"
         try:
-            from components.local_backends.dockerd import ensure_docker
+            from functions_tui.components.local_backends.dockerd import ensure_docker
 
             self.docker_engine = ensure_docker(self.root / "docker")
             return self.docker_engine.host
@@ -270,9 +270,9 @@ class Sandbox:
     def seed(self, events: "SandboxEvents | None" = None) -> None:
         """Register the seed functions, then deploy and drift one component at a time (the
         quick ones first), so each is usable as soon as it is done."""
-        from app.config import DEFAULT_TEXT
-        from app.paths import ensure_config_dir
-        from app.service import SyncService
+        from functions_tui.app.config import DEFAULT_TEXT
+        from functions_tui.app.paths import ensure_config_dir
+        from functions_tui.app.service import SyncService
 
         events = events or _StderrEvents()
         ensure_config_dir(self.home)
@@ -316,7 +316,7 @@ class Sandbox:
         and edits to the declarations, as the user would make them."""
         import boto3
 
-        from registry.models import MARK_KEYS, OWNER_KEYS
+        from functions_tui.registry.models import MARK_KEYS, OWNER_KEYS
 
         lam = boto3.client("lambda", endpoint_url=self.moto.endpoint, region_name=self.moto.region)
         # 1. Someone raised hello's memory in the AWS console: drift, pulled (component-wins).

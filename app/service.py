@@ -14,11 +14,11 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from app import detection_cache, paths
-from app.config import Config, load_config
-from registry.component import Detection, Observation
-from registry.models import COMPONENTS, FunctionRecord, FunctionSpec, HistoryEntry, utc_now
-from registry.plan_types import CHOICES, Action, ActionKind, ApplyResult, Decision, PairStatus, Plan, State
+from functions_tui.app import detection_cache, paths
+from functions_tui.app.config import Config, load_config
+from functions_tui.registry.component import Detection, Observation
+from functions_tui.registry.models import COMPONENTS, FunctionRecord, FunctionSpec, HistoryEntry, utc_now
+from functions_tui.registry.plan_types import CHOICES, Action, ActionKind, ApplyResult, Decision, PairStatus, Plan, State
 
 
 
@@ -49,7 +49,7 @@ class SyncService:
         """``home``: config dir (default: FUNCTIONS_TUI_HOME / platformdirs). ``read_only``:
         every mutating method raises ReadOnlyError (the one central place that enforces it).
         ``config`` / ``components`` (name -> adapter) may be injected, e.g. by tests."""
-        from registry.store import RegistryStore
+        from functions_tui.registry.store import RegistryStore
 
         self.home = paths.config_dir(home)
         self.read_only = read_only
@@ -85,7 +85,7 @@ class SyncService:
             if name not in self._adapters:
                 if name not in COMPONENTS:
                     raise ServiceError(f"unknown component {name!r} (known: {', '.join(COMPONENTS)})")
-                from app.adapters import build_component
+                from functions_tui.app.adapters import build_component
 
                 self._adapters[name] = build_component(name, self.config)
             return self._adapters[name]
@@ -125,7 +125,7 @@ class SyncService:
 
     def _settings(self) -> dict[str, Any]:
         """What each adapter is built with (endpoints, region, project; never secrets)."""
-        from app.adapters import adapter_settings
+        from functions_tui.app.adapters import adapter_settings
 
         return {n: adapter_settings(n, self.config) for n in COMPONENTS}
 
@@ -223,7 +223,7 @@ class SyncService:
     def _build_all(records: Mapping[str, FunctionRecord]) -> None:
         """Build every record of a lazy mapping now, in one batch with the collector paused
         (one by one with it running, the collector rescans the growing heap: 3x slower)."""
-        from registry.gc_pause import gc_paused
+        from functions_tui.registry.gc_pause import gc_paused
 
         with gc_paused(long_lived=True):
             for name in records:
@@ -319,7 +319,7 @@ class SyncService:
         imports and parsing then use every core): detecting it when components.json does not
         hold it yet, then listing it. ``detections()`` and ``observe()`` take the answers.
         Call it as early as possible; a component not probed is read on a thread as before."""
-        from app import forked_observe
+        from functions_tui.app import forked_observe
 
         if not self.fork_observers or not forked_observe.can_fork():
             return
@@ -356,7 +356,7 @@ class SyncService:
         state depends only on its own component), while the slower ones are still listed;
         the result is in the plan's order (registry functions by name, then names only a
         component has; components in ``components`` order)."""
-        from registry.plan import classify_all
+        from functions_tui.registry.plan import classify_all
 
         names = list(components) if components is not None else self.component_names()
         if records is None:
@@ -442,7 +442,7 @@ class SyncService:
         finally:
             if pending is not None:
                 observations = pending.result()
-        from registry.plan import build_plan
+        from functions_tui.registry.plan import build_plan
 
         plan = build_plan(records, {n: observations[n] for n in names if n in observations}, names,
                           direction=run_direction, policies=policies, allow_empty=allow_empty,
@@ -464,7 +464,7 @@ class SyncService:
             if d.choice not in CHOICES:
                 raise ServiceError(f"decision for {d.function} on {d.component}: unknown choice {d.choice!r} "
                                    f"(use one of {', '.join(CHOICES)})")
-        from registry.apply import apply_plan, decided_components
+        from functions_tui.registry.apply import apply_plan, decided_components
 
         components = {n: self.adapter(n) for n in decided_components(plan, decisions)}
         # One generation for the whole run (its progress writes and the declarations'
@@ -488,7 +488,7 @@ class SyncService:
         if warnings is None:
             warnings = result.warnings = []
         try:
-            from app.writeback import pulled_fields, updated_snapshot, write_back
+            from functions_tui.app.writeback import pulled_fields, updated_snapshot, write_back
 
             wanted = pulled_fields(result.results)
             if not wanted:
@@ -529,7 +529,7 @@ class SyncService:
     def add(self, path: str | Path) -> list[FunctionSpec]:
         """Register (or update) the functions declared under ``path``; one registry write."""
         self._check_writable("adding functions")
-        from app.declarations import load_declarations, merge_declared
+        from functions_tui.app.declarations import load_declarations, merge_declared
 
         existing = self.records()
         # ``after`` may name functions registered earlier (adding one edited file of many).
@@ -563,7 +563,7 @@ class SyncService:
     @staticmethod
     def _check_limits(spec: FunctionSpec, components: Iterable[str]) -> None:
         """A new target's provider limits, as `add` checks the declared ones (registry.limits)."""
-        from app.declarations import first_limit_problem
+        from functions_tui.app.declarations import first_limit_problem
 
         values = {"name": spec.name, "runtime": spec.runtime, "memory": spec.memory, "timeout": spec.timeout,
                   "env": spec.env}
@@ -627,13 +627,13 @@ class SyncService:
                 if not force:
                     raise ServiceError(f"{c}: {plan.unknown[c]}; use --force to drop {name} from the registry anyway")
                 continue
-            from registry.plan import observed_for
+            from functions_tui.registry.plan import observed_for
 
             seen = observed_for(plan, name, c)
             if seen is not None:
                 if not seen.marked:
                     raise ServiceError(f"{c}: {name} does not carry the functions-tui mark; not deleting it")
-                from registry.classify import ownership
+                from functions_tui.registry.classify import ownership
 
                 foreign = ownership(seen, plan_registry_id, record.components.get(c))[0]
                 if foreign:
@@ -675,16 +675,16 @@ class SyncService:
 
     def interrupted(self) -> list[str]:
         """Cloud operations journaled but never cleared (an earlier run was interrupted)."""
-        from registry.apply import interrupted_operations
-        from registry.journal import Journal
+        from functions_tui.registry.apply import interrupted_operations
+        from functions_tui.registry.journal import Journal
 
         return interrupted_operations(Journal.for_store(self.store))
 
     def acknowledge_interrupted(self, components: Iterable[str]) -> int:
         """Clear the interrupted operations of ``components`` (after a sync re-observed them)."""
         self._check_writable("clearing the operations journal")
-        from registry.apply import acknowledge_interrupted
-        from registry.journal import Journal
+        from functions_tui.registry.apply import acknowledge_interrupted
+        from functions_tui.registry.journal import Journal
 
         return acknowledge_interrupted(Journal.for_store(self.store), components)
 
@@ -696,8 +696,8 @@ class SyncService:
         held only hashes) and the base's where it can be told (the base keeps a keyed hash:
         known when it matches one side). Read only on a person's request: never stored in a
         plan or a diff, never logged. ``env`` alone covers the keys the two sides differ in."""
-        from registry.fingerprint import hash_matches
-        from registry.masking import reveal_key
+        from functions_tui.registry.fingerprint import hash_matches
+        from functions_tui.registry.masking import reveal_key
 
         head, _, only = field.partition(".")
         if head != "env":
@@ -794,7 +794,7 @@ class SyncService:
         import copy
         from collections import ChainMap
 
-        from registry.plan import build_plan
+        from functions_tui.registry.plan import build_plan
 
         names, direction, policies = self.resolve_sync(comps, None, "push", "registry-wins")
         pending = self.observe_async(names)
@@ -833,7 +833,7 @@ class SyncService:
 
     def _adopt_actions(self, plan: Plan, name: str, component: str) -> list[Action]:
         """adopt()'s checks and actions for one component of a ``policy="ask"`` plan."""
-        from registry.plan import status_for
+        from functions_tui.registry.plan import status_for
 
         status = status_for(plan, name, component)
         if status is None or (status.state is State.IN_SYNC and status.detail == "absent"):
@@ -854,8 +854,8 @@ class SyncService:
     def _delete_actions(self, plan: Plan, name: str, component: str) -> list[Action]:
         """Remove ``name`` from one component (only a resource this registry marked) and drop
         that component from its registry entry (record and target), so no sync puts it back."""
-        from registry.classify import ownership
-        from registry.plan import observed_for
+        from functions_tui.registry.classify import ownership
+        from functions_tui.registry.plan import observed_for
 
         record = self.record_map().get(name)
         actions = []

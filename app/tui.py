@@ -24,20 +24,20 @@ from textual.timer import Timer
 from textual.widgets import Header
 from textual.worker import Worker, WorkerState
 
-from app.sync_scheduler import SyncScheduler
-from app.tui_bridge import (Clock, DashboardData, DashboardView, SyncJob, SyncOutcome, build_view,
+from functions_tui.app.sync_scheduler import SyncScheduler
+from functions_tui.app.tui_bridge import (Clock, DashboardData, DashboardView, SyncJob, SyncOutcome, build_view,
                             component_names, load_dashboard, merged_copy,
                             run_sync, sync_jobs, system_clock)
-from registry.gc_pause import freeze_long_lived, gc_paused
-from screens.dashboard import Dashboard
-from screens.filter_bar import FilterBar
-from screens.time_text import clock_text
-from screens.sync_status import SyncStatus
-from screens.function_list import FunctionList
-from screens.palette import FunctionsCommands
-from screens.read_only import MUTATING_ACTIONS
-from screens.states import HEADER_ICON
-from screens.keys_footer import KeysFooter
+from functions_tui.registry.gc_pause import freeze_long_lived, gc_paused
+from functions_tui.screens.dashboard import Dashboard
+from functions_tui.screens.filter_bar import FilterBar
+from functions_tui.screens.time_text import clock_text
+from functions_tui.screens.sync_status import SyncStatus
+from functions_tui.screens.function_list import FunctionList
+from functions_tui.screens.palette import FunctionsCommands
+from functions_tui.screens.read_only import MUTATING_ACTIONS
+from functions_tui.screens.states import HEADER_ICON
+from functions_tui.screens.keys_footer import KeysFooter
 
 #: Starts what the app needs (the sandbox's backends) while the app is on screen; reports
 #: through an object with progress(component, text), environment_ready(), component_ready(c).
@@ -253,7 +253,7 @@ class FunctionsApp(App):
         action = active.binding.action.split("(", 1)[0].rsplit(".", 1)[-1]
         if action in MUTATING_ACTIONS:
             what = (active.binding.description or action.replace("_", " ")).lower()
-            from app.service import read_only_refusal
+            from functions_tui.app.service import read_only_refusal
 
             self.notify(read_only_refusal(what), severity="warning", timeout=4)
 
@@ -549,13 +549,13 @@ class FunctionsApp(App):
         self.start_syncs(list(self.jobs))
 
     def action_show_plan(self, component: str | None = None) -> None:
-        from screens.plan_screen import PlanScreen
+        from functions_tui.screens.plan_screen import PlanScreen
         component = component or self.dashboard.focused_component()
         self.push_screen(PlanScreen(self.service, [component] if component else None, clock=self.clock),
                          self._after_change)
 
     def action_show_conflicts(self) -> None:
-        from screens.conflict_screen import ConflictScreen
+        from functions_tui.screens.conflict_screen import ConflictScreen
         conflicts = self.data.conflicts()
         if not conflicts:
             self.notify("no conflicts to resolve — press S to sync all first if unsure", title="conflicts")
@@ -563,7 +563,7 @@ class FunctionsApp(App):
         self.push_screen(ConflictScreen(self.service, conflicts), self._after_change)
 
     def action_show_detail(self, name: str) -> None:
-        from screens.detail_screen import DetailScreen
+        from functions_tui.screens.detail_screen import DetailScreen
         self.push_screen(DetailScreen(self.service, name, self.data))
 
     #: Workers that change the registry or a component (their names: the plan screen's and
@@ -597,7 +597,7 @@ class FunctionsApp(App):
     def action_help(self) -> None:
         """Help for the screen on top: its keys (read from its bindings), and on the dashboard
         the legend of state symbols too."""
-        from screens.help_screen import HelpScreen
+        from functions_tui.screens.help_screen import HelpScreen
         on_dashboard = len(self.screen_stack) == 1
         name = "dashboard" if on_dashboard else type(self.screen).__name__.removesuffix("Screen").lower()
         self.push_screen(HelpScreen(self.screen, legend=on_dashboard, title=f"help: {name}"))
@@ -614,7 +614,7 @@ class FunctionsApp(App):
         self.notify(f"theme: {self.theme}", timeout=2)
         home = self._ui_state_home()
         if home is not None:
-            from app import ui_state
+            from functions_tui.app import ui_state
             if not ui_state.save({"theme": self.theme}, home):
                 self.log_activity("could not save the theme (see the log)", "warning")
 
@@ -632,7 +632,7 @@ class FunctionsApp(App):
         home = self._ui_state_home()
         if home is None:
             return
-        from app import ui_state
+        from functions_tui.app import ui_state
         theme = ui_state.load(home).get("theme")
         if isinstance(theme, str) and theme in self.available_themes:
             self.theme = theme
@@ -685,7 +685,7 @@ class FunctionsApp(App):
 
     def function_actions(self, name: str, component: str | None) -> list[Any]:
         """What can be done to ``name`` from ``component``'s panel (None: the registry's)."""
-        from screens.function_actions import actions_for
+        from functions_tui.screens.function_actions import actions_for
 
         comps = [component] if component else list(self.components)
         record = self.data.records.get(name)
@@ -695,7 +695,7 @@ class FunctionsApp(App):
                            declared_in=getattr(spec, "declared_in", "") or "", docker_state=docker_state)
 
     def action_function_actions(self) -> None:
-        from screens.function_actions import FunctionActionsScreen
+        from functions_tui.screens.function_actions import FunctionActionsScreen
 
         target = self.cursor_function()
         if target is None:
@@ -739,7 +739,7 @@ class FunctionsApp(App):
         """Take one action on ``name`` (menu, direct key or palette): planned and confirmed."""
         components = tuple(components)
         if self.read_only and intent != "sync":   # the plan of a sync can be looked at, not applied
-            from app.service import read_only_refusal
+            from functions_tui.app.service import read_only_refusal
 
             self.notify(read_only_refusal(intent), title=name, severity="warning")
             return
@@ -747,7 +747,7 @@ class FunctionsApp(App):
             self._edit_declaration(name)
             return
         if intent in ("run", "stop"):
-            from screens.confirm import ConfirmScreen
+            from functions_tui.screens.confirm import ConfirmScreen
 
             self.push_screen(ConfirmScreen(f"{intent.capitalize()} the docker container of {name}?"),
                              partial(self._run_stop_confirmed, name, intent))
@@ -766,8 +766,8 @@ class FunctionsApp(App):
         self.post_message(self.FunctionPlanned(intent, name, components, plan))
 
     def on_functions_app_function_planned(self, message: FunctionPlanned) -> None:
-        from screens.function_actions import OneFunctionService
-        from screens.plan_screen import PlanScreen
+        from functions_tui.screens.function_actions import OneFunctionService
+        from functions_tui.screens.plan_screen import PlanScreen
 
         if not self._alive():
             return
@@ -821,7 +821,7 @@ class FunctionsApp(App):
             self.notify("$VISUAL and $EDITOR are unset: set one (e.g. export EDITOR=nano) and start again",
                         title="edit", severity="warning")
             return
-        from screens.function_actions import declaration_path
+        from functions_tui.screens.function_actions import declaration_path
 
         record = self.data.records.get(name)
         path = declaration_path(getattr(getattr(record, "spec", None), "declared_in", "") or "")
@@ -889,7 +889,7 @@ class FunctionsApp(App):
         """Filter every panel: plain words match rows, ``field:value`` qualifiers are TinyDB
         queries over the registry (registry.filters). A qualifier not readable yet (``memory:``
         half typed) keeps the last filter and says why in the status line."""
-        from registry import filters
+        from functions_tui.registry import filters
 
         self._pending_filter = None   # this text wins over keystrokes not applied yet
         try:
@@ -936,12 +936,12 @@ class FunctionsApp(App):
 
 def known_binding_ids() -> set[str]:
     """Every binding id of the app and its screens and widgets (what ``keymap:`` may name)."""
-    from screens.confirm import ConfirmScreen
-    from screens.conflict_screen import ConflictScreen
-    from screens.detail_screen import DetailScreen
-    from screens.function_actions import FunctionActionsScreen
-    from screens.help_screen import HelpScreen
-    from screens.plan_screen import PlanScreen
+    from functions_tui.screens.confirm import ConfirmScreen
+    from functions_tui.screens.conflict_screen import ConflictScreen
+    from functions_tui.screens.detail_screen import DetailScreen
+    from functions_tui.screens.function_actions import FunctionActionsScreen
+    from functions_tui.screens.help_screen import HelpScreen
+    from functions_tui.screens.plan_screen import PlanScreen
 
     owners = (FunctionsApp, Dashboard, FunctionList, PlanScreen, ConflictScreen, DetailScreen, HelpScreen, ConfirmScreen,
               FunctionActionsScreen)
@@ -949,7 +949,7 @@ def known_binding_ids() -> set[str]:
 
 
 def make_service(read_only: bool) -> Any:
-    from app.service import SyncService  # lazy: keeps SDKs out of --help
+    from functions_tui.app.service import SyncService  # lazy: keeps SDKs out of --help
     return SyncService(read_only=read_only)
 
 
@@ -960,7 +960,7 @@ def main(read_only: bool = False, service: Any = None, preparer: Preparer | None
     app.run()
     code = 0 if app.return_code in (None, 0) else int(app.return_code)
     if service is None and preparer is None:   # nothing left for a caller to clean up
-        from app.process_exit import exit_now
+        from functions_tui.app.process_exit import exit_now
 
         exit_now(code)   # not waiting for background syncs (they only read) nor freeing 50k records
     return code

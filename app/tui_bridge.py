@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
 
-from registry.models import COMPONENTS, FunctionRecord
-from registry.plan_types import Action, ActionKind, PairStatus, Plan, State
-from screens.conflict_screen import ConflictItem
-from screens.function_list import Row
-from screens.states import GLYPHS, SEVERITY
+from functions_tui.registry.models import COMPONENTS, FunctionRecord
+from functions_tui.registry.plan_types import Action, ActionKind, PairStatus, Plan, State
+from functions_tui.screens.conflict_screen import ConflictItem
+from functions_tui.screens.function_list import Row
+from functions_tui.screens.states import GLYPHS, SEVERITY
 
 Clock = Callable[[], datetime]
 

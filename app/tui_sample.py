@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from registry.component import Detection, Observation
-from registry.models import COMPONENTS, ComponentRecord, FunctionRecord, FunctionSpec, HistoryEntry
-from registry.plan_types import (Action, ActionKind, ActionResult, ApplyResult, FieldDiff, PairStatus,
+from functions_tui.registry.component import Detection, Observation
+from functions_tui.registry.models import COMPONENTS, ComponentRecord, FunctionRecord, FunctionSpec, HistoryEntry
+from functions_tui.registry.plan_types import (Action, ActionKind, ActionResult, ApplyResult, FieldDiff, PairStatus,
                                  Plan, State)
 
 FIXED_TIME = "2026-01-15T09:30:00+00:00"
@@ -103,7 +103,7 @@ class SampleService:
         runnable = [a for a in plan.actions if a.kind is not ActionKind.ASK]
         step = None
         if progress is not None:
-            from registry.apply import ApplyStep as step   # only when asked: a heavy import
+            from functions_tui.registry.apply import ApplyStep as step   # only when asked: a heavy import
         for index, action in enumerate(runnable, 1):
             if step is not None:
                 progress(step(index, len(runnable), action))
@@ -124,7 +124,7 @@ class SampleService:
 
     def reveal(self, function: str, component: str, field: str) -> dict[str, Any]:
         """As SyncService.reveal: the clear values of a conflict's env keys (fixed sample data)."""
-        from registry.masking import Revealed
+        from functions_tui.registry.masking import Revealed
 
         head, _, only = field.partition(".")
         if head != "env":
@@ -333,7 +333,7 @@ SCENARIOS = {
 
 def scenario_app(name: str) -> Any:
     """The app for one scenario (fixed data, fixed clock, no timers firing)."""
-    from app.tui import FunctionsApp
+    from functions_tui.app.tui import FunctionsApp
 
     factory, _, _ = SCENARIOS[name]
     return FunctionsApp(factory(), clock=fixed_clock, autosync=False)

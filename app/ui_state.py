@@ -13,8 +13,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from app import paths
-from registry.storage import write_atomic
+from functions_tui.app import paths
+from functions_tui.registry.storage import write_atomic
 
 UI_STATE_FILE = "ui.json"
 VERSION = 1

@@ -37,9 +37,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from registry.storage import write_atomic
-from registry.fingerprint import hash_matches, hash_value
-from registry.models import DEFAULT_MEMORY_MB, DEFAULT_STATE, DEFAULT_TIMEOUT_S, FunctionSpec
+from functions_tui.registry.storage import write_atomic
+from functions_tui.registry.fingerprint import hash_matches, hash_value
+from functions_tui.registry.models import DEFAULT_MEMORY_MB, DEFAULT_STATE, DEFAULT_TIMEOUT_S, FunctionSpec
 
 #: Declaration fields a pull can change (``state`` is ``targets.<component>.state``).
 WRITABLE_FIELDS = ("runtime", "entry_point", "memory", "timeout", "env", "labels", "state")
@@ -96,7 +96,7 @@ class WriteBackReport:
 def pulled_fields(results: Iterable[Any]) -> dict[str, list[tuple[str, str, list[str]]]]:
     """function -> [(component, action kind, fields)] for every successful PULL / ADOPT
     in an ApplyResult's ``results``."""
-    from registry.plan_types import ActionKind
+    from functions_tui.registry.plan_types import ActionKind
 
     out: dict[str, list[tuple[str, str, list[str]]]] = {}
     for r in results:
@@ -198,7 +198,7 @@ def _snapshot_put(declared: dict[str, Any], path: tuple, value: Any) -> None:
 
 def updated_snapshot(declared: Mapping[str, Any] | None, outcome: FunctionWrite) -> dict[str, Any]:
     """``declared`` (a record's snapshot) with what ``outcome`` settled folded in."""
-    from registry.compact import copy_json
+    from functions_tui.registry.compact import copy_json
 
     out = copy_json(dict(declared)) if declared else copy_json(outcome.base or {})
     for path, value in outcome.settled.items():
@@ -246,7 +246,7 @@ def _is_null(node) -> bool:
 
 def _references(node) -> list[str]:
     """The variables a scalar's text uses (``${VAR}`` / ``${VAR:-default}``; ``$$`` is none)."""
-    from app.yaml_nodes import _VAR
+    from functions_tui.app.yaml_nodes import _VAR
 
     if not isinstance(node, _yaml().ScalarNode):
         return []
@@ -259,7 +259,7 @@ def _is_reference(node) -> bool:
 
 def _whole_reference(node) -> str | None:
     """VAR when the scalar is exactly ``${VAR}`` or ``${VAR:-default}``."""
-    from app.yaml_nodes import _VAR
+    from functions_tui.app.yaml_nodes import _VAR
 
     match = _VAR.fullmatch(node.value.strip()) if isinstance(node, _yaml().ScalarNode) else None
     return match.group(1) if match and match.group(1) else None
@@ -283,7 +283,7 @@ class _Doc:
     def load(self) -> None:
         """Compose the text and find the function; _EditError when it is not there."""
         yaml = _yaml()
-        from app.declarations import MULTI
+        from functions_tui.app.declarations import MULTI
 
         try:
             self.root = _compose(self.text)
@@ -318,7 +318,7 @@ class _Doc:
 
     def _text(self, node) -> Any:
         """A scalar's value with ``${VAR}`` resolved, or _UNREAD."""
-        from app.yaml_nodes import Reader, SchemaError
+        from functions_tui.app.yaml_nodes import Reader, SchemaError
 
         try:
             return Reader(self.path, self.variables).string(node, "")
@@ -340,7 +340,7 @@ class _Doc:
     def value(self, path: tuple) -> Any:
         """What the file says at ``path`` as a declaration reads it (defaults for fields
         not written; None for an absent env/labels key; _UNREAD when it cannot be read)."""
-        from app.yaml_nodes import Reader, SchemaError
+        from functions_tui.app.yaml_nodes import Reader, SchemaError
 
         hit = self.node(path)
         head = path[0]
@@ -765,7 +765,7 @@ def _not_written(fw: FunctionWrite, spec: FunctionSpec, paths: list[tuple], why:
 def _write_function(file: Path, text: str, spec: FunctionSpec, paths: list[tuple],
                     environ: Mapping[str, str], fw: FunctionWrite) -> str:
     """The file's text with this function's pulled values written (or as it was)."""
-    from app.declarations import STATES, TARGET_FIELDS
+    from functions_tui.app.declarations import STATES, TARGET_FIELDS
 
     try:
         doc = _Doc(file, text, spec.name, environ)
@@ -882,7 +882,7 @@ def _vars(names: list[str]) -> str:
 def _file_snapshot(doc: _Doc, spec: FunctionSpec) -> dict[str, Any]:
     """The declaration's values as read now, for a record that has no snapshot yet
     (fields that cannot be read are left out: for them the file is taken at the next add)."""
-    from app.declarations import code_digest
+    from functions_tui.app.declarations import code_digest
 
     out: dict[str, Any] = {}
     for f in SCALARS:
@@ -986,7 +986,7 @@ def _behind_paths(spec: FunctionSpec) -> list[tuple]:
 
 
 def _states(component: str) -> tuple[str, ...]:
-    from app.declarations import STATES
+    from functions_tui.app.declarations import STATES
 
     return STATES.get(component, ())
 

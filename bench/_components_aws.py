@@ -58,8 +58,8 @@ def _seed(endpoint: str, owner: str = "") -> None:
     registry adopts them then), none for a mark from before identities."""
     import boto3
 
-    from components.aws import DIGEST_KEY, MARK_KEY, OWNER_KEY
-    from components.local_backends.moto_server import LAMBDA_TRUST_POLICY
+    from functions_tui.components.aws import DIGEST_KEY, MARK_KEY, OWNER_KEY
+    from functions_tui.components.local_backends.moto_server import LAMBDA_TRUST_POLICY
 
     kwargs = dict(endpoint_url=endpoint, region_name=REGION, aws_access_key_id="testing",
                   aws_secret_access_key="testing")
@@ -83,7 +83,7 @@ def _seed(endpoint: str, owner: str = "") -> None:
 def measure() -> dict:
     import boto3
 
-    from components.aws import AwsComponent
+    from functions_tui.components.aws import AwsComponent
 
     process, endpoint = _start_moto_process()
     try:

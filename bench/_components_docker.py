@@ -22,7 +22,7 @@ import tarfile
 import tempfile
 import time
 
-from registry.models import DIGEST_KEYS, MARK_KEYS, OWNER_KEYS
+from functions_tui.registry.models import DIGEST_KEYS, MARK_KEYS, OWNER_KEYS
 
 FUNCTIONS = 1000
 CONTAINERS = 50
@@ -44,7 +44,7 @@ def _bench_spec(i: int) -> dict:
 def image_archive(count: int, prefix: str = "bench", spec_for=_bench_spec, owner: str = "") -> bytes:
     """A ``docker save``-style archive of ``count`` marked function images sharing one empty
     layer (building 1,000 images would take minutes on the vfs driver). Also used by bench/cli."""
-    from components.docker import SPEC_LABEL
+    from functions_tui.components.docker import SPEC_LABEL
 
     layer_buf = io.BytesIO()
     with tarfile.open(fileobj=layer_buf, mode="w") as layer:
@@ -90,8 +90,8 @@ def _seed(api, count: int, containers: int) -> None:
 def measure() -> dict:
     import docker
 
-    from components.docker import DockerComponent
-    from components.local_backends.dockerd import start_dockerd
+    from functions_tui.components.docker import DockerComponent
+    from functions_tui.components.local_backends.dockerd import start_dockerd
 
     mark = MARK_KEYS["docker"]
     with tempfile.TemporaryDirectory(prefix="bench-docker-") as workdir:

@@ -24,9 +24,9 @@ GOAL = 1.5
 
 
 def _seed(path: Path, owner: str = "") -> None:
-    from components.gcp import encode_digest
-    from components.gcp_emulator.state import EmulatorState
-    from registry.models import DIGEST_KEYS, MARK_KEYS, OWNER_KEYS
+    from functions_tui.components.gcp import encode_digest
+    from functions_tui.components.gcp_emulator.state import EmulatorState
+    from functions_tui.registry.models import DIGEST_KEYS, MARK_KEYS, OWNER_KEYS
 
     state = EmulatorState(path=path)
     functions = {}
@@ -46,7 +46,7 @@ def _seed(path: Path, owner: str = "") -> None:
 
 def _start(state_file: Path) -> tuple[subprocess.Popen, str]:
     root = Path(__file__).resolve().parents[1]
-    proc = subprocess.Popen([sys.executable, "-m", "components.gcp_emulator", "--port", "0",
+    proc = subprocess.Popen([sys.executable, "-m", "functions_tui.components.gcp_emulator", "--port", "0",
                              "--state", str(state_file)], cwd=root, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True,
                             env={**os.environ, "PYTHONPATH": str(root)})
@@ -68,7 +68,7 @@ def measure() -> dict:
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import functions_v2
 
-    from components.gcp import GcpComponent
+    from functions_tui.components.gcp import GcpComponent
 
     with tempfile.TemporaryDirectory(prefix="bench-gcp-") as tmp:
         state_file = Path(tmp) / "state.json"

@@ -53,7 +53,7 @@ def _tool(name: str) -> list[str]:
     if found:
         return [found]
     if name == "functions-tui":
-        return [sys.executable, "-m", "app"]
+        return [sys.executable, "-m", "functions_tui.app"]
     raise RuntimeError(f"{name} not found")
 
 
@@ -133,8 +133,8 @@ def _seed_docker(host: str, owner: str) -> None:
 
 def _seed_big_registry(home: Path, count: int, name=lambda i: f"fn-{i:05d}") -> None:
     """A 10k registry like a real one: env, labels, targets on all three components."""
-    from registry.models import ComponentRecord, FunctionRecord, FunctionSpec
-    from registry.store import RegistryStore
+    from functions_tui.registry.models import ComponentRecord, FunctionRecord, FunctionSpec
+    from functions_tui.registry.store import RegistryStore
 
     store = RegistryStore(home / "registry.json")
     with store.transaction("import") as txn:
@@ -152,8 +152,8 @@ def _registry_home(home: Path) -> str:
     returns its identity (lineage). The backends' functions carry it in their ownership mark,
     as functions this registry deployed would: the first ``--sync`` adopts them (a mark without
     an identity would read as another registry's, and nothing would be in sync)."""
-    from registry.models import FunctionRecord, FunctionSpec
-    from registry.store import RegistryStore
+    from functions_tui.registry.models import FunctionRecord, FunctionSpec
+    from functions_tui.registry.store import RegistryStore
 
     home.mkdir(mode=0o700)
     (home / "config.yaml").write_text("policies: {docker: component-wins, aws: component-wins}\n")
@@ -173,7 +173,7 @@ def backends(tmp_path: Path, owner: str = "") -> Iterator[dict[str, str]]:
     from bench._components_gcp import PROJECT
     from bench._components_gcp import _seed as seed_gcp
     from bench._components_gcp import _start as start_gcp
-    from components.local_backends.dockerd import start_dockerd
+    from functions_tui.components.local_backends.dockerd import start_dockerd
 
     moto, endpoint = _start_moto_process()
     engine = gcp = None

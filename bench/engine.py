@@ -14,12 +14,12 @@ import sys
 import time
 from typing import Iterator
 
-from registry.component import Observation, ObservedFunction
-from registry.fingerprint import spec_fingerprint, spec_values
-from registry.models import COMPONENTS, MARK_KEYS, ComponentRecord, FunctionRecord, FunctionSpec
-from registry.classify import forget_env_hashes
-from registry.plan import build_plan
-from registry.plan_types import Policy
+from functions_tui.registry.component import Observation, ObservedFunction
+from functions_tui.registry.fingerprint import spec_fingerprint, spec_values
+from functions_tui.registry.models import COMPONENTS, MARK_KEYS, ComponentRecord, FunctionRecord, FunctionSpec
+from functions_tui.registry.classify import forget_env_hashes
+from functions_tui.registry.plan import build_plan
+from functions_tui.registry.plan_types import Policy
 
 N_FUNCTIONS = 10_000
 GOAL_S = 0.2

@@ -47,10 +47,10 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from registry.fingerprint import spec_fingerprint
-from registry.gc_pause import gc_paused
-from registry.models import COMPONENTS, ComponentRecord, FunctionRecord, FunctionSpec
-from registry.store import RegistryStore
+from functions_tui.registry.fingerprint import spec_fingerprint
+from functions_tui.registry.gc_pause import gc_paused
+from functions_tui.registry.models import COMPONENTS, ComponentRecord, FunctionRecord, FunctionSpec
+from functions_tui.registry.store import RegistryStore
 
 JOURNAL_ACTIONS = 2_000
 JOURNAL_GOAL_S = 1.0
@@ -125,7 +125,7 @@ def _journal_2k(folder: Path, actions: int = JOURNAL_ACTIONS) -> float:
     on a journal already holding 5,000 open operations of a crashed run (10,000 lines)."""
     import orjson
 
-    from registry.journal import Journal, JournalEntry
+    from functions_tui.registry.journal import Journal, JournalEntry
 
     journal = Journal(folder / "journal.json")
     history = []
@@ -158,8 +158,8 @@ class _InstantAws:
     registry_id = ""
 
     def create(self, spec: FunctionSpec):
-        from registry.component import ObservedFunction
-        from registry.fingerprint import spec_values
+        from functions_tui.registry.component import ObservedFunction
+        from functions_tui.registry.fingerprint import spec_values
 
         values = spec_values(spec, "aws")
         return ObservedFunction(spec.name, "aws", values, resource_id=f"arn:aws:lambda:eu-west-1:1:function:{spec.name}",
@@ -168,7 +168,7 @@ class _InstantAws:
 
 class _NoJournal:
     def begin(self, *args, **kwargs):
-        from registry.journal import JournalEntry
+        from functions_tui.registry.journal import JournalEntry
 
         return JournalEntry(args[0], args[1], args[2])
 
@@ -185,10 +185,10 @@ class _NoJournal:
 def _apply_2k(folder: Path, journaled: bool, n: int = JOURNAL_ACTIONS) -> tuple[float, list[float]]:
     """(apply seconds, each registry-lock hold in seconds) for n creates on aws over a
     registry of n functions."""
-    import registry.store as store_module
-    from registry.apply import apply_plan
-    from registry.journal import Journal
-    from registry.plan_types import Action, ActionKind, Plan
+    import functions_tui.registry.store as store_module
+    from functions_tui.registry.apply import apply_plan
+    from functions_tui.registry.journal import Journal
+    from functions_tui.registry.plan_types import Action, ActionKind, Plan
 
     folder = Path(tempfile.mkdtemp(prefix="apply-", dir=folder))  # a registry of its own
     store = RegistryStore(folder / "registry.json")

@@ -65,7 +65,7 @@ def _name(i: int) -> str:
 
 # --- the data ----------------------------------------------------------------------------
 def _spec(i: int):
-    from registry.models import FunctionSpec
+    from functions_tui.registry.models import FunctionSpec
 
     return FunctionSpec(name=_name(i), runtime="python3.12", entry_point="main", memory=256, timeout=30,
                         env={"GREETING": "hello"}, labels={"team": f"t{i % 7}"}, targets={"aws": {}},
@@ -74,9 +74,9 @@ def _spec(i: int):
 
 def _write_registry(home: Path, count: int, lineage: str = "") -> str:
     """``count`` functions targeting aws, the first DEPLOYED with an aws record; its lineage."""
-    from registry.fingerprint import spec_fingerprint
-    from registry.models import ComponentRecord, FunctionRecord
-    from registry.store import RegistryStore
+    from functions_tui.registry.fingerprint import spec_fingerprint
+    from functions_tui.registry.models import ComponentRecord, FunctionRecord
+    from functions_tui.registry.store import RegistryStore
 
     home.mkdir(parents=True, mode=0o700, exist_ok=True)
     store = RegistryStore(home / "registry.json")
@@ -94,8 +94,8 @@ def _write_registry(home: Path, count: int, lineage: str = "") -> str:
 def _seed_moto(endpoint: str, lineage: str) -> None:
     import boto3
 
-    from components.aws import DIGEST_KEY, MARK_KEY, OWNER_KEY
-    from components.local_backends.moto_server import LAMBDA_TRUST_POLICY
+    from functions_tui.components.aws import DIGEST_KEY, MARK_KEY, OWNER_KEY
+    from functions_tui.components.local_backends.moto_server import LAMBDA_TRUST_POLICY
 
     kwargs = dict(endpoint_url=endpoint, region_name=REGION, aws_access_key_id="testing",
                   aws_secret_access_key="testing")
@@ -142,8 +142,8 @@ def _environment(endpoint: str) -> dict[str, str]:
 
 # --- in-process measurements ---------------------------------------------------------------
 def _app(home: Path, **kw):
-    from app.service import SyncService
-    from app.tui import FunctionsApp
+    from functions_tui.app.service import SyncService
+    from functions_tui.app.tui import FunctionsApp
 
     app = FunctionsApp(SyncService(home), **kw)
     app.freeze_heap = True   # as app.tui.main runs it
@@ -199,7 +199,7 @@ async def _launch_and_first_sync(home: Path, count: int) -> tuple[float, float]:
 
 
 def _headless_plan(home: Path) -> float:
-    from app.service import SyncService
+    from functions_tui.app.service import SyncService
 
     started = time.perf_counter()
     service = SyncService(home)
@@ -212,7 +212,7 @@ def _headless_plan(home: Path) -> float:
 
 def _warm_headless_plan(home: Path) -> float:
     """The headless plan again on a service that has read the registry already (context only)."""
-    from app.service import SyncService
+    from functions_tui.app.service import SyncService
 
     service = SyncService(home)
     names, _ = service.components_for_run()
@@ -317,8 +317,8 @@ async def _filter_keys(home: Path, word: str = "fn-012") -> list[float]:
 _RSS_CHILD = r"""
 import asyncio, sys, time
 from pathlib import Path
-from app.service import SyncService
-from app.tui import FunctionsApp
+from functions_tui.app.service import SyncService
+from functions_tui.app.tui import FunctionsApp
 
 async def main():
     app = FunctionsApp(SyncService(Path(sys.argv[1])))
@@ -493,7 +493,7 @@ def run() -> Iterator[dict]:
             env = _environment(endpoint)
             os.environ.clear()
             os.environ.update(env)
-            from app.service import SyncService
+            from functions_tui.app.service import SyncService
             for home in (small, big):   # detections cached in components.json, as after a first start
                 SyncService(home).detections(refresh=True)
 

@@ -43,11 +43,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from registry.component import ApplyError, Detection, Observation, ObservedFunction
-from registry.limits import Limits
-from registry.models import (DEPLOYED_CODE_KEYS, DIGEST_KEYS, MARK_KEYS, OWNER_KEYS, FunctionSpec,
+from functions_tui.registry.component import ApplyError, Detection, Observation, ObservedFunction
+from functions_tui.registry.limits import Limits
+from functions_tui.registry.models import (DEPLOYED_CODE_KEYS, DIGEST_KEYS, MARK_KEYS, OWNER_KEYS, FunctionSpec,
                              is_managed_label, utc_now)
-from registry.packaging import PackagingError, source_files, warn_sensitive
+from functions_tui.registry.packaging import PackagingError, source_files, warn_sensitive
 
 NAME = "aws"
 MARK_KEY = MARK_KEYS[NAME]

@@ -50,12 +50,12 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from registry.component import ApplyError, Detection, Observation, ObservedFunction
-from registry.fingerprint import hash_value
-from registry.limits import Limits
-from registry.models import (DEPLOYED_CODE_KEYS, DIGEST_KEYS, MARK_KEYS, OWNER_KEYS, FunctionSpec, digest_source,
+from functions_tui.registry.component import ApplyError, Detection, Observation, ObservedFunction
+from functions_tui.registry.fingerprint import hash_value
+from functions_tui.registry.limits import Limits
+from functions_tui.registry.models import (DEPLOYED_CODE_KEYS, DIGEST_KEYS, MARK_KEYS, OWNER_KEYS, FunctionSpec, digest_source,
                              is_managed_label, utc_now)
-from registry.packaging import PackagingError, source_files, warn_sensitive
+from functions_tui.registry.packaging import PackagingError, source_files, warn_sensitive
 
 COMPONENT = "docker"
 MARK = MARK_KEYS[COMPONENT]
@@ -527,7 +527,7 @@ class DockerComponent:
 
     def base_image_for(self, runtime: str) -> str:
         """The base image of a runtime: configured (exact runtime, then family) or our local one."""
-        from components.local_backends.base_image import local_base_ref
+        from functions_tui.components.local_backends.base_image import local_base_ref
 
         family = runtime_family(runtime)
         return self.base_images.get(runtime) or self.base_images.get(family) or local_base_ref(family)
@@ -544,7 +544,7 @@ class DockerComponent:
         return digest_source(spec.source) if spec.source else ""
 
     def _build(self, api: Any, spec: FunctionSpec) -> str:
-        from components.local_backends.base_image import BaseImageError, ensure_base_image, is_local_base_ref
+        from functions_tui.components.local_backends.base_image import BaseImageError, ensure_base_image, is_local_base_ref
 
         base = self.base_image_for(spec.runtime)
         if is_local_base_ref(base):
@@ -825,7 +825,7 @@ def build_context(spec: FunctionSpec, base: str, command: list[str] | None) -> i
     Labels are passed to the build API (not as LABEL lines), which saves a build step and
     any quoting trouble.
     """
-    from components.local_backends.base_image import is_local_base_ref
+    from functions_tui.components.local_backends.base_image import is_local_base_ref
 
     # Every metadata line is one more builder step (~1 s each on the vfs driver), so our
     # local base images already carry WORKDIR and CMD, and env is one ENV line.

@@ -32,11 +32,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from registry.component import ApplyError, Detection, Observation, ObservedFunction
-from registry.limits import Limits
-from registry.models import (DEPLOYED_CODE_KEYS, DIGEST_KEYS, MARK_KEYS, OWNER_KEYS, FunctionSpec, digest_source,
+from functions_tui.registry.component import ApplyError, Detection, Observation, ObservedFunction
+from functions_tui.registry.limits import Limits
+from functions_tui.registry.models import (DEPLOYED_CODE_KEYS, DIGEST_KEYS, MARK_KEYS, OWNER_KEYS, FunctionSpec, digest_source,
                              is_managed_label, utc_now)
-from registry.packaging import PackagingError, source_files, warn_sensitive
+from functions_tui.registry.packaging import PackagingError, source_files, warn_sensitive
 
 COMPONENT = "gcp"
 MARK_KEY = MARK_KEYS[COMPONENT]

@@ -22,16 +22,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from registry.classify import top_level
-from registry.component import ApplyError, ObservedFunction
-from registry.errors import LockTimeoutError, StaleWriteError
-from registry.fingerprint import FINGERPRINT_FIELDS
-from registry.journal import Journal, JournalError, mark_live, mark_over
-from registry.lock import RegistryLock, read_holder
-from registry.merge import COMPONENT, CONFLICT, REGISTRY, SIDES, decided_sides
-from registry.models import ComponentRecord, FunctionRecord, FunctionSpec, is_managed_label, utc_now
-from registry.plan import observed_for, order_actions, status_for
-from registry.plan_types import CHOICES, Action, ActionKind, ActionResult, ApplyResult, Plan, State
+from functions_tui.registry.classify import top_level
+from functions_tui.registry.component import ApplyError, ObservedFunction
+from functions_tui.registry.errors import LockTimeoutError, StaleWriteError
+from functions_tui.registry.fingerprint import FINGERPRINT_FIELDS
+from functions_tui.registry.journal import Journal, JournalError, mark_live, mark_over
+from functions_tui.registry.lock import RegistryLock, read_holder
+from functions_tui.registry.merge import COMPONENT, CONFLICT, REGISTRY, SIDES, decided_sides
+from functions_tui.registry.models import ComponentRecord, FunctionRecord, FunctionSpec, is_managed_label, utc_now
+from functions_tui.registry.plan import observed_for, order_actions, status_for
+from functions_tui.registry.plan_types import CHOICES, Action, ActionKind, ActionResult, ApplyResult, Plan, State
 
 #: Actions that change a component (journaled); the others only change the registry.
 COMPONENT_CHANGES = frozenset({ActionKind.CREATE, ActionKind.UPDATE, ActionKind.DELETE, ActionKind.CLAIM})

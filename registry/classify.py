@@ -14,14 +14,14 @@ from __future__ import annotations
 from operator import itemgetter
 from typing import Any, Iterable, Mapping
 
-from registry.component import ObservedFunction
-from registry import secrets as _secrets
-from registry.fingerprint import FINGERPRINT_FIELDS, SECRET_FIELDS, canonical_env, hash_value
-from registry.ignore import apply_ignore, rules_for
-from registry.masking import mask_triple
-from registry.merge import flat_fields, side_of, state_of
-from registry.models import DEFAULT_STATE, MANAGED_LABEL_KEYS, MARK_KEYS, FunctionRecord, FunctionSpec
-from registry.plan_types import FieldDiff, PairStatus, State
+from functions_tui.registry.component import ObservedFunction
+from functions_tui.registry import secrets as _secrets
+from functions_tui.registry.fingerprint import FINGERPRINT_FIELDS, SECRET_FIELDS, canonical_env, hash_value
+from functions_tui.registry.ignore import apply_ignore, rules_for
+from functions_tui.registry.masking import mask_triple
+from functions_tui.registry.merge import flat_fields, side_of, state_of
+from functions_tui.registry.models import DEFAULT_STATE, MANAGED_LABEL_KEYS, MARK_KEYS, FunctionRecord, FunctionSpec
+from functions_tui.registry.plan_types import FieldDiff, PairStatus, State
 
 # PairStatus.detail words (beyond the reason text of UNKNOWN).
 GHOST = "ghost"                    # missing, but the base says it was there: deleted out of band
@@ -376,6 +376,6 @@ def classify(record: FunctionRecord | None, observed: ObservedFunction | None, c
 
 def classify_all(records, observations, components=None, **kw):
     """Every pair's status with the plan's guards: see registry.plan.classify_all."""
-    from registry.plan import classify_all as _classify_all  # plan builds on this module
+    from functions_tui.registry.plan import classify_all as _classify_all  # plan builds on this module
 
     return _classify_all(records, observations, components, **kw)

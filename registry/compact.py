@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from registry.models import ComponentRecord, FunctionRecord
+from functions_tui.registry.models import ComponentRecord, FunctionRecord
 
 
 def compact_components(components: Mapping[str, Any]) -> dict[str, Any]:

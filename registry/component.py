@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from registry.fingerprint import canonical_env, normalize
-from registry.models import FunctionSpec
+from functions_tui.registry.fingerprint import canonical_env, normalize
+from functions_tui.registry.models import FunctionSpec
 
 
 @dataclass

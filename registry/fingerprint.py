@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from registry import secrets as _secrets
-from registry.models import FunctionSpec, is_managed_label
+from functions_tui.registry import secrets as _secrets
+from functions_tui.registry.models import FunctionSpec, is_managed_label
 
 FINGERPRINT_FIELDS: tuple[str, ...] = (
     "runtime", "entry_point", "memory", "timeout", "env", "labels", "code_digest", "state",

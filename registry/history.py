@@ -36,9 +36,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from registry import secrets as _secrets
-from registry.compact import copy_json, expand_doc
-from registry.models import HistoryEntry
+from functions_tui.registry import secrets as _secrets
+from functions_tui.registry.compact import copy_json, expand_doc
+from functions_tui.registry.models import HistoryEntry
 
 #: Entries kept in the file; the oldest are dropped beyond this.
 HISTORY_LIMIT = 10_000

@@ -13,7 +13,7 @@ from fnmatch import fnmatchcase
 from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
-from registry.fingerprint import FINGERPRINT_FIELDS
+from functions_tui.registry.fingerprint import FINGERPRINT_FIELDS
 
 #: Fingerprint fields that are mappings, so ``field.KEY`` rules can address one key.
 MAPPING_FIELDS = frozenset({"env", "labels"})

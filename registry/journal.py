@@ -44,7 +44,7 @@ from typing import Any, Iterable, Iterator
 
 import orjson
 
-from registry.models import utc_now
+from functions_tui.registry.models import utc_now
 
 try:  # an flock on the lock file (what filelock does on Unix, without its per-call overhead)
     import fcntl

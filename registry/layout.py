@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from registry.errors import corrupt
+from functions_tui.registry.errors import corrupt
 
 META, FUNCTIONS, HISTORY = "meta", "functions", "history"
 REQUIRED_TABLES = (META, FUNCTIONS, HISTORY)

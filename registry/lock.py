@@ -23,8 +23,8 @@ from typing import Any
 
 import orjson
 
-from registry.errors import LockTimeoutError
-from registry.storage import FILE_MODE, pid_alive, secure_dir, write_temp
+from functions_tui.registry.errors import LockTimeoutError
+from functions_tui.registry.storage import FILE_MODE, pid_alive, secure_dir, write_temp
 
 
 def command_line(limit: int = 300) -> str:

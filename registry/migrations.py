@@ -23,7 +23,7 @@ import functools
 from pathlib import Path
 from typing import Any, Callable
 
-from registry.errors import RegistryError
+from functions_tui.registry.errors import RegistryError
 
 SCHEMA_VERSION = 3
 
@@ -74,7 +74,7 @@ def _v2_to_v3(tables: Tables, keys: Any = None) -> Tables:
     registry's keys: the store binds them (:func:`with_keys`). The bump also makes an older
     functions-tui refuse the file instead of deploying ciphertext as env values.
     """
-    from registry.secrets import active, upgrade_tables
+    from functions_tui.registry.secrets import active, upgrade_tables
 
     return upgrade_tables(tables, keys if keys is not None else active())
 

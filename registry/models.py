@@ -266,6 +266,6 @@ def digest_source(path: str | Path) -> str:
     an upload holds (registry.packaging.source_files: ignore files and the default
     exclusions honoured), so a change to an ignored file is no code change.
     """
-    from registry.packaging import digest
+    from functions_tui.registry.packaging import digest
 
     return digest(path)

@@ -18,17 +18,17 @@ from __future__ import annotations
 from itertools import chain
 from typing import Any, Iterable, Mapping
 
-from registry.classify import (MARKED, NOT_DEPLOYED, STALE_BASE, classify_fingerprints, fast_normalize,
+from functions_tui.registry.classify import (MARKED, NOT_DEPLOYED, STALE_BASE, classify_fingerprints, fast_normalize,
                                field_diffs, observed_fingerprint, ownership, raw_equal, registry_fingerprint,
                                spec_raw, top_level)
-from registry.component import ObservedFunction, Observation
-from registry.fingerprint import spec_values
-from registry.gc_pause import gc_paused
-from registry.ignore import apply_ignore, rules_for
-from registry.merge import COMPONENT, CONFLICT, REGISTRY
-from registry.models import COMPONENTS, DEFAULT_STATE, ComponentRecord, FunctionRecord, FunctionSpec
-from registry.ordering import topological_order
-from registry.plan_types import DESTRUCTIVE, Action, ActionKind, Direction, PairStatus, Plan, Policy, State
+from functions_tui.registry.component import ObservedFunction, Observation
+from functions_tui.registry.fingerprint import spec_values
+from functions_tui.registry.gc_pause import gc_paused
+from functions_tui.registry.ignore import apply_ignore, rules_for
+from functions_tui.registry.merge import COMPONENT, CONFLICT, REGISTRY
+from functions_tui.registry.models import COMPONENTS, DEFAULT_STATE, ComponentRecord, FunctionRecord, FunctionSpec
+from functions_tui.registry.ordering import topological_order
+from functions_tui.registry.plan_types import DESTRUCTIVE, Action, ActionKind, Direction, PairStatus, Plan, Policy, State
 
 #: Used for a component the caller gave no policy for (the config normally decides; its
 #: defaults are these). Docker's local copies are often mid-edit, so a person decides; the

@@ -55,7 +55,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from registry.errors import RegistryError
+from functions_tui.registry.errors import RegistryError
 
 ENC_PREFIX = "enc:1:"
 REF_PREFIX = "ref:1:"
@@ -113,7 +113,7 @@ def _unresolved_error(message: str) -> Exception:
     # An ApplyError (registry.component imports this module's importers, so it is made lazily):
     # an apply reports it as it is, one line.
     if not _UNRESOLVED_CLASS:
-        from registry.component import ApplyError
+        from functions_tui.registry.component import ApplyError
 
         _UNRESOLVED_CLASS.append(type("UnresolvedReferenceError", (ApplyError,), {
             "__doc__": "An env value declared as ${VAR} whose variable is not set here: not deployable."}))
@@ -431,7 +431,7 @@ class RegistryKeys:
         return material
 
     def _create_file(self) -> Mapping[str, Any]:
-        from registry.storage import secure_dir, write_temp
+        from functions_tui.registry.storage import secure_dir, write_temp
 
         assert self.path is not None
         secure_dir(self.path.parent)
@@ -664,7 +664,7 @@ def _spec_fields() -> tuple[str, ...]:
     if not _SPEC_FIELDS:
         import dataclasses
 
-        from registry.models import FunctionSpec
+        from functions_tui.registry.models import FunctionSpec
 
         _SPEC_FIELDS.append(tuple(f.name for f in dataclasses.fields(FunctionSpec)))
         _SPEC_FIELD_COUNT[0] = len(_SPEC_FIELDS[0])
@@ -893,9 +893,9 @@ def rewrite_old_copies(store: Any) -> list[Path]:
     clear, in the current form (migrated with the registry's keys, schema and key id in its
     meta); a restore of one then brings back no secret in clear. A copy that cannot be read
     is left as it is. Returns the files rewritten."""
-    from registry import layout
-    from registry.migrations import migrate
-    from registry.storage import RegistryStorage, read_file
+    from functions_tui.registry import layout
+    from functions_tui.registry.migrations import migrate
+    from functions_tui.registry.storage import RegistryStorage, read_file
 
     done = []
     for file in old_copies(store.path):

@@ -47,8 +47,8 @@ import orjson
 from tinydb.middlewares import CachingMiddleware
 from tinydb.storages import Storage
 
-from registry.gc_pause import gc_paused
-from registry.errors import corrupt
+from functions_tui.registry.gc_pause import gc_paused
+from functions_tui.registry.errors import corrupt
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700

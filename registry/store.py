@@ -54,9 +54,9 @@ from tinydb import Query, TinyDB
 from tinydb.queries import QueryLike
 from tinydb.table import Document, Table
 
-from registry import history as history_table
-from registry import layout
-from registry.compact import (
+from functions_tui.registry import history as history_table
+from functions_tui.registry import layout
+from functions_tui.registry.compact import (
     BadReferenceError,
     compact_components,
     compact_doc,
@@ -65,7 +65,7 @@ from registry.compact import (
     expand_record,
     has_references,
 )
-from registry.errors import (
+from functions_tui.registry.errors import (
     CorruptRegistryError,
     LockTimeoutError,
     MissingRegistryError,
@@ -73,14 +73,14 @@ from registry.errors import (
     StaleWriteError,
     corrupt,
 )
-from registry.gc_pause import gc_paused
-from registry.history import HISTORY_LIMIT
-from registry.lock import RegistryLock, command_line, read_holder
-from registry.migrations import MIGRATIONS, SCHEMA_VERSION, migrate, with_keys
-from registry.models import HISTORY_SOURCES, FunctionRecord, HistoryEntry
-from registry.secrets import (ENCRYPTED_SCHEMA, RegistryKeys, activate, holds_secrets, keys_for,
+from functions_tui.registry.gc_pause import gc_paused
+from functions_tui.registry.history import HISTORY_LIMIT
+from functions_tui.registry.lock import RegistryLock, command_line, read_holder
+from functions_tui.registry.migrations import MIGRATIONS, SCHEMA_VERSION, migrate, with_keys
+from functions_tui.registry.models import HISTORY_SOURCES, FunctionRecord, HistoryEntry
+from functions_tui.registry.secrets import (ENCRYPTED_SCHEMA, RegistryKeys, activate, holds_secrets, keys_for,
                               rewrite_old_copies)
-from registry.storage import (
+from functions_tui.registry.storage import (
     Deferred,
     RegistryStorage,
     SnapshotStorage,

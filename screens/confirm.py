@@ -8,7 +8,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from screens.safe_dismiss import SafeDismiss
+from functions_tui.screens.safe_dismiss import SafeDismiss
 
 
 class ConfirmScreen(SafeDismiss, ModalScreen[bool]):

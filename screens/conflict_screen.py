@@ -25,13 +25,13 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from registry.masking import NOT_KEPT, masked_changes
-from registry.merge import SIDES, key_changes
-from registry.plan_types import Decision, FieldDiff
-from screens.confirm import ConfirmScreen
-from screens.read_only import GuardedScreen
-from screens.keys_footer import KeysFooter
-from screens.service_protocol import ScreenService
+from functions_tui.registry.masking import NOT_KEPT, masked_changes
+from functions_tui.registry.merge import SIDES, key_changes
+from functions_tui.registry.plan_types import Decision, FieldDiff
+from functions_tui.screens.confirm import ConfirmScreen
+from functions_tui.screens.read_only import GuardedScreen
+from functions_tui.screens.keys_footer import KeysFooter
+from functions_tui.screens.service_protocol import ScreenService
 
 MASK = "••••"
 

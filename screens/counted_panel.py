@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from textual.containers import Vertical
 
-from screens.function_list import FunctionList
-from screens.states import count_text
+from functions_tui.screens.function_list import FunctionList
+from functions_tui.screens.states import count_text
 
 
 class CountedPanel(Vertical):

@@ -6,12 +6,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 
-from screens.activity_log import ActivityLog
-from screens.component_panel import ComponentPanel
-from screens.function_list import FunctionList
-from screens.filter_bar import FilterBar
-from screens.registry_panel import RegistryPanel
-from screens.sync_status import SyncStatus
+from functions_tui.screens.activity_log import ActivityLog
+from functions_tui.screens.component_panel import ComponentPanel
+from functions_tui.screens.function_list import FunctionList
+from functions_tui.screens.filter_bar import FilterBar
+from functions_tui.screens.registry_panel import RegistryPanel
+from functions_tui.screens.sync_status import SyncStatus
 
 
 class Dashboard(Vertical):

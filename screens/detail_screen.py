@@ -13,11 +13,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Header, Static
 
-from screens.read_only import GuardedScreen
-from screens.states import THEME_VARIABLES, rich_style_for, state_markup
-from screens.keys_footer import KeysFooter
-from screens.service_protocol import FunctionStates, ScreenService
-from screens.time_text import clock_text
+from functions_tui.screens.read_only import GuardedScreen
+from functions_tui.screens.states import THEME_VARIABLES, rich_style_for, state_markup
+from functions_tui.screens.keys_footer import KeysFooter
+from functions_tui.screens.service_protocol import FunctionStates, ScreenService
+from functions_tui.screens.time_text import clock_text
 
 
 def spec_text(spec: Any) -> str:

@@ -18,8 +18,8 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from screens.safe_dismiss import SafeDismiss
-from screens.service_protocol import ScreenService
+from functions_tui.screens.safe_dismiss import SafeDismiss
+from functions_tui.screens.service_protocol import ScreenService
 
 #: States of a pair this registry manages on the component (delete and sync apply to them).
 MANAGED = frozenset({"in_sync", "drifted", "pending", "diverged", "conflict", "missing"})

@@ -12,8 +12,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from screens.safe_dismiss import SafeDismiss
-from screens.states import DESCRIPTIONS, GLYPHS, LABELS, ORDER, THEME_VARIABLES, rich_style_for
+from functions_tui.screens.safe_dismiss import SafeDismiss
+from functions_tui.screens.states import DESCRIPTIONS, GLYPHS, LABELS, ORDER, THEME_VARIABLES, rich_style_for
 
 #: The longer explanation of an action (by action name), used in place of its footer label.
 #: Only the text lives here: which keys exist comes from the bindings themselves, so the

@@ -8,7 +8,7 @@ from typing import Iterable
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from screens.function_actions import command_text
+from functions_tui.screens.function_actions import command_text
 
 #: Functions listed per search at most (a 10k registry must not flood the palette).
 MAX_FUNCTION_HITS = 40

@@ -22,12 +22,12 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Header, LoadingIndicator, Static
 
-from registry.plan_types import Action, ActionKind, Plan
-from screens.confirm import ConfirmScreen
-from screens.read_only import GuardedScreen
-from screens.states import rich_style_for
-from screens.keys_footer import KeysFooter
-from screens.service_protocol import ScreenService
+from functions_tui.registry.plan_types import Action, ActionKind, Plan
+from functions_tui.screens.confirm import ConfirmScreen
+from functions_tui.screens.read_only import GuardedScreen
+from functions_tui.screens.states import rich_style_for
+from functions_tui.screens.keys_footer import KeysFooter
+from functions_tui.screens.service_protocol import ScreenService
 
 KIND_STYLES = {
     "pull": "$text-warning", "create": "$text-success", "update": "$text-primary", "prune": "$text-error",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from textual.screen import ModalScreen, Screen
 
-from screens.safe_dismiss import SafeDismiss
+from functions_tui.screens.safe_dismiss import SafeDismiss
 
 #: Action names (without "action_") that change the registry or a component.
 MUTATING_ACTIONS = frozenset({

@@ -6,9 +6,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Static
 
-from screens.counted_panel import CountedPanel
-from screens.function_list import FunctionList, Row
-from screens.states import counts_markup
+from functions_tui.screens.counted_panel import CountedPanel
+from functions_tui.screens.function_list import FunctionList, Row
+from functions_tui.screens.states import counts_markup
 
 
 class RegistryPanel(CountedPanel):

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Mapping, Protocol, runtime_checkable
 
-from registry.models import FunctionRecord, HistoryEntry
-from registry.plan_types import ApplyResult, Decision, PairStatus, Plan
+from functions_tui.registry.models import FunctionRecord, HistoryEntry
+from functions_tui.registry.plan_types import ApplyResult, Decision, PairStatus, Plan
 
 
 @runtime_checkable

@@ -19,7 +19,7 @@ _SCRUB = ("DOCKER_HOST", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LAMBDA", "AWS_PRO
 
 def command() -> list[str]:
     exe = shutil.which("functions-tui")
-    return [exe] if exe else [sys.executable, "-m", "app"]
+    return [exe] if exe else [sys.executable, "-m", "functions_tui.app"]
 
 
 def cli_env(home: Path, **extra: str) -> dict[str, str]:
@@ -39,7 +39,7 @@ def cli_env(home: Path, **extra: str) -> dict[str, str]:
 
 def run_cli(*args: str, env: dict[str, str], cwd: Path | None = None, timeout: float = 180,
             python_flags: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
-    cmd = ([sys.executable, *python_flags, "-m", "app"] if python_flags else command()) + list(args)
+    cmd = ([sys.executable, *python_flags, "-m", "functions_tui.app"] if python_flags else command()) + list(args)
     return subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
 
@@ -65,7 +65,7 @@ def registry_bytes(home: Path) -> bytes | None:
 
 def registry_id(home: Path) -> str:
     """The identity of the registry in ``home`` (its lineage): what its ownership marks name."""
-    from registry.store import RegistryStore
+    from functions_tui.registry.store import RegistryStore
 
     return RegistryStore(home / "registry.json").load().lineage
 

@@ -30,6 +30,6 @@ def store(tmp_path):
 @pytest.fixture
 def journal(tmp_path):
     """The operations journal beside it."""
-    from registry.journal import Journal
+    from functions_tui.registry.journal import Journal
 
     return Journal(tmp_path / "journal.json")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable
 
-from registry.models import ComponentRecord, FunctionRecord, FunctionSpec
+from functions_tui.registry.models import ComponentRecord, FunctionRecord, FunctionSpec
 from tests.memory_component import MemoryComponent
 
 DEFAULT_TARGETS = {"docker": {"port": 8080}, "gcp": {"region": "europe-west1"}, "aws": {"region": "eu-west-1"}}
@@ -40,7 +40,7 @@ def observe_all(*components: MemoryComponent) -> dict:
 
 def store_for_tests(tmp_path):
     """The real RegistryStore on a file in ``tmp_path``."""
-    from registry.store import RegistryStore
+    from functions_tui.registry.store import RegistryStore
 
     return RegistryStore(Path(tmp_path) / "registry.json")
 

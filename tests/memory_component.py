@@ -14,9 +14,9 @@ import copy
 import itertools
 from typing import Any, Iterable, Mapping
 
-from registry.component import ApplyError, Detection, Observation, ObservedFunction
-from registry.fingerprint import spec_values
-from registry.models import DIGEST_KEYS, MARK_KEYS, OWNER_KEYS, FunctionSpec, utc_now
+from functions_tui.registry.component import ApplyError, Detection, Observation, ObservedFunction
+from functions_tui.registry.fingerprint import spec_values
+from functions_tui.registry.models import DIGEST_KEYS, MARK_KEYS, OWNER_KEYS, FunctionSpec, utc_now
 
 
 class MemoryComponent:

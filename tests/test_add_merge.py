@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from app.service import SyncService
-from app.writeback import declaration_behind
-from registry.models import COMPONENTS
-from registry.plan_types import ActionKind, State
+from functions_tui.app.service import SyncService
+from functions_tui.app.writeback import declaration_behind
+from functions_tui.registry.models import COMPONENTS
+from functions_tui.registry.plan_types import ActionKind, State
 from tests.memory_component import MemoryComponent
 
 DECLARATION = """\
@@ -155,7 +155,7 @@ def test_an_unwritable_declaration_is_a_warning_and_the_pulled_value_stays(setup
 
 
 def test_a_merge_decision_writes_the_field_taken_from_the_component(setup):
-    from app.service import Decision
+    from functions_tui.app.service import Decision
 
     svc, gcp, folder = setup
     path = declare(svc, folder, DECLARATION)
@@ -206,7 +206,7 @@ def test_the_snapshot_round_trips_through_the_store(setup):
 
 
 def test_info_shows_what_the_declaration_is_behind_on(tmp_path):
-    from registry.store import RegistryStore
+    from functions_tui.registry.store import RegistryStore
     from tests.cli_helpers import cli_env, run_cli
 
     home = tmp_path / "home"

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 
 import pytest
 
-from registry.apply import DecisionError, apply_plan, resolve_decision
-from registry.component import ApplyError
-from registry.journal import DONE, STARTED, Journal, JournalError
-from registry.models import FunctionRecord
-from registry.plan import build_plan
-from registry.plan_types import ActionKind, Policy, State
-from registry.store import StaleWriteError
+from functions_tui.registry.apply import DecisionError, apply_plan, resolve_decision
+from functions_tui.registry.component import ApplyError
+from functions_tui.registry.journal import DONE, STARTED, Journal, JournalError
+from functions_tui.registry.models import FunctionRecord
+from functions_tui.registry.plan import build_plan
+from functions_tui.registry.plan_types import ActionKind, Policy, State
+from functions_tui.registry.store import StaleWriteError
 from tests.engine_helpers import deployed, make_spec, observe_all, seed
 from tests.memory_component import MemoryComponent
 
@@ -239,7 +239,7 @@ def test_a_crash_mid_apply_leaves_the_operation_in_the_journal(store, journal):
 
 
 def test_a_live_apply_is_not_reported_as_interrupted(journal):
-    from registry.journal import mark_live, mark_over
+    from functions_tui.registry.journal import mark_live, mark_over
     mark_live("run1")
     entry = journal.begin("a", "gcp", "create", run="run1")
     assert journal.pending() == [] and journal.pending(include_live=True) == [entry]
@@ -348,7 +348,7 @@ def test_pull_of_a_hashed_env_listing_reads_the_values_from_the_adapter(store, j
     class HashedDocker(MemoryComponent):
         def observe(self):
             observation = super().observe()
-            from registry.fingerprint import hash_value
+            from functions_tui.registry.fingerprint import hash_value
             for item in observation.items.values():
                 item.values["env"] = {k: hash_value(v) for k, v in item.values["env"].items()}
                 item.env_hashed = True

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from registry.apply import CHANGED_MEANWHILE, apply_plan
-from registry.errors import LockTimeoutError
-from registry.journal import DONE, STARTED, Journal
-from registry.models import FunctionRecord
-from registry.plan import build_plan
-from registry.plan_types import Action, ActionKind, Policy, State
-from registry.store import RegistryStore
+from functions_tui.registry.apply import CHANGED_MEANWHILE, apply_plan
+from functions_tui.registry.errors import LockTimeoutError
+from functions_tui.registry.journal import DONE, STARTED, Journal
+from functions_tui.registry.models import FunctionRecord
+from functions_tui.registry.plan import build_plan
+from functions_tui.registry.plan_types import Action, ActionKind, Policy, State
+from functions_tui.registry.store import RegistryStore
 from tests.engine_helpers import deployed, make_spec, observe_all, seed
 from tests.memory_component import MemoryComponent
 
@@ -295,7 +295,7 @@ def test_a_stale_plan_is_refused_before_any_component_call_even_with_other_write
     owned(store, gcp, FunctionRecord(spec=make_spec("a")))
     plan = plan_for(store, gcp)
     other_writer(store, "a", lambda r: setattr(r.spec, "memory", 64))()
-    from registry.errors import StaleWriteError
+    from functions_tui.registry.errors import StaleWriteError
     with pytest.raises(StaleWriteError):
         apply(store, journal, plan, gcp)
     assert gcp.calls == [("observe", "")] and journal.entries() == []
@@ -309,7 +309,7 @@ def _synced(name="fn", **fields):
 
 
 def test_an_outcome_on_an_unchanged_record_is_written_as_it_is():
-    from registry.apply import _rebase
+    from functions_tui.registry.apply import _rebase
 
     before = _synced()
     after = FunctionRecord.from_dict(before.to_dict())
@@ -318,7 +318,7 @@ def test_an_outcome_on_an_unchanged_record_is_written_as_it_is():
 
 
 def test_dropping_a_component_keeps_an_edit_made_meanwhile_and_ignores_a_vanished_entry():
-    from registry.apply import _rebase
+    from functions_tui.registry.apply import _rebase
 
     before = _synced()
     after = FunctionRecord.from_dict(before.to_dict())
@@ -332,7 +332,7 @@ def test_dropping_a_component_keeps_an_edit_made_meanwhile_and_ignores_a_vanishe
 
 
 def test_a_recorded_base_clashes_only_with_edits_to_what_it_describes():
-    from registry.apply import _rebase
+    from functions_tui.registry.apply import _rebase
 
     before = _synced(env={"A": "1", "B": "2"})
     after = FunctionRecord.from_dict(before.to_dict())

@@ -9,9 +9,9 @@ import threading
 
 import pytest
 
-from app.service import SyncService
-from registry.journal import Journal
-from registry.plan_types import ActionKind, State
+from functions_tui.app.service import SyncService
+from functions_tui.registry.journal import Journal
+from functions_tui.registry.plan_types import ActionKind, State
 from tests.cli_helpers import cli_env, make_function, run_cli, write_yaml
 
 

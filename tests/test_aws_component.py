@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from components.aws import DEPLOYED_CODE_KEY, DIGEST_KEY, MARK_KEY, OWNER_KEY, AwsComponent
-from registry.component import ApplyError, Component
-from registry.fingerprint import spec_fingerprint
-from registry.models import FunctionSpec
+from functions_tui.components.aws import DEPLOYED_CODE_KEY, DIGEST_KEY, MARK_KEY, OWNER_KEY, AwsComponent
+from functions_tui.registry.component import ApplyError, Component
+from functions_tui.registry.fingerprint import spec_fingerprint
+from functions_tui.registry.models import FunctionSpec
 
 
 REGISTRY_ID = "6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2c"
@@ -172,7 +172,7 @@ def test_importing_the_adapter_does_not_import_boto3():
     import subprocess
     import sys
 
-    code = "import sys, components.aws; print('boto3' in sys.modules or 'botocore' in sys.modules)"
+    code = "import sys, functions_tui.components.aws; print('boto3' in sys.modules or 'botocore' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
 
@@ -207,9 +207,9 @@ def test_out_of_band_delete_and_unmarking_are_seen(aws, aws_clean):
 
 
 def test_console_edit_reads_as_drift_and_plans_a_pull(aws, aws_clean, tmp_path):
-    from registry.models import ComponentRecord, FunctionRecord
-    from registry.plan import build_plan
-    from registry.plan_types import ActionKind, State
+    from functions_tui.registry.models import ComponentRecord, FunctionRecord
+    from functions_tui.registry.plan import build_plan
+    from functions_tui.registry.plan_types import ActionKind, State
 
     spec = make_spec("edited", tmp_path, targets={"aws": {}})
     created = aws.create(spec)

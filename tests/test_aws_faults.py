@@ -22,11 +22,11 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
 
-from components.aws import MARK_KEY, MAX_TAG_CHECKS, AwsComponent
-from registry.component import Observation
-from registry.fingerprint import spec_fingerprint
-from registry.models import ComponentRecord, FunctionRecord, FunctionSpec
-from registry.plan import build_plan
+from functions_tui.components.aws import MARK_KEY, MAX_TAG_CHECKS, AwsComponent
+from functions_tui.registry.component import Observation
+from functions_tui.registry.fingerprint import spec_fingerprint
+from functions_tui.registry.models import ComponentRecord, FunctionRecord, FunctionSpec
+from functions_tui.registry.plan import build_plan
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:{}"
 

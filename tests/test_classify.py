@@ -7,13 +7,13 @@ import copy
 
 import pytest
 
-from registry.classify import (GHOST, MARKED, NO_BASE, NOT_DEPLOYED, STALE_BASE, UNMARKED, classify,
+from functions_tui.registry.classify import (GHOST, MARKED, NO_BASE, NOT_DEPLOYED, STALE_BASE, UNMARKED, classify,
                                fast_normalize, registry_fingerprints)
-from registry.component import ObservedFunction
-from registry.fingerprint import normalize, spec_fingerprint
-from registry.ignore import IgnoreRuleError, apply_ignore, validate_rules
-from registry.models import FunctionRecord
-from registry.plan_types import State
+from functions_tui.registry.component import ObservedFunction
+from functions_tui.registry.fingerprint import normalize, spec_fingerprint
+from functions_tui.registry.ignore import IgnoreRuleError, apply_ignore, validate_rules
+from functions_tui.registry.models import FunctionRecord
+from functions_tui.registry.plan_types import State
 from tests.engine_helpers import deployed, make_spec
 from tests.memory_component import MemoryComponent
 

@@ -132,8 +132,9 @@ def test_the_cli_modules_import_no_sdk_and_no_ui(tmp_path):
     import subprocess
     import sys
 
-    code = ("import sys; import app.cli, app.commands, app.headless, app.service, app.config, app.declarations, "
-            "app.adapters, app.sandbox, app.first_run, app.detection_cache; "
+    modules = ("cli", "commands", "headless", "service", "config", "declarations", "adapters", "sandbox",
+               "first_run", "detection_cache")
+    code = ("import sys; import " + ", ".join(f"functions_tui.app.{m}" for m in modules) + "; "
             "print(sorted({m.split('.')[0] for m in sys.modules} & "
             "{'textual', 'boto3', 'botocore', 'docker', 'google', 'moto', 'rich'}))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -170,7 +171,7 @@ def test_version_names_the_libraries_and_exits_0_without_network(tmp_path):
 def test_every_option_and_argument_has_help_text_naming_the_valid_components():
     import argparse
 
-    from app.cli import build_parser
+    from functions_tui.app.cli import build_parser
 
     parser = build_parser()
     parsers = [("functions-tui", parser)]
@@ -186,7 +187,7 @@ def test_every_option_and_argument_has_help_text_naming_the_valid_components():
 
 
 def test_sync_names_may_come_after_the_flags(tmp_path):
-    from app.cli import _sync_names_first, build_parser
+    from functions_tui.app.cli import _sync_names_first, build_parser
 
     parser = build_parser()
     assert _sync_names_first(["--sync", "--dry-run", "aws", "--json"], parser) == ["--sync", "aws", "--dry-run", "--json"]

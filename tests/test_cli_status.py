@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import json
 
-from registry.models import FunctionRecord, FunctionSpec
-from registry.store import RegistryStore
+from functions_tui.registry.models import FunctionRecord, FunctionSpec
+from functions_tui.registry.store import RegistryStore
 from tests.cli_helpers import cli_env, one_line_error, run_cli
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from components.gcp_emulator.handle import start_gcp_emulator
+from functions_tui.components.gcp_emulator.handle import start_gcp_emulator
 from tests.cli_helpers import cli_env, run_cli
 from tests.test_cli_basics import _imported
 
@@ -58,7 +58,7 @@ def test_status_imports_only_what_the_observed_components_need(tmp_path, fresh_g
     env = _gcp_env(tmp_path / "home", fresh_gcp)
     _status(env)  # first run: detection may load more
     imported = _imported(_status(env, "-X", "importtime").stderr)
-    assert "components.gcp" in imported
+    assert "functions_tui.components.gcp" in imported
     # Neither unavailable component's SDK (AWS's, Docker's) nor the UI: only gcp's client.
     heavy = sorted(m for m in imported if m.split(".")[0] in ("boto3", "botocore", "docker", "textual"))
     assert heavy == []

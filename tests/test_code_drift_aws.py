@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from components.aws import DEPLOYED_CODE_KEY, DIGEST_KEY, MARK_KEY, OWNER_KEY, AwsComponent
-from registry.fingerprint import spec_fingerprint
+from functions_tui.components.aws import DEPLOYED_CODE_KEY, DIGEST_KEY, MARK_KEY, OWNER_KEY, AwsComponent
+from functions_tui.registry.fingerprint import spec_fingerprint
 from tests.provider_clis import aws, zip_file
 from tests.test_ownership_aws import OURS, cli_config, cli_create, cli_tags, make_spec
 

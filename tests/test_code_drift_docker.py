@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from components.docker import DEPLOYED_CODE, DockerComponent, container_name, image_ref
-from registry.fingerprint import spec_fingerprint
+from functions_tui.components.docker import DEPLOYED_CODE, DockerComponent, container_name, image_ref
+from functions_tui.registry.fingerprint import spec_fingerprint
 from tests.provider_clis import docker
 from tests.test_ownership_docker import OURS, cli_build, make_spec
 

@@ -16,8 +16,8 @@ import requests
 from google.cloud import functions_v2
 from google.protobuf import field_mask_pb2
 
-from components.gcp import DEPLOYED_CODE_KEY, DIGEST_KEY, MARK_KEY, code_hash, encode_digest
-from registry.fingerprint import spec_fingerprint
+from functions_tui.components.gcp import DEPLOYED_CODE_KEY, DIGEST_KEY, MARK_KEY, code_hash, encode_digest
+from functions_tui.registry.fingerprint import spec_fingerprint
 from tests.test_ownership_gcp import OURS, client_create, make_spec
 
 

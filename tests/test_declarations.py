@@ -106,7 +106,7 @@ def test_no_declarations_found_is_an_error(tmp_path, env):
 def test_environment_wins_over_variables_block(tmp_path, env):
     from pathlib import Path
 
-    from app.declarations import load_declarations
+    from functions_tui.app.declarations import load_declarations
 
     make_function(tmp_path, "alpha", env={"G": "${G}", "D": "${UNSET_WITH_DEFAULT:-fallback}"},
                   variables={"G": "from-file"})
@@ -119,7 +119,7 @@ def test_environment_wins_over_variables_block(tmp_path, env):
 def test_code_digest_follows_the_source_not_the_declaration(tmp_path):
     from pathlib import Path
 
-    from app.declarations import load_declarations
+    from functions_tui.app.declarations import load_declarations
 
     make_function(tmp_path, "alpha", memory=128)
     first = load_declarations(Path(tmp_path), environ={})[0].code_digest

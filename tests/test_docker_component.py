@@ -14,12 +14,12 @@ import tarfile
 
 import pytest
 
-from components.docker import (
+from functions_tui.components.docker import (
     CONTAINER_PREFIX, MARK, SPEC_LABEL, DockerComponent, container_name, image_ref,
 )
-from registry.component import ApplyError
-from registry.fingerprint import spec_fingerprint
-from registry.models import FunctionSpec, digest_source
+from functions_tui.registry.component import ApplyError
+from functions_tui.registry.fingerprint import spec_fingerprint
+from functions_tui.registry.models import FunctionSpec, digest_source
 
 pytestmark = pytest.mark.docker
 
@@ -215,7 +215,7 @@ def test_names_docker_cannot_spell_still_round_trip(component, source):
 
 def test_configured_base_image_per_runtime(docker_clean, source):
     api = docker_clean.api
-    from components.local_backends.base_image import rootfs_tarball
+    from functions_tui.components.local_backends.base_image import rootfs_tarball
 
     # A "real runtime" base image of the user's (here: our busybox rootfs under their name).
     api.import_image_from_data(rootfs_tarball(), repository="example/python", tag="3.12")

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from components.docker import FIX_GROUP, FIX_START, DockerComponent
-from registry.component import ApplyError
-from registry.models import FunctionSpec
+from functions_tui.components.docker import FIX_GROUP, FIX_START, DockerComponent
+from functions_tui.registry.component import ApplyError
+from functions_tui.registry.models import FunctionSpec
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NOBODY = 65534
@@ -174,8 +174,7 @@ def test_real_engine_through_docker_host(docker_backend, monkeypatch):
 
 
 def test_without_docker_host_a_rootless_engine_socket_is_found(tmp_path, monkeypatch):
-    import components.docker as docker_component
-
+    import functions_tui.components.docker as docker_component
     monkeypatch.delenv("DOCKER_HOST", raising=False)
     monkeypatch.setattr(docker_component, "DEFAULT_SOCKET", str(tmp_path / "no-system-engine.sock"))
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from components.docker import DockerComponent, container_name
-from registry.models import ComponentRecord, FunctionRecord, FunctionSpec, digest_source
-from registry.plan import build_plan, status_for
-from registry.plan_types import DESTRUCTIVE, ActionKind, State
+from functions_tui.components.docker import DockerComponent, container_name
+from functions_tui.registry.models import ComponentRecord, FunctionRecord, FunctionSpec, digest_source
+from functions_tui.registry.plan import build_plan, status_for
+from functions_tui.registry.plan_types import DESTRUCTIVE, ActionKind, State
 
 pytestmark = pytest.mark.docker
 REPO_ROOT = Path(__file__).resolve().parent.parent

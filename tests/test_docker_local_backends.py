@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from components.docker import SPEC_LABEL, DockerComponent, build_context, container_name, image_ref, safe_name, spec_label
-from components.local_backends import base_image
-from components.local_backends.dockerd import (
+from functions_tui.components.docker import SPEC_LABEL, DockerComponent, build_context, container_name, image_ref, safe_name, spec_label
+from functions_tui.components.local_backends import base_image
+from functions_tui.components.local_backends.dockerd import (
     ExistingDocker, PrivateDockerd, can_start_dockerd, ensure_docker, ping, start_dockerd,
 )
-from registry.fingerprint import hash_value
-from registry.models import FunctionSpec
+from functions_tui.registry.fingerprint import hash_value
+from functions_tui.registry.models import FunctionSpec
 
 
 # ---------------------------------------------------------------- private dockerd
@@ -62,7 +62,7 @@ def test_private_dockerd_starts_answers_and_cleans_up(tmp_path, monkeypatch):
 
 
 def test_start_dockerd_refuses_clearly_without_root_or_binary(monkeypatch, tmp_path):
-    from components.local_backends import dockerd
+    from functions_tui.components.local_backends import dockerd
 
     monkeypatch.setattr(dockerd.shutil, "which", lambda name: None)
     with pytest.raises(dockerd.DockerdError, match="dockerd is not installed"):

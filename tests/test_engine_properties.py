@@ -17,13 +17,13 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from registry.apply import apply_plan
-from registry.classify import classify, fast_normalize, registry_fingerprints
-from registry.fingerprint import normalize, spec_fingerprint, spec_values
-from registry.journal import Journal
-from registry.models import ComponentRecord, FunctionRecord, FunctionSpec
-from registry.plan import build_plan
-from registry.plan_types import ActionKind, Direction, Policy, State
+from functions_tui.registry.apply import apply_plan
+from functions_tui.registry.classify import classify, fast_normalize, registry_fingerprints
+from functions_tui.registry.fingerprint import normalize, spec_fingerprint, spec_values
+from functions_tui.registry.journal import Journal
+from functions_tui.registry.models import ComponentRecord, FunctionRecord, FunctionSpec
+from functions_tui.registry.plan import build_plan
+from functions_tui.registry.plan_types import ActionKind, Direction, Policy, State
 from tests.engine_helpers import store_for_tests
 from tests.memory_component import MemoryComponent
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from registry import filters
-from registry.models import FunctionRecord, FunctionSpec
-from registry.store import RegistryStore
+from functions_tui.registry import filters
+from functions_tui.registry.models import FunctionRecord, FunctionSpec
+from functions_tui.registry.store import RegistryStore
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ def test_a_probe_lists_gcp_in_a_child_and_this_process_never_imports_the_sdk(tmp
     fresh_gcp.state.requests = 0
     out = _python("""
         import json, sys
-        from app.service import SyncService
+        from functions_tui.app.service import SyncService
         service = SyncService()
         service.fork_observers = True
         service.start_probes(["gcp"])
@@ -57,7 +57,7 @@ def test_a_probe_lists_gcp_in_a_child_and_this_process_never_imports_the_sdk(tmp
 def test_a_child_that_dies_gives_a_failed_listing_never_an_empty_one(tmp_path):
     out = _python("""
         import json, os
-        from app.service import SyncService
+        from functions_tui.app.service import SyncService
         from tests.memory_component import MemoryComponent
 
         class DiesWhileListing(MemoryComponent):
@@ -77,7 +77,7 @@ def test_a_child_that_dies_gives_a_failed_listing_never_an_empty_one(tmp_path):
 def test_probes_no_one_reads_are_ended_and_reaped(tmp_path):
     out = _python("""
         import json, os, threading
-        from app.service import SyncService
+        from functions_tui.app.service import SyncService
         from tests.memory_component import MemoryComponent
 
         class Hangs(MemoryComponent):
@@ -107,7 +107,7 @@ def test_probes_no_one_reads_are_ended_and_reaped(tmp_path):
 def test_a_process_with_other_threads_lists_on_threads(tmp_path):
     out = _python("""
         import json, threading
-        from app.service import SyncService
+        from functions_tui.app.service import SyncService
         from tests.memory_component import MemoryComponent
 
         other = threading.Thread(target=threading.Event().wait, daemon=True)   # as the TUI has

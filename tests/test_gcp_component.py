@@ -10,11 +10,11 @@ import pytest
 from google.cloud import functions_v2
 from google.protobuf import field_mask_pb2
 
-from components.gcp import (GcpComponent, decode_digest, encode_digest, function_id, label_value,
+from functions_tui.components.gcp import (GcpComponent, decode_digest, encode_digest, function_id, label_value,
                             memory_mb)
-from registry.component import ApplyError, Component
-from registry.fingerprint import spec_fingerprint
-from registry.models import DIGEST_KEYS, MARK_KEYS, FunctionSpec, digest_source
+from functions_tui.registry.component import ApplyError, Component
+from functions_tui.registry.fingerprint import spec_fingerprint
+from functions_tui.registry.models import DIGEST_KEYS, MARK_KEYS, FunctionSpec, digest_source
 
 MARK = MARK_KEYS["gcp"]
 
@@ -294,12 +294,12 @@ def test_importing_the_adapter_does_not_import_google():
     import subprocess
     import sys
 
-    code = "import sys, components.gcp; print(any(m.startswith('google') for m in sys.modules))"
+    code = "import sys, functions_tui.components.gcp; print(any(m.startswith('google') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
 
 def test_digest_key_is_a_managed_label():
-    from registry.models import is_managed_label
+    from functions_tui.registry.models import is_managed_label
 
     assert is_managed_label(DIGEST_KEYS["gcp"]) and is_managed_label(MARK)

@@ -192,7 +192,7 @@ def test_faults_and_reset_over_http(fresh_gcp):
 
 def _start_cli(tmp_path, *args):
     """Run the standalone emulator as a user would (python -m components.gcp_emulator)."""
-    proc = subprocess.Popen([sys.executable, "-m", "components.gcp_emulator", "--port", "0", *args],
+    proc = subprocess.Popen([sys.executable, "-m", "functions_tui.components.gcp_emulator", "--port", "0", *args],
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONPATH": str(REPO)})
     line = proc.stdout.readline()
@@ -210,8 +210,8 @@ def _stop(proc):
 
 
 def test_standalone_emulator_persists_state_to_a_file(tmp_path):
-    from components.gcp import GcpComponent
-    from registry.models import FunctionSpec
+    from functions_tui.components.gcp import GcpComponent
+    from functions_tui.registry.models import FunctionSpec
 
     state_file = tmp_path / "gcp-state.json"
     proc, endpoint = _start_cli(tmp_path, "--state", str(state_file))
@@ -234,7 +234,7 @@ def test_standalone_emulator_persists_state_to_a_file(tmp_path):
 
 
 def test_main_reports_a_port_in_use(gcp_backend, capsys):
-    from components.gcp_emulator.__main__ import main
+    from functions_tui.components.gcp_emulator.__main__ import main
 
     port = gcp_backend.endpoint.rsplit(":", 1)[1]
     assert main(["--port", port]) == 1
@@ -267,7 +267,7 @@ def test_a_small_subset_of_list_filters_is_understood(fresh_gcp):
 
 
 def test_an_in_process_handle_exports_what_functions_tui_reads(tmp_path):
-    from components.gcp_emulator import start_gcp_emulator
+    from functions_tui.components.gcp_emulator import start_gcp_emulator
 
     with start_gcp_emulator(project="demo", state_file=str(tmp_path / "s.json")) as emulator:
         assert emulator.env() == {"FUNCTIONS_TUI_GCP_ENDPOINT": emulator.endpoint, "GOOGLE_CLOUD_PROJECT": "demo"}
@@ -280,7 +280,7 @@ def test_an_in_process_handle_exports_what_functions_tui_reads(tmp_path):
 def test_a_field_mask_header_gives_a_partial_response(fresh_gcp):
     """Google's ``X-Goog-FieldMask`` system parameter, as the adapter's listing sends it
     (components.gcp.LISTED_FIELDS) through the real client's metadata."""
-    from components.gcp import LISTED_FIELDS
+    from functions_tui.components.gcp import LISTED_FIELDS
 
     create(fresh_gcp, "alpha", env={"A": "1"}, labels={"k": "v"})
     listed = list(fresh_gcp.client().list_functions(request={"parent": fresh_gcp.parent()},

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from registry.component import ApplyError
-from registry.models import ComponentRecord, FunctionRecord, FunctionSpec
-from registry.plan import build_plan
-from registry.plan_types import DESTRUCTIVE, ActionKind
+from functions_tui.registry.component import ApplyError
+from functions_tui.registry.models import ComponentRecord, FunctionRecord, FunctionSpec
+from functions_tui.registry.plan import build_plan
+from functions_tui.registry.plan_types import DESTRUCTIVE, ActionKind
 
 REGIONS = ("us-central1", "europe-west1")
 

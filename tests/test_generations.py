@@ -11,9 +11,9 @@ import stat
 import orjson
 import pytest
 
-from registry.errors import MissingRegistryError
-from registry.models import FunctionRecord, FunctionSpec
-from registry.store import CorruptRegistryError, RegistryError, RegistryStore
+from functions_tui.registry.errors import MissingRegistryError
+from functions_tui.registry.models import FunctionRecord, FunctionSpec
+from functions_tui.registry.store import CorruptRegistryError, RegistryError, RegistryStore
 
 
 def record(name: str, memory: int = 256) -> FunctionRecord:
@@ -114,7 +114,7 @@ def test_a_stale_read_cannot_write_over_a_restore(store):
         write(store, memory=m)
     before = store.load()
     store.restore()
-    from registry.store import StaleWriteError
+    from functions_tui.registry.store import StaleWriteError
 
     with pytest.raises(StaleWriteError):
         with store.transaction("user", expected_serial=before.serial, expected_lineage=before.lineage) as txn:
@@ -215,8 +215,7 @@ def test_a_write_killed_after_keeping_its_generation_is_harmless(store, monkeypa
     next write finds it kept already, and a default restore skips it (it is not older)."""
     for m in (1, 2):
         write(store, memory=m)
-    import registry.storage as storage
-
+    import functions_tui.registry.storage as storage
     real_replace = storage.os.replace
 
     def killed(src, dst):
@@ -238,8 +237,7 @@ def test_a_write_killed_after_keeping_its_generation_is_harmless(store, monkeypa
 def test_a_failed_keep_writes_nothing(store, monkeypatch):
     for m in (1, 2):
         write(store, memory=m)
-    import registry.store as store_module
-
+    import functions_tui.registry.store as store_module
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from registry.store import RegistryStore
+from functions_tui.registry.store import RegistryStore
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,9 +23,9 @@ pytestmark = pytest.mark.slow
 
 WRITER = """
 import errno, os, signal, sys
-import registry.storage
+import functions_tui.registry.storage as storage_module
 from bench.registry import make_record
-from registry.store import RegistryStore
+from functions_tui.registry.store import RegistryStore
 
 KILL_AT = int(sys.argv[3])   # the chunk before which this writer is killed
 written = 0
@@ -41,10 +41,10 @@ def killing_write(fd, payload, chunk=65536):
 def no_hard_links(src, dst, **kwargs):
     raise OSError(errno.EXDEV, "Invalid cross-device link")
 
-registry.storage._write_fd = killing_write
-registry.storage.os = type(os)("os_without_links")
-registry.storage.os.__dict__.update(os.__dict__)
-registry.storage.os.link = no_hard_links
+storage_module._write_fd = killing_write
+storage_module.os = type(os)("os_without_links")
+storage_module.os.__dict__.update(os.__dict__)
+storage_module.os.link = no_hard_links
 store = RegistryStore(sys.argv[1], generations=4)
 records = [make_record(i) for i in range(int(sys.argv[2]))]
 while True:

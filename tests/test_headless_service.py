@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.service import Decision, ReadOnlyError, SyncService
-from registry.plan_types import ActionKind, State
+from functions_tui.app.service import Decision, ReadOnlyError, SyncService
+from functions_tui.registry.plan_types import ActionKind, State
 from tests.cli_helpers import make_function, write_yaml
 
 

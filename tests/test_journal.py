@@ -13,8 +13,8 @@ import sys
 
 import pytest
 
-from registry import journal as journal_module
-from registry.journal import DONE, STARTED, Journal, JournalError, mark_live, mark_over
+from functions_tui.registry import journal as journal_module
+from functions_tui.registry.journal import DONE, STARTED, Journal, JournalError, mark_live, mark_over
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from components import aws, docker, gcp
-from registry.limits import check, describe, runtime_key
+from functions_tui.components import aws, docker, gcp
+from functions_tui.registry.limits import check, describe, runtime_key
 from tests.cli_helpers import cli_env, one_line_error, registry_bytes, run_cli, write_yaml
 
 LAMBDA_RUNTIMES = ("nodejs18.x, nodejs20.x, nodejs22.x, python3.9, python3.10, python3.11, python3.12, python3.13, "

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry.apply import resolve_decision
-from registry.merge import COMPONENT, CONFLICT, REGISTRY, merge, merged_values, state_of
-from registry.plan import build_plan
-from registry.plan_types import ActionKind, Direction, Policy, State
+from functions_tui.registry.apply import resolve_decision
+from functions_tui.registry.merge import COMPONENT, CONFLICT, REGISTRY, merge, merged_values, state_of
+from functions_tui.registry.plan import build_plan
+from functions_tui.registry.plan_types import ActionKind, Direction, Policy, State
 from tests.engine_helpers import deployed, make_spec, observe_all, seed
 from tests.memory_component import MemoryComponent
 
@@ -125,7 +125,7 @@ def _plan(store, gcp, **kw):
 
 
 def _apply(store, journal, gcp, plan, decisions=()):
-    from registry.apply import apply_plan
+    from functions_tui.registry.apply import apply_plan
 
     result = apply_plan(plan, store, {"gcp": gcp}, journal, decisions)
     assert result.failed == [], [r.error for r in result.failed]
@@ -211,7 +211,7 @@ def test_the_same_change_on_both_sides_settles(store, journal):
 
 
 def test_a_decision_answers_the_conflicting_fields_and_the_clean_ones_still_merge(store, journal):
-    from app.service import Decision
+    from functions_tui.app.service import Decision
 
     gcp = _world(store, memory=256, runtime="nodejs20")
     gcp.change("fn", memory=512, timeout=90)
@@ -229,8 +229,8 @@ def test_a_decision_answers_the_conflicting_fields_and_the_clean_ones_still_merg
 
 
 def test_a_merge_decision_must_answer_every_conflict(store):
-    from app.service import Decision
-    from registry.apply import DecisionError
+    from functions_tui.app.service import Decision
+    from functions_tui.registry.apply import DecisionError
 
     gcp = _world(store, memory=256)
     gcp.change("fn", memory=512, timeout=90)

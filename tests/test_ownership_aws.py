@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from components.aws import DEPLOYED_CODE_KEY, DIGEST_KEY, MARK_KEY, OWNER_KEY, AwsComponent
-from registry.component import ApplyError
-from registry.fingerprint import spec_fingerprint
-from registry.models import DEPLOYED_CODE_KEYS, OWNER_KEYS, FunctionSpec
+from functions_tui.components.aws import DEPLOYED_CODE_KEY, DIGEST_KEY, MARK_KEY, OWNER_KEY, AwsComponent
+from functions_tui.registry.component import ApplyError
+from functions_tui.registry.fingerprint import spec_fingerprint
+from functions_tui.registry.models import DEPLOYED_CODE_KEYS, OWNER_KEYS, FunctionSpec
 from tests.provider_clis import aws, zip_file
 
 OURS = "0b7e3c1a-5d2f-4e6a-8b9c-1d2e3f4a5b6c"

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from components.docker import (DEPLOYED_CODE, DIGEST, MARK, OWNER, SPEC_LABEL, DockerComponent, container_name,
+from functions_tui.components.docker import (DEPLOYED_CODE, DIGEST, MARK, OWNER, SPEC_LABEL, DockerComponent, container_name,
                                image_ref, spec_label)
-from components.local_backends.base_image import ensure_base_image, local_base_ref
-from registry.component import ApplyError
-from registry.fingerprint import spec_fingerprint
-from registry.models import DEPLOYED_CODE_KEYS, OWNER_KEYS, FunctionSpec, digest_source
+from functions_tui.components.local_backends.base_image import ensure_base_image, local_base_ref
+from functions_tui.registry.component import ApplyError
+from functions_tui.registry.fingerprint import spec_fingerprint
+from functions_tui.registry.models import DEPLOYED_CODE_KEYS, OWNER_KEYS, FunctionSpec, digest_source
 from tests.provider_clis import docker
 
 pytestmark = pytest.mark.docker

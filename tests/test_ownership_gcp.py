@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from google.cloud import functions_v2
 
-from components.gcp import DEPLOYED_CODE_KEY, DIGEST_KEY, MARK_KEY, OWNER_KEY, GcpComponent
-from registry.component import ApplyError
-from registry.fingerprint import spec_fingerprint
-from registry.models import DEPLOYED_CODE_KEYS, OWNER_KEYS, FunctionSpec, digest_source
+from functions_tui.components.gcp import DEPLOYED_CODE_KEY, DIGEST_KEY, MARK_KEY, OWNER_KEY, GcpComponent
+from functions_tui.registry.component import ApplyError
+from functions_tui.registry.fingerprint import spec_fingerprint
+from functions_tui.registry.models import DEPLOYED_CODE_KEYS, OWNER_KEYS, FunctionSpec, digest_source
 
 OURS = "0b7e3c1a-5d2f-4e6a-8b9c-1d2e3f4a5b6c"
 OTHER = "9f8e7d6c-5b4a-4321-8fed-cba987654321"

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from app.declarations import DeclarationError, code_digest, load_declarations
-from components import aws, docker, gcp
-from registry import packaging
-from registry.models import FunctionSpec, digest_source
-from registry.packaging import PackagingError, sensitive_warnings, source_files
+from functions_tui.app.declarations import DeclarationError, code_digest, load_declarations
+from functions_tui.components import aws, docker, gcp
+from functions_tui.registry import packaging
+from functions_tui.registry.models import FunctionSpec, digest_source
+from functions_tui.registry.packaging import PackagingError, sensitive_warnings, source_files
 from tests.cli_helpers import cli_env, one_line_error, registry_bytes, run_cli, write_yaml
 
 
@@ -277,7 +277,7 @@ def test_packaging_imports_no_cloud_sdk():
     import subprocess
     import sys
 
-    code = ("import sys, registry.packaging, registry.limits, components.aws, components.gcp, components.docker\n"
+    code = ("import sys, functions_tui.registry.packaging, functions_tui.registry.limits, functions_tui.components.aws, functions_tui.components.gcp, functions_tui.components.docker\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore', 'google', 'docker')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           cwd=Path(__file__).resolve().parents[1], env={**os.environ})

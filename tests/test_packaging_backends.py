@@ -60,7 +60,7 @@ def warnings(stderr: str) -> list[str]:
 
 
 def registered_digest(home: Path) -> str:
-    from registry.store import RegistryStore
+    from functions_tui.registry.store import RegistryStore
 
     return RegistryStore(home / "registry.json").load().functions["alpha"].spec.code_digest
 

@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from registry.models import FunctionRecord
-from registry.ordering import CycleError, topological_order
-from registry.plan import build_plan, classify_all, observed_for
-from registry.plan_types import ActionKind, Direction, Policy, State
+from functions_tui.registry.models import FunctionRecord
+from functions_tui.registry.ordering import CycleError, topological_order
+from functions_tui.registry.plan import build_plan, classify_all, observed_for
+from functions_tui.registry.plan_types import ActionKind, Direction, Policy, State
 from tests.engine_helpers import deployed, make_spec, observe_all
 from tests.memory_component import MemoryComponent
 

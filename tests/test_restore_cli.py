@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from registry.store import RegistryStore
+from functions_tui.registry.store import RegistryStore
 from tests.cli_helpers import cli_env, command, make_function, one_line_error, registry_bytes, run_cli, write_yaml
 
 
@@ -219,12 +219,12 @@ def test_config_reset_keeps_every_earlier_config(tmp_path):
 #: the handshake is the whole synchronisation.)
 AT_ONCE = """
 import sys
-import app.cli, app.commands, app.config, app.first_run, app.service, registry.store
+import functions_tui.app.cli, functions_tui.app.commands, functions_tui.app.config, functions_tui.app.first_run, functions_tui.app.service, functions_tui.registry.store
 
 print("ready", flush=True)
 sys.stdin.readline()
 sys.argv = ["functions-tui", "add", sys.argv[1]]
-sys.exit(app.cli.main())
+sys.exit(functions_tui.app.cli.main())
 """
 
 

@@ -18,17 +18,17 @@ from pathlib import Path
 import orjson
 import pytest
 
-from app.service import SyncService
-from registry import secrets
-from registry.classify import classify, forget_env_hashes
-from registry.component import ApplyError, ObservedFunction
-from registry.fingerprint import hash_matches, hash_value, spec_fingerprint
-from registry.history import changes
-from registry.models import ComponentRecord, FunctionRecord, FunctionSpec
-from registry.plan import build_plan
-from registry.plan_types import ActionKind, Policy, State
-from registry.secrets import EnvRef, MissingKeyError, RegistryKeys, WrongKeyError, legacy_hash
-from registry.store import RegistryStore
+from functions_tui.app.service import SyncService
+from functions_tui.registry import secrets
+from functions_tui.registry.classify import classify, forget_env_hashes
+from functions_tui.registry.component import ApplyError, ObservedFunction
+from functions_tui.registry.fingerprint import hash_matches, hash_value, spec_fingerprint
+from functions_tui.registry.history import changes
+from functions_tui.registry.models import ComponentRecord, FunctionRecord, FunctionSpec
+from functions_tui.registry.plan import build_plan
+from functions_tui.registry.plan_types import ActionKind, Policy, State
+from functions_tui.registry.secrets import EnvRef, MissingKeyError, RegistryKeys, WrongKeyError, legacy_hash
+from functions_tui.registry.store import RegistryStore
 from tests.engine_helpers import deployed, make_spec
 from tests.memory_component import MemoryComponent
 
@@ -294,7 +294,7 @@ def test_a_reference_falls_back_on_the_declarations_variables(tmp_path, monkeypa
 # --- history ------------------------------------------------------------------------------------------
 
 def test_history_records_that_a_value_changed_never_the_value(tmp_path):
-    from screens.detail_screen import _change_text
+    from functions_tui.screens.detail_screen import _change_text
 
     store = RegistryStore(tmp_path / "registry.json")
     put(store, FunctionRecord(spec=spec_with_env()))
@@ -470,13 +470,13 @@ def test_an_old_docker_label_compares_with_the_registry_value(tmp_path):
 
 
 def _observation(observed: ObservedFunction):
-    from registry.component import Observation
+    from functions_tui.registry.component import Observation
 
     return Observation(observed.component, items={observed.name: observed}, complete=True)
 
 
 def test_writeback_reads_an_old_snapshot_hash_as_the_value_it_stands_for(tmp_path):
-    from app.writeback import _same
+    from functions_tui.app.writeback import _same
 
     keys = RegistryStore(tmp_path / "registry.json").keys
     assert _same(("env", "A"), legacy_hash("v"), "v") and _same(("env", "A"), keys.legacy_keyed(legacy_hash("v")), "v")

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import orjson
 
-from registry import secrets
-from registry.secrets import legacy_hash
+from functions_tui.registry import secrets
+from functions_tui.registry.secrets import legacy_hash
 from tests.cli_helpers import cli_env, make_function, one_line_error, run_cli, write_yaml
 
 LITERAL = "literal-s3cret-written-in-function-yaml"

@@ -12,8 +12,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from registry import secrets
-from registry.secrets import legacy_hash
+from functions_tui.registry import secrets
+from functions_tui.registry.secrets import legacy_hash
 from tests.cli_helpers import cli_env, make_function, run_cli
 
 pytestmark = pytest.mark.docker
@@ -22,8 +22,8 @@ SECRET = "docker-label-s3cret"
 
 #: Makes the docker adapter write labels as functions-tui did before keyed hashes.
 OLD_LABELS = """
-import components.docker as docker
-from registry.secrets import legacy_hash
+import functions_tui.components.docker as docker
+from functions_tui.registry.secrets import legacy_hash
 docker.hash_value = legacy_hash
 """
 

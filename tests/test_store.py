@@ -10,12 +10,12 @@ import orjson
 import pytest
 from tinydb import Query, TinyDB
 
-import registry.storage as storage_module
-import registry.store as store_module
+import functions_tui.registry.storage as storage_module
+import functions_tui.registry.store as store_module
 from bench.registry import make_record
-from registry.models import ComponentRecord, FunctionRecord, FunctionSpec
-from registry.storage import AtomicJSONStorage
-from registry.store import (
+from functions_tui.registry.models import ComponentRecord, FunctionRecord, FunctionSpec
+from functions_tui.registry.storage import AtomicJSONStorage
+from functions_tui.registry.store import (
     SCHEMA_VERSION,
     CorruptRegistryError,
     RegistryError,
@@ -395,8 +395,7 @@ def test_renaming_a_record_after_put_is_refused(store):
 
 
 def test_repeated_loads_of_an_unchanged_file_parse_it_once(store, monkeypatch):
-    import registry.storage as storage
-
+    import functions_tui.registry.storage as storage
     parses = []
     real_parse = storage.parse
     monkeypatch.setattr(storage, "parse", lambda payload, path: parses.append(path) or real_parse(payload, path))

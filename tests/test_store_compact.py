@@ -7,9 +7,9 @@ import orjson
 import pytest
 
 from bench.registry import make_record
-from registry.compact import BadReferenceError, compact_components, compact_doc, compact_record, expand_doc
-from registry.models import ComponentRecord, FunctionRecord, FunctionSpec
-from registry.store import CorruptRegistryError, RegistryStore
+from functions_tui.registry.compact import BadReferenceError, compact_components, compact_doc, compact_record, expand_doc
+from functions_tui.registry.models import ComponentRecord, FunctionRecord, FunctionSpec
+from functions_tui.registry.store import CorruptRegistryError, RegistryStore
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def as_stored(store, doc: dict) -> dict:
 
 def as_history(store, doc: dict) -> dict:
     """``doc`` as a history entry shows it (env values as keyed digests)."""
-    from registry.secrets import scrub_doc
+    from functions_tui.registry.secrets import scrub_doc
 
     return scrub_doc(as_stored(store, doc), store.keys)
 

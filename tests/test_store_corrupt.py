@@ -6,8 +6,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from registry.models import FunctionRecord, FunctionSpec
-from registry.store import CorruptRegistryError, RegistryStore
+from functions_tui.registry.models import FunctionRecord, FunctionSpec
+from functions_tui.registry.store import CorruptRegistryError, RegistryStore
 
 
 def good_tables(store: RegistryStore) -> dict:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from registry.models import FunctionRecord, FunctionSpec
-from registry.store import RegistryStore
+from functions_tui.registry.models import FunctionRecord, FunctionSpec
+from functions_tui.registry.store import RegistryStore
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,9 +29,9 @@ pytestmark = pytest.mark.slow
 # file holding records of two different serials would be a torn write.
 WRITER = """
 import os, sys, time
-import registry.storage
+import functions_tui.registry.storage as storage_module
 from bench.registry import make_record
-from registry.store import RegistryStore
+from functions_tui.registry.store import RegistryStore
 
 def slow_write(fd, payload, chunk=65536):
     # A slow disk: the real write path, in chunks with pauses, so most kills land mid-write.
@@ -39,7 +39,7 @@ def slow_write(fd, payload, chunk=65536):
         os.write(fd, payload[start:start + chunk])
         time.sleep(0.002)
 
-registry.storage._write_fd = slow_write
+storage_module._write_fd = slow_write
 store = RegistryStore(sys.argv[1])
 records = [make_record(i) for i in range(int(sys.argv[2]))]
 print("ready", flush=True)
@@ -52,7 +52,7 @@ while True:
 
 INCREMENTER = """
 import sys
-from registry.store import RegistryStore, StaleWriteError
+from functions_tui.registry.store import RegistryStore, StaleWriteError
 store = RegistryStore(sys.argv[1], lock_timeout=60)
 optimistic = sys.argv[3] == "optimistic"
 retries = 0

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from registry.store import RegistryStore
+from functions_tui.registry.store import RegistryStore
 
 DATA = Path(__file__).parent / "data"
 

@@ -13,16 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from registry.lock import LockHolder, holder_path
-from registry.models import FunctionRecord, FunctionSpec
-from registry.store import LockTimeoutError, RegistryStore
+from functions_tui.registry.lock import LockHolder, holder_path
+from functions_tui.registry.models import FunctionRecord, FunctionSpec
+from functions_tui.registry.store import LockTimeoutError, RegistryStore
 
 ROOT = Path(__file__).resolve().parents[1]
 
 # Holds the registry lock (inside a transaction) until stdin closes or it is killed.
 HOLDER = """
 import sys
-from registry.store import RegistryStore
+from functions_tui.registry.store import RegistryStore
 store = RegistryStore(sys.argv[1])
 with store.transaction("user") as txn:
     print("locked", flush=True)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from registry.migrations import MIGRATIONS, SCHEMA_VERSION
-from registry.store import RegistryError, RegistryStore
+from functions_tui.registry.migrations import MIGRATIONS, SCHEMA_VERSION
+from functions_tui.registry.store import RegistryError, RegistryStore
 
 V0_FILE = {
     "meta": {"1": {"schema": 0, "serial": 7, "lineage": "0f1e2d3c-0000-4000-8000-000000000000"}},
@@ -79,7 +79,7 @@ def test_migration_hook_runs_custom_steps_in_order(tmp_path):
     steps[SCHEMA_VERSION] = add_owner
     current = RegistryStore(tmp_path / "registry.json")
     with current.transaction("user") as txn:
-        from registry.models import FunctionRecord, FunctionSpec
+        from functions_tui.registry.models import FunctionRecord, FunctionSpec
         txn.put(FunctionRecord(spec=FunctionSpec(name="f", runtime="go1.22")))
 
     upgraded = RegistryStore(current.path, migrations=steps, schema_version=SCHEMA_VERSION + 1)

@@ -14,12 +14,12 @@ import sys
 import orjson
 import pytest
 
-from app import commands
-from app.config import Config
-from app.service import SyncService
-from registry.journal import Journal
-from registry.models import COMPONENTS, FunctionRecord, FunctionSpec
-from registry.store import CorruptRegistryError, RegistryStore
+from functions_tui.app import commands
+from functions_tui.app.config import Config
+from functions_tui.app.service import SyncService
+from functions_tui.registry.journal import Journal
+from functions_tui.registry.models import COMPONENTS, FunctionRecord, FunctionSpec
+from functions_tui.registry.store import CorruptRegistryError, RegistryStore
 from tests.cli_helpers import cli_env, make_function, run_cli
 from tests.memory_component import MemoryComponent
 

@@ -13,8 +13,8 @@ import orjson
 import pytest
 from tinydb import TinyDB
 
-import registry.storage as storage
-from registry.storage import AtomicJSONStorage, pid_alive, remove_stale_temp_files, secure_dir, write_atomic
+import functions_tui.registry.storage as storage
+from functions_tui.registry.storage import AtomicJSONStorage, pid_alive, remove_stale_temp_files, secure_dir, write_atomic
 
 
 def test_write_keeps_the_previous_file_as_backup(tmp_path):

@@ -8,10 +8,10 @@ import orjson
 import pytest
 from tinydb import Query, TinyDB
 
-import registry.storage as storage_module
+import functions_tui.registry.storage as storage_module
 from bench.registry import make_record
-from registry.storage import RegistryStorage
-from registry.store import RegistryStore
+from functions_tui.registry.storage import RegistryStorage
+from functions_tui.registry.store import RegistryStore
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from app.sync_scheduler import SyncScheduler
-from app.tui_bridge import SyncJob
+from functions_tui.app.sync_scheduler import SyncScheduler
+from functions_tui.app.tui_bridge import SyncJob
 
 AWS = SyncJob("aws", ("aws",), interval=60.0)
 DOCKER = SyncJob("docker", ("docker",), interval=0.0, after=("aws",))

@@ -12,11 +12,11 @@ import sys
 
 import pytest
 
-from components.aws import AwsComponent
-from registry.models import FunctionSpec, digest_source
-from screens.confirm import ConfirmScreen
-from screens.function_actions import FunctionActionsScreen
-from screens.plan_screen import PlanScreen
+from functions_tui.components.aws import AwsComponent
+from functions_tui.registry.models import FunctionSpec, digest_source
+from functions_tui.screens.confirm import ConfirmScreen
+from functions_tui.screens.function_actions import FunctionActionsScreen
+from functions_tui.screens.plan_screen import PlanScreen
 from tests.provider_clis import aws, docker
 from tests.tui_helpers import app_for, deploy_all, register, run_async, service_with, wait_for_sync, wait_until
 
@@ -303,7 +303,7 @@ async def test_edit_opens_the_declaration_and_registers_the_change(tmp_path, hom
 # --- Docker (a private dockerd) ----------------------------------------------------------------
 def container_status(backend, name: str) -> str:
     """The container's status as `docker ps -a` shows it ("" when there is none)."""
-    from components.docker import container_name
+    from functions_tui.components.docker import container_name
 
     out = docker(backend, "ps", "-a", "--filter", f"name=^/{container_name(name)}$", "--format", "{{json .}}")
     return json.loads(out)["State"] if out else ""
@@ -312,7 +312,7 @@ def container_status(backend, name: str) -> str:
 @pytest.mark.docker
 @run_async
 async def test_docker_deploy_stop_run_delete_one_function(request, home, docker_clean):
-    from components.docker import DockerComponent
+    from functions_tui.components.docker import DockerComponent
 
     adapter = DockerComponent(base_url=docker_clean.host)
     request.addfinalizer(adapter.close)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import threading
 
-from app.tui import FunctionsApp
-from app.tui_bridge import SyncJob
-from app.tui_sample import big_sample_service, fixed_clock, sample_service
-from screens.palette import FunctionsCommands
+from functions_tui.app.tui import FunctionsApp
+from functions_tui.app.tui_bridge import SyncJob
+from functions_tui.app.tui_sample import big_sample_service, fixed_clock, sample_service
+from functions_tui.screens.palette import FunctionsCommands
 from tests.tui_helpers import run_async, wait_for_sync, wait_until
 
 
@@ -182,7 +182,7 @@ async def test_clicking_a_row_moves_the_cursor_and_a_second_click_opens_it():
 async def test_a_component_that_comes_back_is_seen_at_the_next_sync(tmp_path):
     """gcp is down at start (cached as unavailable); it comes back; the user's next sync
     detects it again instead of skipping it for good."""
-    from registry.models import FunctionSpec
+    from functions_tui.registry.models import FunctionSpec
     from tests.memory_component import MemoryComponent
     from tests.tui_helpers import register, row_state, service_with
 

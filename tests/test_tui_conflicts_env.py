@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 import textual.constants
 
-from app.tui import FunctionsApp
-from app.tui_sample import SAMPLE_ENV_VALUES, fixed_clock, sample_service
-from components.aws import AwsComponent
-from screens.confirm import ConfirmScreen
-from screens.conflict_screen import ConflictScreen
-from screens.help_screen import HelpScreen
+from functions_tui.app.tui import FunctionsApp
+from functions_tui.app.tui_sample import SAMPLE_ENV_VALUES, fixed_clock, sample_service
+from functions_tui.components.aws import AwsComponent
+from functions_tui.screens.confirm import ConfirmScreen
+from functions_tui.screens.conflict_screen import ConflictScreen
+from functions_tui.screens.help_screen import HelpScreen
 from tests.provider_clis import aws
 from tests.tui_helpers import app_for, deploy_all, row_state, run_async, service_with, wait_for_sync, wait_until
 
@@ -81,8 +81,8 @@ def table_text(screen: ConflictScreen) -> str:
 
 # --- the helpers: how a side changed a key, from plain values or from masked words only --------------
 def test_key_changes_from_plain_values_and_from_masked_words_agree():
-    from registry.masking import NOT_KEPT, mask_triple, masked_changes, reveal_key
-    from registry.merge import key_changes
+    from functions_tui.registry.masking import NOT_KEPT, mask_triple, masked_changes, reveal_key
+    from functions_tui.registry.merge import key_changes
 
     cases = [("a", "a", "b"), ("a", None, "a"), (None, "x", None), ("a", "b", "c"), (None, "x", "y")]
     for base, registry, component in cases:

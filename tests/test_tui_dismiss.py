@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import threading
 
-from app.tui import FunctionsApp
-from app.tui_sample import fixed_clock, sample_service
-from screens.conflict_screen import ConflictScreen
-from screens.help_screen import HelpScreen
-from screens.plan_screen import PlanScreen
+from functions_tui.app.tui import FunctionsApp
+from functions_tui.app.tui_sample import fixed_clock, sample_service
+from functions_tui.screens.conflict_screen import ConflictScreen
+from functions_tui.screens.help_screen import HelpScreen
+from functions_tui.screens.plan_screen import PlanScreen
 from tests.tui_helpers import run_async, wait_for_sync, wait_until
 
 

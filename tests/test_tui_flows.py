@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from components.aws import AwsComponent
-from registry.models import FunctionSpec, digest_source
-from registry.plan_types import State
-from screens.conflict_screen import ConflictScreen
-from screens.plan_screen import PlanScreen
-from screens.read_only import MUTATING_ACTIONS
+from functions_tui.components.aws import AwsComponent
+from functions_tui.registry.models import FunctionSpec, digest_source
+from functions_tui.registry.plan_types import State
+from functions_tui.screens.conflict_screen import ConflictScreen
+from functions_tui.screens.plan_screen import PlanScreen
+from functions_tui.screens.read_only import MUTATING_ACTIONS
 from tests.tui_helpers import (app_for, change_registry, deploy_all, register, row_state, run_async,
                                service_with, wait_for_sync, wait_until)
 
@@ -75,7 +75,7 @@ def _gcp_case(request, home):
 
 
 def _docker_case(request, home):
-    from components.docker import DockerComponent, container_name
+    from functions_tui.components.docker import DockerComponent, container_name
 
     backend = request.getfixturevalue("docker_clean")
     source = home.parent / "orders-api"

@@ -10,11 +10,11 @@ import pytest
 from textual.binding import Binding
 from textual.dom import DOMNode
 
-import screens
-from app.config import parse_config
-from app.tui import FunctionsApp, known_binding_ids
-from app.tui_sample import fixed_clock, sample_service
-from app.yaml_nodes import SchemaError
+from functions_tui import screens
+from functions_tui.app.config import parse_config
+from functions_tui.app.tui import FunctionsApp, known_binding_ids
+from functions_tui.app.tui_sample import fixed_clock, sample_service
+from functions_tui.app.yaml_nodes import SchemaError
 from tests.tui_helpers import run_async, wait_until
 
 
@@ -22,7 +22,7 @@ def _binding_owners() -> list[type]:
     """The app and every screen or widget class of screens/ that declares its own BINDINGS."""
     owners: list[type] = [FunctionsApp]
     for module_info in pkgutil.iter_modules(screens.__path__):
-        module = importlib.import_module(f"screens.{module_info.name}")
+        module = importlib.import_module(f"functions_tui.screens.{module_info.name}")
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if issubclass(cls, DOMNode) and cls.__module__ == module.__name__ and "BINDINGS" in vars(cls):
                 owners.append(cls)

@@ -11,13 +11,13 @@ import threading
 from textual.app import App
 from textual.widgets import DataTable, Static
 
-from app.tui import FunctionsApp
-from app.tui_sample import fixed_clock, sample_service
-from components.aws import AwsComponent
-from registry.models import FunctionSpec
-from registry.plan_types import Action, ActionKind, ActionResult, ApplyResult, Plan
-from screens.confirm import ConfirmScreen
-from screens.plan_screen import ASK_HINT, PlanScreen
+from functions_tui.app.tui import FunctionsApp
+from functions_tui.app.tui_sample import fixed_clock, sample_service
+from functions_tui.components.aws import AwsComponent
+from functions_tui.registry.models import FunctionSpec
+from functions_tui.registry.plan_types import Action, ActionKind, ActionResult, ApplyResult, Plan
+from functions_tui.screens.confirm import ConfirmScreen
+from functions_tui.screens.plan_screen import ASK_HINT, PlanScreen
 from tests.provider_clis import aws
 from tests.tui_helpers import app_for, deploy_all, register, run_async, service_with, wait_for_sync, wait_until
 
@@ -69,7 +69,7 @@ class StepService:
         return getattr(self.inner, name)
 
     def apply(self, plan, decisions=(), *, progress=None):
-        from registry.apply import ApplyStep
+        from functions_tui.registry.apply import ApplyStep
 
         self.applied.append(plan)
         results = []

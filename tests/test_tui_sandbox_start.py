@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import threading
 
-from app.sandbox import Sandbox
-from app.tui import FunctionsApp
+from functions_tui.app.sandbox import Sandbox
+from functions_tui.app.tui import FunctionsApp
 from tests.tui_helpers import row_state, run_async, wait_until
 
 

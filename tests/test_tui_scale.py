@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import threading
 
-from app.service import SyncService
-from app.tui import FunctionsApp
-from app.tui_bridge import SyncJob, build_view, load_dashboard, merged_copy, run_sync
-from app.tui_sample import fixed_clock, sample_service
-from registry.models import FunctionSpec
+from functions_tui.app.service import SyncService
+from functions_tui.app.tui import FunctionsApp
+from functions_tui.app.tui_bridge import SyncJob, build_view, load_dashboard, merged_copy, run_sync
+from functions_tui.app.tui_sample import fixed_clock, sample_service
+from functions_tui.registry.models import FunctionSpec
 from tests.memory_component import MemoryComponent
 from tests.tui_helpers import register, run_async, wait_for_sync, wait_until
 
@@ -45,7 +45,7 @@ class PlanLog(SyncService):
 
 
 def _service(tmp_path, gate=None, **adapters) -> PlanLog:
-    from registry.models import COMPONENTS
+    from functions_tui.registry.models import COMPONENTS
 
     comps = {c: adapters.get(c) or MemoryComponent(c, available=False) for c in COMPONENTS}
     (tmp_path / "home").mkdir(parents=True, exist_ok=True)
@@ -121,7 +121,7 @@ async def test_a_filter_applies_to_every_panel_and_typing_ahead_ends_on_the_last
             assert all(r.matches("api") for r in lst.rows)
         assert app.dashboard.registry_panel.function_list.row_count > 0
         # keystrokes queued faster than they are handled: one filter pass, on the last text
-        from screens.filter_bar import FilterBar
+        from functions_tui.screens.filter_bar import FilterBar
         bar = app.query_one(FilterBar)
         for text in ("a", "ap", "x"):
             bar.post_message(FilterBar.Changed(bar, text, None))

@@ -13,10 +13,10 @@ import logging
 import os
 import stat
 
-from app import ui_state
-from app.tui import FunctionsApp
-from app.tui_sample import fixed_clock, sample_service, sample_service_unavailable_gcp, settle
-from screens.states import GLYPHS, HEADER_ICON
+from functions_tui.app import ui_state
+from functions_tui.app.tui import FunctionsApp
+from functions_tui.app.tui_sample import fixed_clock, sample_service, sample_service_unavailable_gcp, settle
+from functions_tui.screens.states import GLYPHS, HEADER_ICON
 from tests.tui_helpers import run_async, wait_until
 
 
@@ -116,7 +116,7 @@ async def test_a_bad_ui_state_file_is_ignored_with_a_warning(tmp_path, caplog):
     service = sample_service()
     service.home = home
     app = make_app(service)
-    with caplog.at_level(logging.WARNING, logger="app.ui_state"):
+    with caplog.at_level(logging.WARNING, logger="functions_tui.app.ui_state"):
         async with app.run_test(size=(120, 40)) as pilot:
             await loaded(pilot)
             assert app.theme == "textual-dark"
@@ -209,7 +209,7 @@ def help_lines(app: FunctionsApp) -> dict[str, dict[str, tuple[str, bool]]]:
 
 @run_async
 async def test_help_on_the_dashboard_lists_its_keys_and_every_symbol_including_the_dot():
-    from screens.help_screen import HelpScreen
+    from functions_tui.screens.help_screen import HelpScreen
 
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -231,7 +231,7 @@ async def test_help_on_the_dashboard_lists_its_keys_and_every_symbol_including_t
 
 @run_async
 async def test_help_on_the_plan_screen_is_the_plan_screens_keys_without_the_dashboards():
-    from screens.help_screen import HelpScreen
+    from functions_tui.screens.help_screen import HelpScreen
 
     app = make_app(sample_service(read_only=True), read_only=True)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -275,7 +275,7 @@ async def test_at_80_columns_status_lines_stay_one_line_and_the_unavailable_one_
 async def test_help_at_80x24_scrolls_with_the_arrow_keys():
     from textual.containers import VerticalScroll
 
-    from screens.help_screen import HelpScreen
+    from functions_tui.screens.help_screen import HelpScreen
 
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:

@@ -9,9 +9,9 @@ import os
 import stat
 from pathlib import Path
 
-from app.declarations import load_declarations
-from app.writeback import declaration_behind, updated_snapshot, write_back
-from registry.models import FunctionSpec
+from functions_tui.app.declarations import load_declarations
+from functions_tui.app.writeback import declaration_behind, updated_snapshot, write_back
+from functions_tui.registry.models import FunctionSpec
 
 ENV: dict[str, str] = {}   # the environment the declarations see: nothing from the machine's
 

@@ -6,10 +6,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
-from app.service import SyncService
-from app.tui import FunctionsApp
-from app.tui_bridge import SyncJob
-from registry.models import COMPONENTS, FunctionRecord, FunctionSpec
+from functions_tui.app.service import SyncService
+from functions_tui.app.tui import FunctionsApp
+from functions_tui.app.tui_bridge import SyncJob
+from functions_tui.registry.models import COMPONENTS, FunctionRecord, FunctionSpec
 from tests.memory_component import MemoryComponent
 
 

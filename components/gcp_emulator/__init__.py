@@ -7,9 +7,9 @@ calls, ``handle.py`` starts it in-process for tests and the sandbox, ``__main__.
 Standard library only.
 """
 
-from components.gcp_emulator.handle import GcpEmulatorHandle, start_gcp_emulator
-from components.gcp_emulator.server import EmulatorServer, start_in_thread
-from components.gcp_emulator.state import EmulatorError, EmulatorState
+from functions_tui.components.gcp_emulator.handle import GcpEmulatorHandle, start_gcp_emulator
+from functions_tui.components.gcp_emulator.server import EmulatorServer, start_in_thread
+from functions_tui.components.gcp_emulator.state import EmulatorError, EmulatorState
 
 __all__ = ["EmulatorError", "EmulatorServer", "EmulatorState", "GcpEmulatorHandle", "start_gcp_emulator",
            "start_in_thread"]

@@ -13,8 +13,8 @@ import signal
 import sys
 import threading
 
-from components.gcp_emulator.server import EmulatorServer
-from components.gcp_emulator.state import EmulatorState
+from functions_tui.components.gcp_emulator.server import EmulatorServer
+from functions_tui.components.gcp_emulator.state import EmulatorState
 
 
 def build_parser(prog: str = "functions-tui emulator gcp") -> argparse.ArgumentParser:

@@ -13,8 +13,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.gcp_emulator.server import EmulatorServer, start_in_thread
-from components.gcp_emulator.state import EmulatorState
+from functions_tui.components.gcp_emulator.server import EmulatorServer, start_in_thread
+from functions_tui.components.gcp_emulator.state import EmulatorState
 
 SANDBOX_PROJECT = "sandbox-project"
 
@@ -56,7 +56,7 @@ class GcpEmulatorHandle:
 
     def component(self, **kwargs: Any) -> Any:
         """A GcpComponent wired to this emulator, with short timeouts (keyword arguments override)."""
-        from components.gcp import GcpComponent
+        from functions_tui.components.gcp import GcpComponent
 
         kwargs.setdefault("project", self.project)
         kwargs.setdefault("endpoint", self.endpoint)

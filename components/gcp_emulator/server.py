@@ -30,8 +30,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from components.gcp_emulator import field_mask
-from components.gcp_emulator.state import EmulatorError, EmulatorState
+from functions_tui.components.gcp_emulator import field_mask
+from functions_tui.components.gcp_emulator.state import EmulatorError, EmulatorState
 
 _LOC = r"projects/[^/]+/locations/[^/]+"
 _ROUTES: list[tuple[str, re.Pattern[str], str]] = [

@@ -4,8 +4,8 @@ Regenerate after an intended change with
 ``python -m pytest tests/snapshots/test_actions_snapshot.py --snapshot-update`` and look at it.
 """
 
-from app.tui import FunctionsApp
-from app.tui_sample import fixed_clock, loaded_and_synced, sample_service, settle
+from functions_tui.app.tui import FunctionsApp
+from functions_tui.app.tui_sample import fixed_clock, loaded_and_synced, sample_service, settle
 
 
 def _actions_on(panel: str, name: str):

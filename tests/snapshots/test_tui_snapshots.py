@@ -6,7 +6,7 @@ regenerate them with ``python -m pytest tests/snapshots --snapshot-update`` and 
 
 import pytest
 
-from app.tui_sample import SCENARIOS, scenario_app
+from functions_tui.app.tui_sample import SCENARIOS, scenario_app
 
 
 @pytest.mark.parametrize("name", list(SCENARIOS))

@@ -1,0 +1,69 @@
+"""The installed package: everything under one import name, functions_tui.
+
+The repository keeps a folder per layer (app/, screens/, components/, registry/); a wheel that
+put those generic names at the top of site-packages would collide with any other package of
+the same name. This builds the real wheel, checks its top-level names, and runs the command
+from the unpacked wheel (not from the checkout) to show that what it holds is complete.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LAYERS = ("app", "screens", "components", "registry")
+
+
+def test_the_wheel_installs_one_namespace_and_runs_from_it(tmp_path):
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check",
+                            "-q", "-w", str(tmp_path / "dist"), str(ROOT)],
+                           capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stderr
+    [wheel] = (tmp_path / "dist").glob("functions_tui-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+
+    top_level = {name.split("/")[0] for name in names}
+    assert {name for name in top_level if not name.endswith(".dist-info")} == {"functions_tui"}
+    assert {f"functions_tui/{layer}/__init__.py" for layer in LAYERS} <= set(names)
+    assert "functions_tui/screens/app.tcss" in names            # package data came along
+    entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
+    assert "functions-tui = functions_tui.app.cli:main" in entry_points
+
+    unpacked = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(unpacked)
+    # From an empty folder, with the unpacked wheel first on the path: the command answers
+    # from there, and no generic top-level module of ours is imported on the way.
+    code = ("import runpy, sys; sys.argv = ['functions-tui', '--help'];\n"
+            "try: runpy.run_module('functions_tui.app', run_name='__main__')\n"
+            "except SystemExit: pass\n"
+            "import functions_tui.app.cli as cli\n"
+            f"print('FILE', cli.__file__); print('GENERIC', sorted(m for m in sys.modules if m.split('.')[0] in {LAYERS!r}))")
+    ran = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                         env={"PYTHONPATH": str(unpacked), "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    assert ran.returncode == 0, ran.stderr
+    assert "usage: functions-tui" in ran.stdout
+    assert f"FILE {unpacked}" in ran.stdout
+    assert "GENERIC []" in ran.stdout
+
+
+def test_every_import_of_our_code_names_the_namespace():
+    """`from registry import …` works from a checkout (the current folder is on sys.path) and
+    fails once installed: no module of ours, its tests or its benches may use the bare names."""
+    sources = [path for folder in (*LAYERS, "bench", "tests") for path in sorted((ROOT / folder).rglob("*.py"))]
+    sources.append(ROOT / "scripts" / "screenshots")     # Python, without the suffix
+    offending = []
+    for path in sources:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            else:
+                continue
+            offending += [f"{path.relative_to(ROOT)}:{node.lineno} {name}" for name in names
+                          if name.split(".")[0] in LAYERS]
+    assert offending == []
