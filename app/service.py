@@ -521,8 +521,8 @@ class SyncService:
         plan = self.plan([decision.component], policy="ask", observations=obs)
         if not any(s.function == decision.function and s.component == decision.component for s in plan.statuses):
             raise ServiceError(f"{decision.function} on {decision.component}: nothing to decide")
-        plan.actions = [a for a in plan.actions
-                        if a.function == decision.function and a.component == decision.component]
+        plan = plan.with_actions(a for a in plan.actions
+                                 if a.function == decision.function and a.component == decision.component)
         return self.apply(plan, [decision])
 
     # --- everyday commands (CLI) ---------------------------------------------------
@@ -601,11 +601,9 @@ class SyncService:
                 actions.append(Action(s.function, s.component, ActionKind.PRUNE,
                                       f"ghost: deleted from {s.component} out of band"))
         if len(actions) > self.config.max_deletions:
-            plan.warnings.append(f"{len(actions)} removals blocked by max_deletions={self.config.max_deletions}"
-                                 " (raise it in config.yaml)")
-            actions = []
-        plan.actions = actions
-        return plan
+            return plan.with_actions([], f"{len(actions)} removals blocked by max_deletions="
+                                         f"{self.config.max_deletions} (raise it in config.yaml)")
+        return plan.with_actions(actions)
 
     def delete(self, name: str, *, force: bool = False) -> ApplyResult:
         """Remove ``name`` from every component it is deployed to, then from the registry.
@@ -640,7 +638,7 @@ class SyncService:
                     raise ServiceError(f"{c}: {name} there was deployed by another registry ({foreign}); not deleting"
                                        f" it (take it over first with `functions-tui adopt {name} --from {c}`)")
                 actions.append(Action(name, c, ActionKind.DELETE, reason="delete requested"))
-        plan.actions = actions
+        plan = plan.with_actions(actions)
         result = self.apply(plan) if actions else ApplyResult()
         if result.failed and not force:
             return result
@@ -659,8 +657,7 @@ class SyncService:
         plan = self.plan([component], policy="ask")
         if component in plan.unknown:
             raise ServiceError(f"{component}: {plan.unknown[component]}")
-        plan.actions = self._adopt_actions(plan, name, component)
-        return self.apply(plan)
+        return self.apply(plan.with_actions(self._adopt_actions(plan, name, component)))
 
     def restore(self, serial: int | None = None, *, confirm=None):
         """Put back a kept registry generation (``serial``, default the previous one); returns
@@ -753,18 +750,17 @@ class SyncService:
             raise ServiceError(f"{intent} {name}: no component to {intent} on")
         if intent == "sync":
             plan = self.plan(comps)
-            plan.actions = [a for a in plan.actions if a.function == name]
-            return plan
+            return plan.with_actions(a for a in plan.actions if a.function == name)
         for c in comps:
             self.require(c)
         if intent == "deploy":
             plan = self._deploy_plan(name, comps)
         elif intent == "adopt":
             plan = self.plan(comps, policy="ask")
-            plan.actions = [a for c in comps for a in self._adopt_actions(plan, name, c)]
+            plan = plan.with_actions([a for c in comps for a in self._adopt_actions(plan, name, c)])
         else:
             plan = self.plan(comps, policy="ask")
-            plan.actions = [a for c in comps for a in self._delete_actions(plan, name, c)]
+            plan = plan.with_actions([a for c in comps for a in self._delete_actions(plan, name, c)])
         for c in comps:
             if c in plan.unknown:
                 raise ServiceError(f"{c}: {plan.unknown[c]}")
@@ -785,7 +781,7 @@ class SyncService:
                     rec = txn.get(name)
                     rec.spec.targets.setdefault(component, {})
                     txn.put(rec, action="add target", component=component)
-            plan.registry_serial = txn.new_serial
+            plan = plan.read_at(txn.new_serial)
         return self.apply(plan, decisions, **options)
 
     def _deploy_plan(self, name: str, comps: list[str]) -> Plan:
@@ -827,9 +823,8 @@ class SyncService:
                                    " adopt it first to deploy over it")
             if status is not None and status.state is State.UNMANAGED:
                 raise ServiceError(f"{c}: a {name} not deployed by functions-tui is there; it is never replaced")
-        plan.actions = [a for a in plan.actions if a.function == name
-                        and a.kind in (ActionKind.CREATE, ActionKind.UPDATE, ActionKind.REBASE)]
-        return plan
+        return plan.with_actions(a for a in plan.actions if a.function == name
+                                 and a.kind in (ActionKind.CREATE, ActionKind.UPDATE, ActionKind.REBASE))
 
     def _adopt_actions(self, plan: Plan, name: str, component: str) -> list[Action]:
         """adopt()'s checks and actions for one component of a ``policy="ask"`` plan."""

@@ -274,20 +274,20 @@ def build_plan(records: Mapping[str, FunctionRecord], observations: Mapping[str,
                                        direction, global_ignore, after, registry_id=registry_id,
                                        conflicts={c: Policy(p) for c, p in (conflicts or {}).items()})
         _attach_observed(plan, observations)
-        _finish(plan, actions, records, max_deletions, after)
-    return plan
+        return _finish(plan, actions, records, max_deletions, after)
 
 
 def _finish(plan: Plan, actions: list[Action], records: Mapping[str, FunctionRecord],
-            max_deletions: int, after: Mapping[str, Any]) -> None:
-    """The deletion limit, then the apply order."""
+            max_deletions: int, after: Mapping[str, Any]) -> Plan:
+    """The plan with its actions: the deletion limit, then the apply order."""
+    warnings = []
     destructive = [a for a in actions if a.destructive]
     if len(destructive) > max_deletions:
-        plan.warnings.append(
+        warnings.append(
             f"plan would delete or prune {len(destructive)} (more than max_deletions={max_deletions});"
             " none of them is planned: review and raise the limit to go ahead")
         actions = [a for a in actions if not a.destructive]
-    plan.actions = order_actions(actions, records, after)
+    return plan.with_actions(order_actions(actions, records, after), *warnings)
 
 
 def _claim_reason(component: str) -> str:
@@ -606,18 +606,15 @@ def order_actions(actions: Iterable[Action], records: Mapping[str, FunctionRecor
     return runnable + destructive + asks
 
 
-# --- observed values travel with the plan, but never in its fields ---------------------------
-# PULL/ADOPT/REBASE need the component's raw values (env in plain text) at apply time. They
-# are kept in an attribute outside the dataclass fields so dataclasses.asdict(plan) / a JSON
-# report can never carry a secret.
+# --- observed values travel with the plan, but never in its fields (see Plan.observed) ---------
 
 def _attach_observed(plan: Plan, observations: Mapping[str, Observation]) -> None:
-    plan.__dict__["_observations"] = dict(observations)
+    plan.observed.update(observations)
 
 
 def observed_for(plan: Plan, function: str, component: str) -> ObservedFunction | None:
     """The ObservedFunction a plan's action was decided on (None if it was absent)."""
-    observation = plan.__dict__.get("_observations", {}).get(component)
+    observation = plan.observed.get(component)
     return observation.items.get(function) if observation is not None else None
 
 

@@ -5,9 +5,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any
+from typing import Any, Iterable
 
 
 class State(str, Enum):
@@ -94,18 +94,46 @@ class Action:
         return self.kind in DESTRUCTIVE
 
 
-@dataclass
+@dataclass(frozen=True)
 class Plan:
+    """What a sync would do, as registry.plan built it. Frozen: what a person reviewed is what
+    is applied. A command that asks for less than a whole sync (one function, one pair, gc's
+    removals) narrows it with ``with_actions``, which makes a new plan and leaves this one."""
+
     statuses: list[PairStatus] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)       # in apply order, deletions last
     unknown: dict[str, str] = field(default_factory=dict)     # component -> reason
     warnings: list[str] = field(default_factory=list)
     registry_serial: int | None = None                        # the read the plan was built on
 
+    __hash__ = None  # type: ignore[assignment]  # (its lists are not hashable)
+
+    def __post_init__(self) -> None:
+        # component -> the Observation the plan was decided on: PULL/ADOPT/REBASE apply the
+        # component's raw values (env in clear), so they travel with the plan but outside its
+        # fields, where dataclasses.asdict(plan) or a JSON report can never carry a secret.
+        # registry.plan fills it (build_plan) and reads it (observed_for).
+        object.__setattr__(self, "observed", {})
+
     @property
     def decisions(self) -> list[Action]:
         """Actions left for a person (conflicts, ask policy)."""
         return [a for a in self.actions if a.kind is ActionKind.ASK]
+
+    def with_actions(self, actions: Iterable[Action], *warnings: str) -> Plan:
+        """The same statuses, unknowns and registry read, with only ``actions`` (taken from this
+        plan's, or built from its statuses) and ``warnings`` added."""
+        return self._derived(actions=list(actions), warnings=[*self.warnings, *warnings])
+
+    def read_at(self, serial: int | None) -> Plan:
+        """This plan, to be applied on ``serial``: the registry read it was made from plus a
+        write of the same command (apply_function adding a target first)."""
+        return self._derived(registry_serial=serial)
+
+    def _derived(self, **changes: Any) -> Plan:
+        plan = replace(self, **changes)
+        plan.observed.update(self.observed)
+        return plan
 
 
 @dataclass

@@ -9,7 +9,6 @@ a plan holding just those actions; the rest stays on screen as "not applied".
 
 from __future__ import annotations
 
-import copy
 import inspect
 from typing import Any
 
@@ -294,12 +293,10 @@ class PlanScreen(GuardedScreen):
 
     # --- applying ---------------------------------------------------------------------------
     def chosen_plan(self) -> Plan:
-        """The plan with only the selected actions. A shallow copy: the observed values the
-        engine attached to the plan (outside its fields) travel with it."""
+        """The plan with only the selected actions (the observed values it was decided on
+        travel with it)."""
         assert self.plan is not None
-        chosen = copy.copy(self.plan)
-        chosen.actions = [a for i, a in enumerate(self.plan.actions) if i in self.selected]
-        return chosen
+        return self.plan.with_actions(a for i, a in enumerate(self.plan.actions) if i in self.selected)
 
     def unmet_dependencies(self) -> list[str]:
         """A chosen action whose function runs after one with an unchosen action: the engine

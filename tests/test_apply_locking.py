@@ -279,8 +279,8 @@ def test_a_new_registrys_identity_is_on_disk_before_anything_is_marked_with_it(s
     gcp.put("theirs", {"memory": 128}, owner="another-registry")
     plan = plan_for(store, gcp)
     assert plan.registry_serial is None or plan.registry_serial == 0
-    plan.actions = [Action("theirs", "gcp", ActionKind.ADOPT, "adopt requested"),
-                    Action("theirs", "gcp", ActionKind.CLAIM, "write this registry's identity")]
+    plan = plan.with_actions([Action("theirs", "gcp", ActionKind.ADOPT, "adopt requested"),
+                              Action("theirs", "gcp", ActionKind.CLAIM, "write this registry's identity")])
     on_disk = []
     gcp.during[("claim", "theirs")] = lambda: on_disk.append((store.load().lineage, gcp.registry_id))
     result = apply(store, journal, plan, gcp)

@@ -350,3 +350,18 @@ def test_classify_all_applies_the_guards_and_survives_a_cycle():
     gcp.remove("a")
     statuses = {s.function: s.state for s in classify_all(records, observe_all(gcp), ["gcp"])}
     assert statuses == {"a": State.UNKNOWN, "b": State.IN_SYNC}
+
+
+def test_a_built_plan_is_never_edited_a_narrower_one_is_made_from_it():
+    """What a person reviewed is what is applied: commands narrow a sync's plan (one function,
+    one pair, gc's removals) into a new plan; the one built stays as built."""
+    records, gcp = one_world("drifted")
+    plan = plan_for(records, gcp, registry_serial=7)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        plan.actions = []
+    narrowed = plan.with_actions([], "nothing asked")
+    assert plan.actions and narrowed.actions == [] and narrowed.warnings[-1] == "nothing asked"
+    assert narrowed.statuses == plan.statuses and narrowed.registry_serial == 7
+    # the observed values it was decided on travel with it (a PULL needs them at apply time)
+    assert observed_for(narrowed, "fn", "gcp") is observed_for(plan, "fn", "gcp") is not None
+    assert plan.read_at(8).registry_serial == 8 and plan.registry_serial == 7

@@ -9,6 +9,7 @@ from the unpacked wheel (not from the checkout) to show that what it holds is co
 from __future__ import annotations
 
 import ast
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -19,8 +20,12 @@ LAYERS = ("app", "screens", "components", "registry")
 
 
 def test_the_wheel_installs_one_namespace_and_runs_from_it(tmp_path):
+    # Built from a copy: setuptools builds in the source tree (build/, *.egg-info).
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis", "screenshots"))
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check",
-                            "-q", "-w", str(tmp_path / "dist"), str(ROOT)],
+                            "-q", "-w", str(tmp_path / "dist"), str(source)],
                            capture_output=True, text=True, timeout=600)
     assert built.returncode == 0, built.stderr
     [wheel] = (tmp_path / "dist").glob("functions_tui-*.whl")
