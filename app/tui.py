@@ -1,15 +1,17 @@
 """The full-screen app: dashboard, background sync workers, plan / conflict / detail screens.
 
-Threading model (dolphie's): every SyncService call runs in a thread worker; a worker
-reports back with ``post_message``; a sync job reschedules itself with ``set_timer`` only
-after it finishes, so two runs of one job never overlap. The event loop only swaps in
-prebuilt rows, so the UI never waits on the network or on building 10k rows. Background
-syncs only read, so they run on daemon threads that quitting does not wait for; whatever
-writes (apply, resolve) is a Textual worker, which the app waits for before it exits.
+Threading model (dolphie's): every SyncService call runs in a Textual thread worker; a
+worker reports back with ``post_message``, and one that fails lands in
+``on_worker_state_changed``; a sync job reschedules itself with ``set_timer`` only after it
+finishes, so two runs of one job never overlap. The event loop only swaps in prebuilt rows, so
+the UI never waits on the network or on building 10k rows. The workers' threads can be
+abandoned when their work only reads (app/abandonable_executor.py): quitting never waits
+for a sync or the registry's load; every other worker (apply, resolve…) is waited for.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from functools import partial
@@ -24,6 +26,7 @@ from textual.timer import Timer
 from textual.widgets import Header
 from textual.worker import Worker, WorkerState
 
+from functions_tui.app.abandonable_executor import AbandonableExecutor, abandonable
 from functions_tui.app.sync_scheduler import SyncScheduler
 from functions_tui.app.tui_bridge import (Clock, DashboardData, DashboardView, SyncJob, SyncOutcome, build_view,
                             component_names, load_dashboard, merged_copy,
@@ -78,11 +81,6 @@ class FunctionsApp(App):
             super().__init__()
             self.outcome, self.data, self.view = outcome, data, view
 
-    class SyncFailed(Message):
-        def __init__(self, job: SyncJob, error: str) -> None:
-            super().__init__()
-            self.job, self.error = job, error
-
     class FirstPaint(Message):
         """The dashboard shows the registry for the first time (the bench waits for it)."""
 
@@ -117,11 +115,8 @@ class FunctionsApp(App):
         self._kept_filter: Any = None   # registry.filters.Filter of filter_text
         self._filter_names: tuple[str, Any, frozenset[str]] | None = None   # (text, records, names)
         self.sync_count = 0
-        self._prefetched: Any = None
-        self._prefetch_done = threading.Event()
+        self._running_syncs: dict[str, SyncJob] = {}   # worker name -> its job
         self._first_paint_done = threading.Event()
-        if preparer is None:
-            self._start_prefetch()
 
     # --- layout -----------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -151,8 +146,6 @@ class FunctionsApp(App):
         if self.preparer is not None:
             self.run_worker(self._prepare_thread, thread=True, name="prepare", group="load",
                             exit_on_error=False)
-            return
-        self.run_worker(self._load_thread, thread=True, name="load", group="load", exit_on_error=False)
 
     # --- keys remapped by binding id (config.yaml ``keymap:``, like posting's) ------------------
     def _apply_keymap(self) -> None:
@@ -219,8 +212,7 @@ class FunctionsApp(App):
             self.service = make_service(self.read_only)
             self.jobs = sync_jobs(self.service)
             self._apply_keymap()
-        self._start_prefetch()
-        self.run_worker(self._load_thread, thread=True, name="load", group="load", exit_on_error=False)
+        self._start_load()
 
     def on_functions_app_component_ready(self, message: ComponentReady) -> None:
         assert self._ready_components is not None
@@ -271,33 +263,29 @@ class FunctionsApp(App):
     #: apps share a process (tests), whose dead apps' cycles a freeze would keep forever.
     freeze_heap = False
 
-    def _start_prefetch(self) -> None:
-        """Read the registry on a thread from the moment the app exists, overlapping Textual's
-        own start-up (about half of a 10k first paint); the load worker collects it."""
-        def prefetch() -> None:
-            with gc_paused():
-                try:
-                    data = load_dashboard(self.service, self.clock)
-                    self._prefetched = (data, build_view(data))
-                except BaseException as exc:  # handed to the load worker, which reports it
-                    self._prefetched = exc
-                finally:
-                    self._prefetch_done.set()
-                if not isinstance(self._prefetched, BaseException):
-                    # Collector still paused until the first paint (bounded, in case there is
-                    # none): a collection over the just-loaded registry in the middle of
-                    # Textual's start-up delayed the paint by up to 0.3 s.
-                    self._first_paint_done.wait(timeout=STARTUP_GC_PAUSE_S)
-        threading.Thread(target=prefetch, name="functions-tui-load", daemon=True).start()
+    def on_load(self) -> None:
+        """The event loop exists, the terminal is not set up yet: thread workers get an
+        executor whose threads can be abandoned, and the registry is read from now on,
+        overlapping Textual's own start-up (about half of a 10k first paint)."""
+        asyncio.get_running_loop().set_default_executor(AbandonableExecutor())
+        if self.preparer is None:
+            self._start_load()
+
+    def _start_load(self) -> None:
+        self.run_worker(self._load_thread, thread=True, name="load", group="load", exit_on_error=False)
 
     def _load_thread(self) -> None:
-        self._prefetch_done.wait()
-        if isinstance(self._prefetched, BaseException):
-            raise self._prefetched
-        data, view = self._prefetched
-        with self._data_lock:
-            self.data, self._latest = data, (data, view)
-        self.post_message(self.DataLoaded(data, view))
+        abandonable()   # it only reads
+        with gc_paused():
+            data = load_dashboard(self.service, self.clock)
+            view = build_view(data)
+            with self._data_lock:
+                self.data, self._latest = data, (data, view)
+            self.post_message(self.DataLoaded(data, view))
+            # Collector still paused until the first paint (bounded, in case there is none): a
+            # collection over the just-loaded registry in the middle of Textual's start-up
+            # delayed the paint by up to 0.3 s.
+            self._first_paint_done.wait(timeout=STARTUP_GC_PAUSE_S)
 
     def on_functions_app_data_loaded(self, message: DataLoaded) -> None:
         self.dashboard.registry_panel.function_list.empty_text = self._empty_registry_text
@@ -404,34 +392,27 @@ class FunctionsApp(App):
         self._round_total += 1
         self._mark_syncing(job, True)
         requested = self.scheduler.requested_by_person(job)   # a person asked: detect what was down again
-        # A daemon thread, not a Textual thread worker: quitting must not wait for a sync (the
-        # event loop's executor is joined at exit: 5-11 s at 50k). A sync only reads (observe,
-        # plan), so abandoning one loses nothing; applies stay workers and are waited for.
-        threading.Thread(target=self._sync_thread, args=(job, requested), name=f"functions-tui-sync:{job.name}",
-                         daemon=True).start()
+        self._running_syncs[f"sync {job.name}"] = job
+        self.run_worker(partial(self._sync_thread, job, requested), thread=True, name=f"sync {job.name}",
+                        group="sync", exit_on_error=False)
 
     def _start_background(self, job: SyncJob) -> None:
         self.scheduler.mark_background([job.name])
         self.start_sync(job)
 
     def _sync_thread(self, job: SyncJob, requested: bool = True) -> None:
-        try:
-            outcome = run_sync(self.service, job, self.clock, requested=requested)
-            with gc_paused():
-                with self._data_lock:   # merged and built in order: each view is the one before plus one job
-                    previous = self._latest if self._latest is not None and self._latest[0] is self.data else None
-                    data = merged_copy(self.data, outcome)
-                    view = build_view(data, previous, outcome.job.components)
-                    self.data, self._latest = data, (data, view)
-                if self.freeze_heap and len(self.screen_stack) == 1:   # only the dashboard: what is alive stays
-                    freeze_long_lived()   # full collections rescanned all of it mid-keystroke
-            message: Message = self.SyncFinished(outcome, data, view)
-        except Exception as exc:  # reported as a notification, never a crash
-            message = self.SyncFailed(job, f"{type(exc).__name__}: {exc}")
-        try:
-            self.post_message(message)
-        except RuntimeError:   # the app has closed meanwhile (its event loop is gone)
-            pass
+        """A failure raises: the worker's error lands in on_worker_state_changed."""
+        abandonable()   # a sync observes and plans: quitting need not wait for it
+        outcome = run_sync(self.service, job, self.clock, requested=requested)
+        with gc_paused():
+            with self._data_lock:   # merged and built in order: each view is the one before plus one job
+                previous = self._latest if self._latest is not None and self._latest[0] is self.data else None
+                data = merged_copy(self.data, outcome)
+                view = build_view(data, previous, outcome.job.components)
+                self.data, self._latest = data, (data, view)
+            if self.freeze_heap and len(self.screen_stack) == 1:   # only the dashboard: what is alive stays
+                freeze_long_lived()   # full collections rescanned all of it mid-keystroke
+        self.post_message(self.SyncFinished(outcome, data, view))
 
     def on_functions_app_sync_finished(self, message: SyncFinished) -> None:
         outcome = message.outcome
@@ -459,13 +440,6 @@ class FunctionsApp(App):
             self.log_activity(f"sync {outcome.job.name}: {warning}", "warning")
         self._sync_ended(outcome.job)
 
-    def on_functions_app_sync_failed(self, message: SyncFailed) -> None:
-        if not self._alive():
-            return
-        self.log_activity(f"sync {message.job.name} failed: {message.error}", "error")
-        self.notify(message.error, title=f"sync {message.job.name} failed", severity="error")
-        self._sync_ended(message.job, ok=False)
-
     def _alive(self) -> bool:
         """The dashboard exists (False once the app is asked to exit: exit() sets the code)."""
         if not self.is_running or self.return_code is not None:
@@ -477,6 +451,7 @@ class FunctionsApp(App):
         return True
 
     def _sync_ended(self, job: SyncJob, ok: bool = True) -> None:
+        self._running_syncs.pop(f"sync {job.name}", None)
         if not self._alive():
             self.scheduler.abandon(job)
             return
@@ -519,15 +494,16 @@ class FunctionsApp(App):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place worker errors land: a notification, never a crash."""
-        if event.state is WorkerState.ERROR:
+        if event.state is not WorkerState.ERROR:
+            return
+        if self._alive():
             error = event.worker.error
             self.notify(f"{type(error).__name__}: {error}", title=f"{event.worker.name} failed",
                         severity="error")
-            self.log_activity(f"{event.worker.name} failed: {error}", "error")
-            if event.worker.name.startswith("sync:"):
-                job = next((j for j in self.jobs if f"sync:{j.name}" == event.worker.name), None)
-                if job is not None:
-                    self._sync_ended(job, ok=False)
+            self.log_activity(f"{event.worker.name} failed: {type(error).__name__}: {error}", "error")
+        job = self._running_syncs.get(event.worker.name)
+        if job is not None:
+            self._sync_ended(job, ok=False)
 
     def log_activity(self, message: str, level: str = "info") -> None:
         self.dashboard.activity.record(clock_text(self.clock()), message, level)
