@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from functions_tui.app.yaml_nodes import Reader, SchemaError, compose, line_of
-from functions_tui.registry.models import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, FunctionSpec, digest_source
+from functions_tui.registry.models import COMPONENTS, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, FunctionSpec, digest_source
 from functions_tui.registry.packaging import PackagingError, SourceFiles, source_files, warn_sensitive
 
 SINGLE = "function.yaml"
@@ -186,7 +186,7 @@ def _package(source: Path) -> SourceFiles:
 
 #: The module of each component kind: it declares the provider's LIMITS (and imports its SDK
 #: only inside methods, so reading the limits costs no SDK import).
-_KIND_MODULES = {kind: f"functions_tui.components.{kind}" for kind in ("docker", "gcp", "aws")}
+_KIND_MODULES = {kind: f"functions_tui.components.{kind}" for kind in COMPONENTS}
 
 
 def component_limits(component: str):
