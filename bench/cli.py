@@ -22,6 +22,7 @@ find everything in sync.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -206,11 +207,31 @@ BASELINE = os.environ.get("FUNCTIONS_TUI_BENCH_BASELINE", "")
 
 def _variants(env: dict[str, str]) -> dict[str, dict[str, str]]:
     """This checkout's environment, and the baseline checkout's when one is given."""
-    here = str(Path(__file__).resolve().parents[1])
-    out = {"new": {**env, "PYTHONPATH": here}}
+    out = {"new": {**env, "PYTHONPATH": _import_root(Path(__file__).resolve().parents[1])}}
     if BASELINE:
-        out["baseline"] = {**env, "PYTHONPATH": BASELINE}
+        out["baseline"] = {**env, "PYTHONPATH": _import_root(Path(BASELINE).resolve())}
     return out
+
+
+def _import_root(checkout: Path) -> str:
+    """A PYTHONPATH on which the ``functions-tui`` command (``functions_tui.app.cli:main``)
+    runs ``checkout``'s code, not the installed one's: a ``functions_tui`` folder whose layer
+    folders link to the checkout's (found before the editable install's finder). A checkout
+    from before the namespace (top-level ``app``…) gets a one-line ``functions_tui.app.cli``
+    that runs its ``app.cli``, and is itself on the path."""
+    digest = hashlib.sha1(str(checkout).encode()).hexdigest()[:12]
+    root = Path(tempfile.gettempdir()) / f"functions-tui-bench-import-{digest}"
+    package = root / "functions_tui"
+    shutil.rmtree(root, ignore_errors=True)
+    package.mkdir(parents=True)
+    if "functions_tui" in (checkout / "app" / "cli.py").read_text():
+        for layer in ("app", "screens", "components", "registry"):
+            (package / layer).symlink_to(checkout / layer, target_is_directory=True)
+        return str(root)
+    (package / "app").mkdir()
+    (package / "app" / "__init__.py").write_text("")
+    (package / "app" / "cli.py").write_text("from app.cli import main  # a checkout before the namespace\n")
+    return f"{root}{os.pathsep}{checkout}"
 
 
 def _with_baseline(figure: dict, baseline: float | None) -> dict:
