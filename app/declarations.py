@@ -199,8 +199,8 @@ def component_limits(component: str):
 
 def first_limit_problem(values: Mapping[str, Any],
                         targets: Mapping[str, Mapping[str, Any]]) -> tuple[str, str] | None:
-    """The first way ``values`` (name, runtime, memory, timeout, env) breaks the documented
-    limits of one of ``targets`` (component -> target settings): (field, problem)."""
+    """The first way ``values`` (name, runtime, memory, timeout, env, labels) breaks the
+    documented limits of one of ``targets`` (component -> target settings): (field, problem)."""
     from functions_tui.registry import limits as provider_limits
 
     for component, target in targets.items():
@@ -209,7 +209,8 @@ def first_limit_problem(values: Mapping[str, Any],
             continue
         problems = provider_limits.check(
             limits, component, name=values["name"], runtime=values["runtime"], memory=values["memory"],
-            timeout=values["timeout"], env=values.get("env") or {}, target=target)
+            timeout=values["timeout"], env=values.get("env") or {}, target=target,
+            labels=values.get("labels") or {})
         if problems:
             return problems[0]
     return None

@@ -566,7 +566,7 @@ class SyncService:
         from functions_tui.app.declarations import first_limit_problem
 
         values = {"name": spec.name, "runtime": spec.runtime, "memory": spec.memory, "timeout": spec.timeout,
-                  "env": spec.env}
+                  "env": spec.env, "labels": spec.labels}
         for component in components:
             found = first_limit_problem(values, {component: {}})
             if found:

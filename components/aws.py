@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from functions_tui.registry.component import ApplyError, Detection, Observation, ObservedFunction
-from functions_tui.registry.limits import Limits
+from functions_tui.registry.limits import Limits, provider_runtime
 from functions_tui.registry.models import (DEPLOYED_CODE_KEYS, DIGEST_KEYS, MARK_KEYS, OWNER_KEYS, FunctionSpec,
                              is_managed_label, utc_now)
 from functions_tui.registry.packaging import PackagingError, source_files, warn_sensitive
@@ -100,6 +100,13 @@ LIMITS = Limits(
                   "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
                   "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
                   "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR"),
+    # Tag rules (https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html): 50 tags
+    # a resource, 4 of them ours; "aws:" is AWS's own prefix.
+    label_key_pattern=r"(?!aws:)[\w\s+\-=.:/@]{1,128}",
+    label_value_pattern=r"[\w\s+\-=.:/@]{0,256}",
+    label_rule="keys of 1 to 128 and values of at most 256 letters, digits, spaces and + - = . _ : / @; "
+               "keys not starting with aws:",
+    labels_max=46,
     source="https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html",
 )
 
@@ -577,7 +584,8 @@ class AwsComponent:
         tags[DEPLOYED_CODE_KEY] = code_sha256(package)
         config = self._call(
             f"CreateFunction {spec.name}", self.lambda_client.create_function,
-            FunctionName=spec.name, Runtime=spec.runtime, Role=role, Handler=spec.entry_point,
+            FunctionName=spec.name, Runtime=provider_runtime(LIMITS, spec.runtime), Role=role,
+            Handler=spec.entry_point,
             Code={"ZipFile": package}, MemorySize=int(spec.memory), Timeout=int(spec.timeout),
             Environment={"Variables": {k: str(v) for k, v in spec.env.items()}},
             Tags=tags, Publish=False)
@@ -604,7 +612,7 @@ class AwsComponent:
         self._settle(name, config)
         changes: dict[str, Any] = {}
         if "runtime" in fields:
-            changes["Runtime"] = spec.runtime
+            changes["Runtime"] = provider_runtime(LIMITS, spec.runtime)
         if "entry_point" in fields:
             changes["Handler"] = spec.entry_point
         if "memory" in fields:

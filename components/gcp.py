@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from functions_tui.registry.component import ApplyError, Detection, Observation, ObservedFunction
-from functions_tui.registry.limits import Limits
+from functions_tui.registry.limits import Limits, provider_runtime
 from functions_tui.registry.models import (DEPLOYED_CODE_KEYS, DIGEST_KEYS, MARK_KEYS, OWNER_KEYS, FunctionSpec, digest_source,
                              is_managed_label, utc_now)
 from functions_tui.registry.packaging import PackagingError, source_files, warn_sensitive
@@ -77,6 +77,12 @@ LIMITS = Limits(
     env_reserved=("PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION", "FUNCTION_TARGET",
                   "FUNCTION_SIGNATURE_TYPE"),
     env_reserved_prefixes=("X_GOOGLE_",),
+    # Google's label rules (non-ASCII letters are allowed too); 64 labels a function, 4 of them ours.
+    label_key_pattern=r"(?:[a-z]|[^\x00-\x7f])(?:[a-z0-9_-]|[^\x00-\x7f]){0,62}",
+    label_value_pattern=r"(?:[a-z0-9_-]|[^\x00-\x7f]){0,63}",
+    label_rule="keys and values of lowercase letters, digits, _ and -, at most 63 characters; "
+               "a key starts with a letter",
+    labels_max=60,
     source="https://cloud.google.com/functions/quotas",
 )
 
@@ -368,7 +374,7 @@ class GcpComponent:
         name = self.resource_name(spec)
         parent, fid = name.rsplit("/functions/", 1)
         digest = spec.code_digest or (digest_source(spec.source) if _source_exists(spec) else "")
-        build = functions_v2.BuildConfig(runtime=spec.runtime, entry_point=spec.entry_point)
+        build = functions_v2.BuildConfig(runtime=provider_runtime(LIMITS, spec.runtime), entry_point=spec.entry_point)
         deployed_code = ""
         if _source_exists(spec):
             storage = self._upload(parent, spec)
@@ -408,7 +414,7 @@ class GcpComponent:
         build = functions_v2.BuildConfig()
         service = functions_v2.ServiceConfig()
         if "runtime" in wanted:
-            build.runtime = spec.runtime
+            build.runtime = provider_runtime(LIMITS, spec.runtime)
             paths.append(_MASK_PATHS["runtime"])
         if "entry_point" in wanted:
             build.entry_point = spec.entry_point

@@ -20,6 +20,7 @@ from functions_tui.registry.fingerprint import FINGERPRINT_FIELDS, SECRET_FIELDS
 from functions_tui.registry.ignore import apply_ignore, rules_for
 from functions_tui.registry.masking import mask_triple
 from functions_tui.registry.merge import flat_fields, side_of, state_of
+from functions_tui.registry.limits import runtime_key
 from functions_tui.registry.models import DEFAULT_STATE, MANAGED_LABEL_KEYS, MARK_KEYS, FunctionRecord, FunctionSpec
 from functions_tui.registry.plan_types import FieldDiff, PairStatus, State
 
@@ -293,6 +294,7 @@ def classify_fingerprints(function: str, component: str, *, registry: dict | Non
 
     if registry != current or base != current:
         base, current = _settle_legacy(registry, base, current, observed)
+        base, current = _settle_runtime_spelling(registry, base, current)
     if rules:
         registry, base, current = apply_ignore(registry, rules), apply_ignore(base, rules), apply_ignore(current, rules)
     if registry == current:
@@ -300,6 +302,26 @@ def classify_fingerprints(function: str, component: str, *, registry: dict | Non
     diffs = field_diffs(registry, base, current)
     state = State(state_of(d.side for d in diffs))
     return PairStatus(function, component, state, detail=NO_BASE if base is None else "", diffs=diffs)
+
+
+def _settle_runtime_spelling(registry: dict | None, base: dict | None,
+                              current: dict | None) -> tuple[dict | None, dict | None]:
+    """B and C with a runtime that is R's in another spelling (``python312`` reported by
+    Cloud Functions for a declared ``python3.12``; registry.limits.runtime_key) spelled as R,
+    and C's spelled as B's when those two agree: the spelling is the provider's, the runtime
+    is the same, so it is no change to push, pull or ask about."""
+    def runtime(fingerprint: dict | None) -> Any:
+        return fingerprint.get("runtime") if fingerprint.__class__ is dict else None
+
+    def respelled(fingerprint: dict | None, as_: Any) -> dict | None:
+        value = runtime(fingerprint)
+        if value is None or as_ is None or value == as_ or runtime_key(str(value)) != runtime_key(str(as_)):
+            return fingerprint
+        return {**fingerprint, "runtime": as_}
+
+    wanted = runtime(registry)
+    base, current = respelled(base, wanted), respelled(current, wanted)
+    return base, respelled(current, runtime(base))
 
 
 def _has_legacy(env: Any) -> bool:

@@ -10,7 +10,12 @@ the loader turns the first into ``file:line: field: problem (allowed: ...)``.
 Runtimes: one declaration names one runtime for all its targets, and Lambda spells a
 version ``python3.12`` / ``nodejs20.x`` where Cloud Functions spells it ``python312`` /
 ``nodejs20``; a runtime is accepted when it names one the provider lists in either spelling
-(:func:`runtime_key`).
+(:func:`runtime_key`), each adapter sends its provider's own spelling
+(:func:`provider_runtime`), and the engine compares runtimes by that key, so a provider
+reporting ``python312`` for a declared ``python3.12`` is in sync.
+
+Labels: each provider's rules for user labels (GCP: lowercase keys and values, 63
+characters, at most 64 labels with ours), checked at ``add`` like the rest.
 """
 
 from __future__ import annotations
@@ -40,6 +45,10 @@ class Limits:
     env_key_rule: str = ""
     env_reserved: tuple[str, ...] = ()
     env_reserved_prefixes: tuple[str, ...] = ()
+    label_key_pattern: str = ""                      # a full match of a user label's key
+    label_value_pattern: str = ""                    # a full match of its value
+    label_rule: str = ""                             # both patterns in words
+    labels_max: int | None = None                    # user labels (ours take the rest)
     source: str = ""                                 # where the numbers are documented
 
 
@@ -50,6 +59,14 @@ def runtime_key(runtime: str) -> str:
     if key.endswith(".x"):
         key = key[:-2]
     return key.replace(".", "")
+
+
+def provider_runtime(limits: Limits, runtime: str) -> str:
+    """``runtime`` as the provider spells it (``python3.12`` -> ``python312`` on Cloud
+    Functions, ``nodejs20`` -> ``nodejs20.x`` on Lambda); unchanged when the provider lists no
+    such runtime (``add`` refuses those, so only a value pulled from elsewhere gets here)."""
+    key = runtime_key(runtime)
+    return next((r for r in limits.runtimes if runtime_key(r) == key), runtime)
 
 
 def _clip(value: str, width: int = 40) -> str:
@@ -67,9 +84,11 @@ def _size(value: Any) -> int:
 
 
 def check(limits: Limits, component: str, *, name: str, runtime: str, memory: int, timeout: int,
-          env: Mapping[str, str], target: Mapping[str, Any] | None = None) -> list[tuple[str, str]]:
+          env: Mapping[str, str], target: Mapping[str, Any] | None = None,
+          labels: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
     """Every way the spec breaks ``limits``, as (field, problem) with the allowed values;
-    ``field`` is ``name``, ``runtime``, ``memory``, ``timeout``, ``env`` or ``env.KEY``."""
+    ``field`` is ``name``, ``runtime``, ``memory``, ``timeout``, ``env``, ``env.KEY``,
+    ``labels`` or ``labels.KEY``."""
     where = f"{component} ({limits.provider})"
     problems: list[tuple[str, str]] = []
     if limits.name_max is not None or limits.name_pattern:
@@ -117,6 +136,23 @@ def check(limits: Limits, component: str, *, name: str, runtime: str, memory: in
         if total > limits.env_total_bytes:
             problems.append(("env", f"{total} bytes of names and values are more than {where} takes "
                                     f"(allowed: at most {limits.env_total_bytes} bytes in all)"))
+    problems += _label_problems(limits, where, labels or {})
+    return problems
+
+
+def _label_problems(limits: Limits, where: str, labels: Mapping[str, str]) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    for key, value in labels.items():
+        key, value = str(key), str(value)
+        if limits.label_key_pattern and not re.fullmatch(limits.label_key_pattern, key):
+            problems.append((f"labels.{key}", f"the key {_clip(key)} is not a valid label key on {where} "
+                                              f"(allowed: {limits.label_rule})"))
+        elif limits.label_value_pattern and not re.fullmatch(limits.label_value_pattern, value):
+            problems.append((f"labels.{key}", f"{_clip(value)} is not a valid label value on {where} "
+                                              f"(allowed: {limits.label_rule})"))
+    if limits.labels_max is not None and len(labels) > limits.labels_max:
+        problems.append(("labels", f"{len(labels)} labels are more than {where} takes beside functions-tui's "
+                                   f"own (allowed: at most {limits.labels_max})"))
     return problems
 
 
@@ -132,6 +168,8 @@ def describe(limits: Limits) -> dict[str, str]:
         out["runtime"] = ", ".join(limits.runtimes)
     if limits.name_rule:
         out["name"] = limits.name_rule
+    if limits.label_rule:
+        out["labels"] = limits.label_rule + (f"; at most {limits.labels_max}" if limits.labels_max else "")
     env = [f"at most {limits.env_total_bytes} bytes in all" if limits.env_total_bytes else "",
            f"at most {limits.env_count} variables" if limits.env_count else "",
            f"NAME=value at most {limits.env_entry_bytes} bytes" if limits.env_entry_bytes else "",

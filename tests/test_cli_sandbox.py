@@ -15,7 +15,7 @@ def test_sandbox_shows_seeded_drift_ghost_and_unmanaged_then_cleans_up(tmp_path,
     result = run_cli("--sandbox", "--sync", "--dry-run", "--json", env=env, timeout=300)
     assert result.returncode == 2, result.stderr
     doc = json.loads(result.stdout)
-    jsonschema.validate(doc, json.loads(resources.files("app").joinpath("result_schema.json").read_text()))
+    jsonschema.validate(doc, json.loads(resources.files("functions_tui.app").joinpath("result_schema.json").read_text()))
     states = {(s["function"], s["component"]): (s["state"], s["detail"]) for s in doc["statuses"]}
     assert states[("hello", "aws")][0] == "drifted"
     assert states[("worker", "aws")][0] == "diverged"      # memory edited here, timeout there: a merge

@@ -18,7 +18,7 @@ from tests.cli_helpers import (cli_env, make_function, one_line_error, registry_
 
 @pytest.fixture
 def schema():
-    return json.loads(resources.files("app").joinpath("result_schema.json").read_text())
+    return json.loads(resources.files("functions_tui.app").joinpath("result_schema.json").read_text())
 
 
 @pytest.fixture
@@ -330,3 +330,22 @@ def test_a_named_sync_from_config_runs_with_its_own_policy(project, schema):
     assert run_cli("sync", "clouds", env=env).returncode == 0
     bad = run_cli("--sync", "clouds", "aws", env=env)
     assert bad.returncode == 1 and "one named sync" in one_line_error(bad.stderr)
+
+
+def test_one_runtime_name_is_sent_in_lambdas_spelling_and_read_back_in_sync(tmp_path, project):
+    """Declared ``nodejs20`` (Cloud Functions' spelling): Lambda is sent ``nodejs20.x``, as the
+    AWS CLI then reads it, and the next sync finds nothing to do."""
+    from tests.provider_clis import aws as aws_cli
+
+    home, env, aws = project
+    folder = tmp_path / "node"
+    folder.mkdir()
+    (folder / "index.js").write_text("exports.main = async () => ({statusCode: 200});\n")
+    write_yaml(folder / "function.yaml", {"name": "node-fn", "runtime": "nodejs20", "entry_point": "index.main",
+                                         "memory": 128, "targets": {"aws": {}}})
+    assert run_cli("add", str(folder), env=env).returncode == 0
+    _deploy(env)
+    config = aws_cli(aws, "lambda", "get-function-configuration", "--function-name", "node-fn")
+    assert config["Runtime"] == "nodejs20.x"
+    dry = _sync(env, "--dry-run", "--json")
+    assert dry.returncode == 0, dry.stdout + dry.stderr

@@ -34,7 +34,7 @@ def _containers(docker, name: str) -> list[dict]:
 
 def test_container_stopped_by_hand_is_a_decision_then_settled(project):
     home, env, docker = project
-    schema = json.loads(resources.files("app").joinpath("result_schema.json").read_text())
+    schema = json.loads(resources.files("functions_tui.app").joinpath("result_schema.json").read_text())
     [container] = _containers(docker, "alpha")
     assert container["State"] == "running"
     docker.api.stop(container["Id"], timeout=0)

@@ -18,7 +18,7 @@ REGION = "us-central1"
 
 @pytest.fixture
 def schema():
-    return json.loads(resources.files("app").joinpath("result_schema.json").read_text())
+    return json.loads(resources.files("functions_tui.app").joinpath("result_schema.json").read_text())
 
 
 @pytest.fixture
@@ -115,3 +115,22 @@ def test_gc_removes_dangling_marked_functions_and_ghosts_only_with_yes(project):
     # The ghost lost only its gcp entry: the function stays in the registry.
     info = run_cli("info", "beta", env=env)
     assert info.returncode == 0 and "targets.gcp: no longer a target in the registry" in info.stdout
+
+
+def test_a_declared_runtime_is_deployed_in_cloud_functions_spelling_and_stays_in_sync(project):
+    """The declaration says python3.11 (Lambda's spelling, the docs' example); Cloud Functions
+    only knows python311. The adapter sends Google's identifier, and the next sync, which
+    reads python311 back, finds nothing to do."""
+    tmp_path, home, env, gcp = project
+    deployed = gcp.client().get_function(name=_name(gcp, "alpha"))
+    assert deployed.build_config.runtime == "python311"
+    dry = run_cli("--sync", "gcp", "--dry-run", "--json", env=env)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert {s["state"] for s in json.loads(dry.stdout)["statuses"]} == {"in_sync"}
+
+    make_function(tmp_path / "src", "alpha", memory=256, env={"GREETING": "hi"}, runtime="python3.12",
+                  targets={"gcp": {"region": REGION}})
+    assert run_cli("add", str(tmp_path / "src" / "alpha"), env=env).returncode == 0
+    pushed = run_cli("--sync", "gcp", env=env)
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    assert gcp.client().get_function(name=_name(gcp, "alpha")).build_config.runtime == "python312"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from functions_tui.components import aws, docker, gcp
-from functions_tui.registry.limits import check, describe, runtime_key
+from functions_tui.registry.limits import check, describe, provider_runtime, runtime_key
 from tests.cli_helpers import cli_env, one_line_error, registry_bytes, run_cli, write_yaml
 
 LAMBDA_RUNTIMES = ("nodejs18.x, nodejs20.x, nodejs22.x, python3.9, python3.10, python3.11, python3.12, python3.13, "
@@ -26,6 +26,10 @@ GCP_NAME = ("1 to 63 characters: lowercase letters, digits and hyphens (_ is dep
 GCP_TIMEOUT = "1 to 3600 s for an http trigger; 540 s for an event trigger"
 DOCKER_NAME = "at most 241 characters: lowercase letters and digits, joined by single . or _, by __ or by hyphens"
 LONG = "a" * 5000
+GCP_LABELS = ("keys and values of lowercase letters, digits, _ and -, at most 63 characters; "
+              "a key starts with a letter")
+AWS_LABELS = ("keys of 1 to 128 and values of at most 256 letters, digits, spaces and + - = . _ : / @; "
+              "keys not starting with aws:")
 
 
 def declaration(name="hello", runtime="python3.11", memory=256, timeout=60, env="GREETING: hi",
@@ -125,6 +129,18 @@ REFUSED = [
      "(allowed: any other name; reserved: FUNCTION_NAME, FUNCTION_TARGET, FUNCTION_TIMEOUT)"),
     ("docker-env-entry", declaration(env="BIG: " + "x" * 200000, target="docker: {}"), 6,
      "env.BIG: BIG=value is 200004 bytes, more than docker (Docker) takes (allowed: at most 131071 bytes)"),
+    # Labels, by each provider's rules (GCP's lowercase rule; AWS's reserved aws: prefix).
+    ("gcp-label-upper", declaration(target="gcp: {}") + "labels:\n  team: Web\n", 10,
+     f"labels.team: 'Web' is not a valid label value on gcp (Cloud Functions v2) (allowed: {GCP_LABELS})"),
+    ("gcp-label-key", declaration(target="gcp: {}") + "labels:\n  Team: web\n", 10,
+     f"labels.Team: the key 'Team' is not a valid label key on gcp (Cloud Functions v2) (allowed: {GCP_LABELS})"),
+    ("gcp-label-long", declaration(target="gcp: {}") + f"labels:\n  team: {'a' * 64}\n", 10,
+     f"labels.team: '{'a' * 40}'... (64 characters) is not a valid label value on gcp (Cloud Functions v2) "
+     f"(allowed: {GCP_LABELS})"),
+    ("gcp-labels-count", declaration(target="gcp: {}") + "labels:\n" + "".join(f"  k{i}: v\n" for i in range(61)), 9,
+     "labels: 61 labels are more than gcp (Cloud Functions v2) takes beside functions-tui's own (allowed: at most 60)"),
+    ("aws-label-prefix", declaration() + "labels:\n  'aws:team': web\n", 10,
+     f"labels.aws:team: the key 'aws:team' is not a valid label key on aws (AWS Lambda) (allowed: {AWS_LABELS})"),
     # The first target that refuses it, in the order the file gives them.
     ("two-targets", declaration(memory=20000, target="gcp: {}\n  aws: {}"), 3,
      "memory: 20000 MB is outside what aws (AWS Lambda) allows (allowed: 128 to 10240 MB)"),
@@ -178,6 +194,8 @@ ACCEPTED = [
     ("gcp-and-aws-one-runtime", declaration(runtime="python3.11", target="gcp: {}\n  aws: {}")),
     ("gcp-event-edge", declaration(timeout=540, target="gcp: {trigger: pubsub}")),
     ("gcp-underscore", declaration(name="my_func", target="gcp: {}")),
+    ("gcp-labels", declaration(target="gcp: {}") + "labels:\n  team: web\n  cost_centre: a-1\n  empty: ''\n"),
+    ("aws-labels", declaration() + "labels:\n  Team: Web Front\n  owner: a.b@example.com\n"),
     ("docker-loose", declaration(runtime="cobol85", memory=6, timeout=100000, target="docker: {}")),
     ("no-target", declaration(runtime="cobol85", memory=1, timeout=100000, target="").replace("targets:\n", "")),
 ]
@@ -207,6 +225,14 @@ def test_runtime_spellings():
     assert runtime_key("python3.12") == runtime_key("python312") == "python312"
     assert runtime_key("nodejs20.x") == runtime_key("nodejs20") == "nodejs20"
     assert runtime_key("go1.22") == "go122"
+
+
+def test_each_provider_gets_its_own_spelling_of_one_runtime():
+    assert [provider_runtime(gcp.LIMITS, r) for r in ("python3.11", "python311", "nodejs20.x", "go1.22")] == [
+        "python311", "python311", "nodejs20", "go122"]
+    assert [provider_runtime(aws.LIMITS, r) for r in ("python311", "python3.11", "nodejs20", "java17")] == [
+        "python3.11", "python3.11", "nodejs20.x", "java17"]
+    assert provider_runtime(gcp.LIMITS, "cobol85") == "cobol85"   # add refuses it; a pulled value passes as is
 
 
 def test_check_lists_every_problem():

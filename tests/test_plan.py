@@ -365,3 +365,18 @@ def test_a_built_plan_is_never_edited_a_narrower_one_is_made_from_it():
     # the observed values it was decided on travel with it (a PULL needs them at apply time)
     assert observed_for(narrowed, "fn", "gcp") is observed_for(plan, "fn", "gcp") is not None
     assert plan.read_at(8).registry_serial == 8 and plan.registry_serial == 7
+
+
+def test_a_runtime_spelled_the_providers_way_is_the_same_runtime():
+    """Cloud Functions reports ``python311`` for a declared ``python3.11``: in sync, not drift;
+    and a registry change of runtime is a push even when B and C spell the old one apart."""
+    records, gcp = one_world("in_sync")
+    spec = records["fn"].spec
+    gcp.change("fn", runtime=spec.runtime.replace(".", ""))
+    [status] = plan_for(records, gcp).statuses
+    assert status.state is State.IN_SYNC
+
+    spec.runtime = "python3.13"
+    plan = plan_for(records, gcp)
+    assert plan.statuses[0].state is State.PENDING
+    assert [(d.field, d.side) for d in plan.statuses[0].diffs] == [("runtime", "registry")]

@@ -39,7 +39,7 @@ targets:
 
 @pytest.fixture
 def schema():
-    return json.loads(resources.files("app").joinpath("result_schema.json").read_text())
+    return json.loads(resources.files("functions_tui.app").joinpath("result_schema.json").read_text())
 
 
 def _home(tmp_path, backend, name="home"):

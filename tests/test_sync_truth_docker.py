@@ -18,7 +18,7 @@ pytestmark = pytest.mark.docker
 
 @pytest.fixture
 def schema():
-    return json.loads(resources.files("app").joinpath("result_schema.json").read_text())
+    return json.loads(resources.files("functions_tui.app").joinpath("result_schema.json").read_text())
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ REGION = "us-central1"
 
 @pytest.fixture
 def schema():
-    return json.loads(resources.files("app").joinpath("result_schema.json").read_text())
+    return json.loads(resources.files("functions_tui.app").joinpath("result_schema.json").read_text())
 
 
 def _env(tmp_path, gcp, name="home"):

@@ -67,6 +67,9 @@ def test_every_import_of_our_code_names_the_namespace():
                 names = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.level == 0:
                 names = [node.module or ""]
+            elif (isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", ""))
+                  in ("files", "import_module") and node.args and isinstance(node.args[0], ast.Constant)):
+                names = [str(node.args[0].value)]   # resources.files("app"), import_module("registry.x")
             else:
                 continue
             offending += [f"{path.relative_to(ROOT)}:{node.lineno} {name}" for name in names
