@@ -9,7 +9,8 @@ Standard library only.
 
 from functions_tui.components.gcp_emulator.handle import GcpEmulatorHandle, start_gcp_emulator
 from functions_tui.components.gcp_emulator.server import EmulatorServer, start_in_thread
-from functions_tui.components.gcp_emulator.state import EmulatorError, EmulatorState
+from functions_tui.components.gcp_emulator.errors import EmulatorError
+from functions_tui.components.gcp_emulator.state import EmulatorState
 
 __all__ = ["EmulatorError", "EmulatorServer", "EmulatorState", "GcpEmulatorHandle", "start_gcp_emulator",
            "start_in_thread"]
