@@ -149,15 +149,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     @staticmethod
-    def _json(raw: bytes) -> dict[str, Any]:
+    def _json(raw: bytes, where: str = "request") -> dict[str, Any]:
+        """The body as a JSON object; ``where`` names it in an error (``function``)."""
         if not raw:
             return {}
         try:
             value = json.loads(raw)
         except ValueError as exc:
-            raise EmulatorError("INVALID_ARGUMENT", f"invalid JSON body: {exc}") from None
+            raise EmulatorError("INVALID_ARGUMENT", f"Invalid JSON payload received. {exc}", field=where) from None
         if not isinstance(value, dict):
-            raise EmulatorError("INVALID_ARGUMENT", "the body must be a JSON object")
+            raise EmulatorError("INVALID_ARGUMENT", f"Invalid JSON payload received. Expected an object at "
+                                f"'{where}'.", field=where)
         return value
 
     def _base_url(self) -> str:
@@ -180,16 +182,17 @@ class _Handler(BaseHTTPRequestHandler):
                                               query.get("filter", ""))
 
     def _create_function(self, parent: str, query: dict[str, str], raw: bytes):
-        return 200, self.state.create_function(parent, query.get("functionId", ""), self._json(raw))
+        return 200, self.state.create_function(parent, query.get("functionId", ""), self._json(raw, "function"))
 
     def _generate_upload_url(self, parent: str, query: dict[str, str], raw: bytes):
-        return 200, self.state.generate_upload_url(parent, self._base_url(), self._json(raw))
+        return 200, self.state.generate_upload_url(parent, self._base_url(),
+                                                   self._json(raw, "generate_upload_url_request"))
 
     def _get_function(self, name: str, query: dict[str, str], raw: bytes):
         return 200, self.state.get_function(name)
 
     def _patch_function(self, name: str, query: dict[str, str], raw: bytes):
-        return 200, self.state.patch_function(name, self._json(raw), query.get("updateMask", ""))
+        return 200, self.state.patch_function(name, self._json(raw, "function"), query.get("updateMask", ""))
 
     def _delete_function(self, name: str, query: dict[str, str], raw: bytes):
         return 200, self.state.delete_function(name)
