@@ -93,7 +93,7 @@ class EmulatorState:
     """All emulated Cloud Functions state, thread-safe, optionally persisted to a JSON file."""
 
     def __init__(self, operation_delay_s: float = 0.0, path: str | os.PathLike | None = None,
-                 request_log: str | os.PathLike | None = None):
+                 request_log: RequestLog | str | os.PathLike | None = None):
         self._lock = threading.RLock()
         self.operation_delay_s = float(operation_delay_s)
         self.path = Path(path) if path else None
@@ -105,7 +105,7 @@ class EmulatorState:
         self.faults = Faults()
         self.requests = 0  # count of API calls served, so tests can check "one call per page"
         #: every request the server answered (server.py records them; ``request_log``: also a file)
-        self.request_log = RequestLog(request_log)
+        self.request_log = request_log if isinstance(request_log, RequestLog) else RequestLog(request_log)
         if self.path and self.path.exists():
             self.load(json.loads(self.path.read_text() or "{}"))
 
