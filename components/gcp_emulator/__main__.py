@@ -40,7 +40,7 @@ def build_parser(prog: str = "functions-tui emulator gcp") -> argparse.ArgumentP
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        request_log = RequestLog(args.request_log)
+        request_log = RequestLog(args.request_log, capacity=0)   # only the file is readable from outside
     except OSError as exc:
         print(f"cannot open the request log {args.request_log}: {exc}", file=sys.stderr)
         return 1

@@ -4,7 +4,9 @@ back) and for users (``--request-log FILE``).
 In memory, an entry holds the request and the response as JSON (``body``, ``response``), the
 headers that matter to the API's contract (``content_type``, ``field_mask``, whether an
 ``Authorization`` header came, never its value) and, for an upload, the size of the bytes.
-The newest ``capacity`` entries are kept, so a long-running sandbox does not grow without end.
+The newest ``capacity`` entries are kept (2,000: a listing of many functions is a large
+answer), so a long-running sandbox does not grow without end; the emulator run alone keeps
+none in memory (``capacity=0``: nothing could read them there).
 The file gets one JSON line per request with only ``method``, ``path``, ``query``, ``status``
 (and ``time``): bodies hold environment values, which must not land in a file.
 
@@ -25,7 +27,7 @@ FILE_KEYS = ("time", "method", "path", "query", "status")
 
 
 class RequestLog:
-    def __init__(self, path: str | Path | None = None, capacity: int = 10_000):
+    def __init__(self, path: str | Path | None = None, capacity: int = 2_000):
         self.path = Path(path) if path else None
         self._entries: deque[dict[str, Any]] = deque(maxlen=capacity)
         self._changed = threading.Condition()

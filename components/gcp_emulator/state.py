@@ -294,9 +294,11 @@ class EmulatorState:
 
     def patch_function(self, name: str, body: dict[str, Any], update_mask: str = "") -> dict[str, Any]:
         with self._lock:
-            current = self._existing(name)
+            # A malformed request is refused before the function is looked up, as Google parses
+            # the request before it reaches the function (400 before 404).
             body = validation.parse_function(body)
             paths = validation.parse_update_mask(update_mask)
+            current = self._existing(name)
             self._refuse_if_busy(name)
             upload = self._check_source(body)
             updated = copy.deepcopy(current)
