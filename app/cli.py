@@ -112,6 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("which", choices=("gcp",), help="which emulator: gcp")
     s.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one, printed)")
     s.add_argument("--state", default=None, help="file to keep the emulator's state in")
+    s.add_argument("--request-log", default=None, metavar="FILE",
+                   help="append one JSON line per request (method, path, query, status) to FILE")
+    s.add_argument("--operation-delay", default=None, metavar="SECONDS",
+                   help="how long create/update/delete operations stay not done (default 0)")
     return p
 
 
@@ -264,7 +268,10 @@ def _dispatch(args) -> int:
     if args.command == "emulator":
         from functions_tui.components.gcp_emulator.__main__ import main as emulator_main
 
-        forward = ["--port", str(args.port)] + (["--state", args.state] if args.state else [])
+        forward = ["--port", str(args.port)]
+        for flag, value in (("--state", args.state), ("--request-log", args.request_log),
+                            ("--operation-delay", args.operation_delay)):
+            forward += [flag, value] if value is not None else []
         return emulator_main(forward) or 0
     if args.command == "completion":
         import argcomplete

@@ -299,3 +299,36 @@ def test_a_field_mask_header_gives_a_partial_response(fresh_gcp):
     assert whole["functions"][0]["serviceConfig"]["availableMemory"] == "256M"   # a message named: all of it
     error = requests.get(f"{url}/missing", headers={"X-Goog-FieldMask": "name"}, timeout=10)
     assert error.status_code == 404 and error.json()["error"]["status"] == "NOT_FOUND"   # errors are never masked
+
+
+def test_the_command_logs_each_request_and_holds_operations_for_the_delay(tmp_path):
+    """``functions-tui emulator gcp --request-log FILE --operation-delay SECONDS``, run as a user
+    runs it: each request answered is a JSON line in FILE (written before the answer is sent, so
+    it is there once the client has its answer), and an operation stays not done for the delay."""
+    log = tmp_path / "requests.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "functions_tui.app", "emulator", "gcp", "--port", "0",
+                             "--request-log", str(log), "--operation-delay", "3600"],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO), "FUNCTIONS_TUI_HOME": str(tmp_path / "home")})
+    try:
+        line = proc.stdout.readline()
+        assert "listening on http://" in line, proc.stderr.read()
+        endpoint = line.rsplit(" ", 1)[1].strip()
+        from google.api_core.client_options import ClientOptions
+        from google.auth.credentials import AnonymousCredentials
+
+        client = functions_v2.FunctionServiceClient(transport="rest", credentials=AnonymousCredentials(),
+                                                    client_options=ClientOptions(api_endpoint=endpoint))
+        parent = "projects/demo/locations/us-central1"
+        operation = client.create_function(parent=parent, function=new_function(), function_id="slow")
+        assert not operation.done()   # polled once: an hour is not over
+        assert client.get_function(name=f"{parent}/functions/slow").state == functions_v2.Function.State.DEPLOYING
+        with pytest.raises(exceptions.BadRequest, match="available_memory"):
+            client.create_function(parent=parent, function=new_function(memory="banana"), function_id="refused")
+        lines = [json.loads(text) for text in log.read_text().splitlines()]
+    finally:
+        assert _stop(proc) == 0
+    assert all(set(entry) == {"time", "method", "path", "query", "status"} for entry in lines)
+    assert [(e["method"], e["path"].split("/")[-1].split("-")[0], e["status"]) for e in lines] == [
+        ("POST", "functions", 200), ("GET", "operation", 200), ("GET", "slow", 200), ("POST", "functions", 400)]
+    assert lines[0]["query"]["functionId"] == "slow" and lines[-1]["query"]["functionId"] == "refused"

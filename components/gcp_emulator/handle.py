@@ -76,6 +76,7 @@ class GcpEmulatorHandle:
             self.server.server_close()
             self._thread.join(timeout=5)
             self._thread = None
+            self.state.request_log.close()
 
     def __enter__(self) -> "GcpEmulatorHandle":
         return self
@@ -85,11 +86,13 @@ class GcpEmulatorHandle:
 
 
 def start_gcp_emulator(port: int = 0, host: str = "127.0.0.1", project: str = SANDBOX_PROJECT,
-                       state_file: str | None = None, operation_delay_s: float = 0.0) -> GcpEmulatorHandle:
-    """Serve the emulator from a daemon thread; ``port=0`` picks a free port.
+                       state_file: str | None = None, operation_delay_s: float = 0.0,
+                       request_log: str | None = None) -> GcpEmulatorHandle:
+    """Serve the emulator from a daemon thread; ``port=0`` picks a free port. Every request is
+    kept in ``state.request_log`` (``request_log``: also appended to that file, one JSON line each).
 
     Bound to loopback by default: it accepts any caller, so it must not face a network.
     """
-    state = EmulatorState(operation_delay_s=operation_delay_s, path=state_file)
+    state = EmulatorState(operation_delay_s=operation_delay_s, path=state_file, request_log=request_log)
     server, thread = start_in_thread(host, port, state)
     return GcpEmulatorHandle(server=server, project=project, _thread=thread)

@@ -13,7 +13,14 @@ calls, see its ``transports/rest_base.py``):
   PUT    /_emulator/uploads/OBJECT                        the upload URL (accepts a zip; answers
                                                           x-goog-generation as Cloud Storage does)
 
-Every answer honours the ``X-Goog-FieldMask`` header (partial responses, field_mask.py).
+Every answer honours the ``X-Goog-FieldMask`` header and the ``fields`` system parameter
+(partial responses, field_mask.py). Requests are held to the API's definition first (query
+parameters here, bodies in state.py; both through validation.py), and every request is
+recorded in ``state.request_log`` (request_log.py).
+
+The upload URL answers as a Cloud Storage signed URL for a PUT with ``content-type:
+application/zip`` and no credentials (what generateUploadUrl's documentation asks): another
+content type or an ``Authorization`` header is refused with 403 and Cloud Storage's XML error.
 
 Control surface (not part of the Google API): ``GET /_emulator/health``, ``POST
 /_emulator/reset``, ``POST /_emulator/faults`` (JSON, see EmulatorState.set_faults),
@@ -30,8 +37,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from functions_tui.components.gcp_emulator import field_mask
-from functions_tui.components.gcp_emulator.state import EmulatorError, EmulatorState
+from functions_tui.components.gcp_emulator import field_mask, validation
+from functions_tui.components.gcp_emulator.definition import QUERY_PARAMETERS
+from functions_tui.components.gcp_emulator.errors import EmulatorError
+from functions_tui.components.gcp_emulator.state import EmulatorState
+
+UPLOAD_CONTENT_TYPE = "application/zip"
 
 _LOC = r"projects/[^/]+/locations/[^/]+"
 _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
@@ -83,46 +94,72 @@ class _Handler(BaseHTTPRequestHandler):
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        handler = ""
         try:
             for verb, pattern, handler in _ROUTES:
                 match = pattern.match(path) if verb == method else None
                 if match:
+                    if handler in QUERY_PARAMETERS:   # an API method (not the upload or control surface)
+                        validation.check_query(handler, query)
                     status, body, *extra = getattr(self, "_" + handler)(
                         match.group(1) if match.groups() else "", query, raw)
                     headers = extra[0] if extra else {}
                     break
             else:
+                handler = ""
                 raise EmulatorError("NOT_FOUND", f"no such method: {method} {path}")
         except EmulatorError as err:
             status, body, headers = err.http, err.body(), {}
         except Exception as exc:  # a bug in the emulator must still answer in the API's error shape
             error = EmulatorError("INTERNAL", f"emulator error: {type(exc).__name__}: {exc}")
             status, body, headers = 500, error.body(), {}
-        mask = self.headers.get(field_mask.HEADER)
-        if mask and status == 200:
+        mask = self.headers.get(field_mask.HEADER) or query.get("fields") or query.get("$fields")
+        if mask and status == 200 and isinstance(body, dict):
             body = field_mask.apply(body, mask)
+        self._record(method, path, query, raw, handler, status, body)
         self._send(status, body, headers)
 
-    def _send(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body, separators=(",", ":")).encode()
+    def _record(self, method: str, path: str, query: dict[str, str], raw: bytes, handler: str, status: int,
+                body: Any) -> None:
+        entry: dict[str, Any] = {"method": method, "path": path, "query": query, "status": status,
+                                 "api": handler or None,
+                                 "content_type": self.headers.get("Content-Type"),
+                                 "field_mask": self.headers.get(field_mask.HEADER),
+                                 "authorization": "Authorization" in self.headers, "size": len(raw)}
+        if handler != "put_upload":   # an upload's bytes stay in state.uploads, not in the log
+            try:
+                entry["body"] = json.loads(raw) if raw else None
+            except ValueError:
+                entry["body"] = raw.decode("utf-8", "replace")
+        entry["response"] = body
+        self.state.request_log.record(entry)
+
+    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        headers = dict(headers or {})
+        if isinstance(body, bytes):   # a Cloud Storage answer: its own content type in headers
+            data = body
+        else:
+            data = json.dumps(body, separators=(",", ":")).encode()
+            headers.setdefault("Content-Type", "application/json; charset=UTF-8")
         self.send_response(status)
-        for key, value in (headers or {}).items():
+        for key, value in headers.items():
             self.send_header(key, value)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
 
     @staticmethod
-    def _json(raw: bytes) -> dict[str, Any]:
+    def _json(raw: bytes, where: str = "request") -> dict[str, Any]:
+        """The body as a JSON object; ``where`` names it in an error (``function``)."""
         if not raw:
             return {}
         try:
             value = json.loads(raw)
         except ValueError as exc:
-            raise EmulatorError("INVALID_ARGUMENT", f"invalid JSON body: {exc}") from None
+            raise EmulatorError("INVALID_ARGUMENT", f"Invalid JSON payload received. {exc}", field=where) from None
         if not isinstance(value, dict):
-            raise EmulatorError("INVALID_ARGUMENT", "the body must be a JSON object")
+            raise EmulatorError("INVALID_ARGUMENT", f"Invalid JSON payload received. Expected an object at "
+                                f"'{where}'.", field=where)
         return value
 
     def _base_url(self) -> str:
@@ -145,16 +182,17 @@ class _Handler(BaseHTTPRequestHandler):
                                               query.get("filter", ""))
 
     def _create_function(self, parent: str, query: dict[str, str], raw: bytes):
-        return 200, self.state.create_function(parent, query.get("functionId", ""), self._json(raw))
+        return 200, self.state.create_function(parent, query.get("functionId", ""), self._json(raw, "function"))
 
     def _generate_upload_url(self, parent: str, query: dict[str, str], raw: bytes):
-        return 200, self.state.generate_upload_url(parent, self._base_url())
+        return 200, self.state.generate_upload_url(parent, self._base_url(),
+                                                   self._json(raw, "generate_upload_url_request"))
 
     def _get_function(self, name: str, query: dict[str, str], raw: bytes):
         return 200, self.state.get_function(name)
 
     def _patch_function(self, name: str, query: dict[str, str], raw: bytes):
-        return 200, self.state.patch_function(name, self._json(raw), query.get("updateMask", ""))
+        return 200, self.state.patch_function(name, self._json(raw, "function"), query.get("updateMask", ""))
 
     def _delete_function(self, name: str, query: dict[str, str], raw: bytes):
         return 200, self.state.delete_function(name)
@@ -166,6 +204,15 @@ class _Handler(BaseHTTPRequestHandler):
         return 200, self.state.list_operations(parent)
 
     def _put_upload(self, obj: str, query: dict[str, str], raw: bytes):
+        # The signed URL Google hands out is signed for content-type application/zip and no
+        # credentials; Cloud Storage refuses anything else with 403 and an XML error.
+        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if content_type != UPLOAD_CONTENT_TYPE:
+            return _storage_error(403, "SignatureDoesNotMatch", f"The upload URL is signed for content-type "
+                                  f"{UPLOAD_CONTENT_TYPE}; the request sent {content_type or 'none'}.")
+        if "Authorization" in self.headers:
+            return _storage_error(403, "AccessDenied", "Do not send credentials to an upload URL: the signed "
+                                  "URL carries its own access.")
         # As Cloud Storage answers a PUT to a signed URL: the new object generation in a header.
         return 200, {}, {"x-goog-generation": str(self.state.receive_upload(obj, raw))}
 
@@ -187,6 +234,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _load_state(self, _: str, query: dict[str, str], raw: bytes):
         self.state.load(self._json(raw))
         return 200, {"functions": len(self.state.functions)}
+
+
+def _storage_error(http: int, code: str, message: str) -> tuple[int, bytes, dict[str, str]]:
+    """Cloud Storage's XML error body (the upload URL is a Cloud Storage URL, not the API)."""
+    body = (f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code><Message>{message}</Message>"
+            "</Error>").encode()
+    return http, body, {"Content-Type": "application/xml; charset=UTF-8"}
 
 
 class EmulatorServer(ThreadingHTTPServer):

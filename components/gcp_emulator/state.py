@@ -28,6 +28,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from functions_tui.components.gcp_emulator import validation
+from functions_tui.components.gcp_emulator.definition import ALL_LOCATIONS
+from functions_tui.components.gcp_emulator.errors import HTTP_TO_STATUS, EmulatorError
+from functions_tui.components.gcp_emulator.request_log import RequestLog
 FUNCTION_TYPE = "type.googleapis.com/google.cloud.functions.v2.Function"
 METADATA_TYPE = "type.googleapis.com/google.cloud.functions.v2.OperationMetadata"
 EMPTY_TYPE = "type.googleapis.com/google.protobuf.Empty"
@@ -35,51 +39,9 @@ EMPTY_TYPE = "type.googleapis.com/google.protobuf.Empty"
 # As the real API: an omitted or larger page_size is replaced by 1,000.
 DEFAULT_PAGE_SIZE = 1000
 MAX_PAGE_SIZE = 1000
-ALL_LOCATIONS = "-"
-
-# Cloud Run service ids (which v2 functions are) are lowercase letters, digits and hyphens;
-# we also accept underscores so a sandbox can use registry names as they are.
-_FUNCTION_ID = re.compile(r"^[a-z][-_a-z0-9]{0,62}$")
-# Top-level Function fields an update mask may name (the rest are output only).
-_UPDATABLE = frozenset({"description", "buildConfig", "serviceConfig", "eventTrigger", "labels",
-                        "environment", "kmsKeyName"})
-_ENVIRONMENTS = {0: "ENVIRONMENT_UNSPECIFIED", 1: "GEN_1", 2: "GEN_2"}
-
-# google.rpc.Code numbers and the HTTP status each maps to.
-_STATUS = {
-    "INVALID_ARGUMENT": (3, 400),
-    "NOT_FOUND": (5, 404),
-    "ALREADY_EXISTS": (6, 409),
-    "FAILED_PRECONDITION": (9, 400),
-    "ABORTED": (10, 409),
-    "INTERNAL": (13, 500),
-    "UNAVAILABLE": (14, 503),
-    "UNIMPLEMENTED": (12, 501),
-}
-_HTTP_TO_STATUS = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 409: "ABORTED", 429: "RESOURCE_EXHAUSTED",
-                   500: "INTERNAL", 501: "UNIMPLEMENTED", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
-
-
-class EmulatorError(Exception):
-    """An API error, rendered as ``{"error": {"code": HTTP, "message": ..., "status": ...}}``."""
-
-    def __init__(self, status: str, message: str, http: int | None = None):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.http = http if http is not None else _STATUS.get(status, (2, 500))[1]
-
-    def body(self) -> dict[str, Any]:
-        return {"error": {"code": self.http, "message": self.message, "status": self.status}}
-
 
 def now_rfc3339() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _camel(path: str) -> str:
-    """``service_config.available_memory`` → ``serviceConfig.availableMemory`` (masks may use either)."""
-    return ".".join(re.sub(r"_([a-z])", lambda m: m.group(1).upper(), part) for part in path.split("."))
 
 
 def _split_name(name: str) -> tuple[str, str, str]:
@@ -130,7 +92,8 @@ class _Pending:
 class EmulatorState:
     """All emulated Cloud Functions state, thread-safe, optionally persisted to a JSON file."""
 
-    def __init__(self, operation_delay_s: float = 0.0, path: str | os.PathLike | None = None):
+    def __init__(self, operation_delay_s: float = 0.0, path: str | os.PathLike | None = None,
+                 request_log: RequestLog | str | os.PathLike | None = None):
         self._lock = threading.RLock()
         self.operation_delay_s = float(operation_delay_s)
         self.path = Path(path) if path else None
@@ -141,6 +104,8 @@ class EmulatorState:
         self._pending: dict[str, _Pending] = {}
         self.faults = Faults()
         self.requests = 0  # count of API calls served, so tests can check "one call per page"
+        #: every request the server answered (server.py records them; ``request_log``: also a file)
+        self.request_log = request_log if isinstance(request_log, RequestLog) else RequestLog(request_log)
         if self.path and self.path.exists():
             self.load(json.loads(self.path.read_text() or "{}"))
 
@@ -195,6 +160,7 @@ class EmulatorState:
             self._pending.clear()
             self.faults = Faults()
             self.requests = 0
+            self.request_log.clear()
             self._save()
 
     # ------------------------------------------------------------------ persistence
@@ -209,8 +175,9 @@ class EmulatorState:
 
     def load(self, data: dict[str, Any]) -> None:
         """Replace functions/operations/uploads with ``data`` (the shape of ``to_dict``)."""
+        functions = {name: self._stored(name, fn) for name, fn in (data.get("functions") or {}).items()}
         with self._lock:
-            self.functions = dict(data.get("functions") or {})
+            self.functions = functions
             self.operations = dict(data.get("operations") or {})
             self.uploads = {k: dict(v) for k, v in (data.get("uploads") or {}).items()}
             self._last_generation = max([int(v.get("generation") or 0) for v in self.uploads.values()] + [0])
@@ -234,8 +201,9 @@ class EmulatorState:
 
     # ------------------------------------------------------------------ out-of-band seeding
     def put_function(self, name: str, function: dict[str, Any]) -> dict[str, Any]:
-        """Store a function directly, ACTIVE, no operation (seeding for benches and the sandbox)."""
-        _split_name(name)
+        """Store a function directly, ACTIVE, no operation (seeding for benches and the sandbox);
+        held to the API's definition as a request is (output-only fields may be seeded)."""
+        function = self._stored(name, function)
         with self._lock:
             fn = self._complete_function(name, function, state="ACTIVE", created=None,
                                          previous=self.functions.get(name))
@@ -245,9 +213,9 @@ class EmulatorState:
 
     def put_functions(self, functions: dict[str, dict[str, Any]]) -> None:
         """Bulk form of put_function (one save)."""
+        functions = {name: self._stored(name, fn) for name, fn in functions.items()}
         with self._lock:
             for name, function in functions.items():
-                _split_name(name)
                 self.functions[name] = self._complete_function(name, function, state="ACTIVE", created=None,
                                                                previous=self.functions.get(name))
             self._save()
@@ -257,6 +225,7 @@ class EmulatorState:
                        page_token: str = "", filter: str = "") -> dict[str, Any]:  # noqa: A002 - API name
         with self._lock:
             self.requests += 1
+            validation.check_location(location, listing=True)
             self._settle()
             matches = _compile_filter(filter)
             size = min(page_size if page_size > 0 else DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
@@ -266,7 +235,7 @@ class EmulatorState:
             if fault is not None and (fault.times is None or fault.times > 0):
                 if fault.times is not None:
                     fault.times -= 1
-                status = _HTTP_TO_STATUS.get(fault.http, "INTERNAL")
+                status = HTTP_TO_STATUS.get(fault.http, "INTERNAL")
                 raise EmulatorError(status, f"injected failure of list page {page_number}", fault.http)
             unreachable = list(self.faults.unreachable)
             if location != ALL_LOCATIONS and location in unreachable:
@@ -293,7 +262,7 @@ class EmulatorState:
         (Called with the lock held.)"""
         self.requests += 1
         self._settle()
-        _split_name(name)
+        validation.check_location(_split_name(name)[1])
         current = self.functions.get(name)
         if current is None:
             raise EmulatorError("NOT_FOUND", f"Resource '{name}' was not found")
@@ -307,15 +276,11 @@ class EmulatorState:
         with self._lock:
             self.requests += 1
             self._settle()
-            if not function_id:
-                raise EmulatorError("INVALID_ARGUMENT", "functionId is required")
-            if not _FUNCTION_ID.match(function_id):
-                raise EmulatorError("INVALID_ARGUMENT", f"invalid function id {function_id!r}: "
-                                    "lowercase letters, digits, hyphens; start with a letter; at most 63")
+            project, location = parent.split("/")[1], parent.split("/")[3]
+            validation.check_location(location)
+            validation.check_function_id(function_id)
+            body = validation.parse_function(body, creating=True)
             name = f"{parent}/functions/{function_id}"
-            project, location, _ = _split_name(name)
-            if location == ALL_LOCATIONS:
-                raise EmulatorError("INVALID_ARGUMENT", "a function must be created in one location, not '-'")
             if name in self.functions:
                 raise EmulatorError("ALREADY_EXISTS", f"Function {function_id} in region {location} "
                                     f"in project {project} already exists")
@@ -329,14 +294,14 @@ class EmulatorState:
 
     def patch_function(self, name: str, body: dict[str, Any], update_mask: str = "") -> dict[str, Any]:
         with self._lock:
+            # A malformed request is refused before the function is looked up, as Google parses
+            # the request before it reaches the function (400 before 404).
+            body = validation.parse_function(body)
+            paths = validation.parse_update_mask(update_mask)
             current = self._existing(name)
             self._refuse_if_busy(name)
             upload = self._check_source(body)
             updated = copy.deepcopy(current)
-            paths = [_camel(p.strip()) for p in update_mask.split(",") if p.strip()]
-            unknown = [p for p in paths if p.split(".")[0] not in _UPDATABLE]
-            if unknown:
-                raise EmulatorError("INVALID_ARGUMENT", f"invalid update mask path(s): {', '.join(unknown)}")
             if paths:
                 for path in paths:
                     _copy_path(body, updated, path)
@@ -362,10 +327,12 @@ class EmulatorState:
             self._save()
             return op
 
-    def generate_upload_url(self, parent: str, base_url: str) -> dict[str, Any]:
+    def generate_upload_url(self, parent: str, base_url: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         with self._lock:
             self.requests += 1
             project, location = parent.split("/")[1], parent.split("/")[3]
+            validation.check_location(location)
+            validation.parse_message(body or {}, "GenerateUploadUrlRequest", "generate_upload_url_request")
             obj = f"{project}-{location}-{secrets.token_hex(8)}.zip"
             self.uploads[obj] = {"size": 0, "sha256": "", "data": b"", "received": False}
             return {
@@ -390,6 +357,7 @@ class EmulatorState:
     def get_operation(self, name: str) -> dict[str, Any]:
         with self._lock:
             self.requests += 1
+            validation.check_location(name.split("/")[3])
             self._settle()
             if name not in self.operations:
                 raise EmulatorError("NOT_FOUND", f"Operation '{name}' was not found")
@@ -398,11 +366,19 @@ class EmulatorState:
     def list_operations(self, parent: str) -> dict[str, Any]:
         with self._lock:
             self.requests += 1
+            validation.check_location(parent.split("/")[3], listing=True)
             self._settle()
             ops = [copy.deepcopy(op) for n, op in sorted(self.operations.items()) if n.startswith(parent + "/")]
             return {"operations": ops}
 
     # ------------------------------------------------------------------ internals
+    @staticmethod
+    def _stored(name: str, function: dict[str, Any]) -> dict[str, Any]:
+        """A function to seed or load, held to the definition (output-only fields kept)."""
+        validation.check_location(_split_name(name)[1])
+        validation.check_function_id(_split_name(name)[2])
+        return validation.parse_function(function, keep_output=True, where=name)
+
     def _refuse_if_busy(self, name: str) -> None:
         for pending in self._pending.values():
             if pending.target == name:
@@ -428,8 +404,7 @@ class EmulatorState:
         fn["state"] = state
         fn["updateTime"] = stamp
         fn["createTime"] = created or fn.get("createTime") or stamp
-        env = fn.get("environment", "GEN_2")
-        fn["environment"] = _ENVIRONMENTS.get(env, env) if isinstance(env, int) else env
+        fn.setdefault("environment", "GEN_2")
         url = f"https://{location}-{project}.cloudfunctions.net/{function_id}"
         fn["url"] = url
         service = fn.setdefault("serviceConfig", {})
