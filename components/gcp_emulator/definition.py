@@ -158,5 +158,18 @@ LOCATIONS = frozenset({
     "southamerica-east1", "southamerica-west1",
     "us-central1", "us-east1", "us-east4", "us-east5", "us-south1", "us-west1", "us-west2", "us-west3", "us-west4",
 })
+#: BuildConfig.runtime: a string in the document, checked by Google against its runtime ids
+#: (https://cloud.google.com/functions/docs/runtime-support, deprecated ones included: a
+#: function made on one still reads and updates). ``python3.11`` (Lambda's spelling) is not one.
+RUNTIMES = frozenset({
+    "nodejs6", "nodejs8", "nodejs10", "nodejs12", "nodejs14", "nodejs16", "nodejs18", "nodejs20", "nodejs22",
+    "python37", "python38", "python39", "python310", "python311", "python312", "python313",
+    "go111", "go113", "go116", "go118", "go119", "go120", "go121", "go122", "go123",
+    "java11", "java17", "java21",
+    "ruby26", "ruby27", "ruby30", "ruby32", "ruby33", "ruby34",
+    "php74", "php81", "php82", "php83", "php84",
+    "dotnet3", "dotnet6", "dotnet8",
+})
+
 #: "use "-" in place of a location" to list (only) across all of them.
 ALL_LOCATIONS = "-"

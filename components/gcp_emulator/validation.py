@@ -78,6 +78,8 @@ def parse_message(value: Any, message: str, where: str, keep_output: bool = Fals
             raise invalid(field_path, f"Invalid value at '{field_path}': required")
     if message == "ServiceConfig" and "availableMemory" in out:
         _check_memory(out["availableMemory"], f"{where}.available_memory")
+    if message == "BuildConfig" and out.get("runtime"):
+        _check_runtime(out["runtime"], f"{where}.runtime")
     return out
 
 
@@ -146,6 +148,12 @@ def _check_memory(value: str, path: str) -> None:
     if not d.MEMORY.match(value):
         raise invalid(path, f"Invalid value at '{path}', {_show(value)}: a memory quantity with an optional "
                             "unit k, M, G, Mi or Gi (256M, 512Mi, 1Gi; no unit means bytes)")
+
+
+def _check_runtime(value: str, path: str) -> None:
+    if value not in d.RUNTIMES:
+        raise invalid(path, f"Invalid value at '{path}', {_show(value)}: not a Cloud Functions runtime "
+                            f"(one of {', '.join(sorted(d.RUNTIMES))}; Lambda's python3.12 is python312 here)")
 
 
 def _bad(path: str, kind: str, value: Any) -> EmulatorError:
