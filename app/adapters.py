@@ -1,9 +1,11 @@
 """Build the component adapters from config + environment, lazily.
 
-Each adapter module imports its cloud SDK; importing them all costs ~0.5 s, so nothing
-here is imported until a component is actually used (``--help`` and ``status --cached``
-never pay it). Endpoints follow DESIGN.md: DOCKER_HOST, AWS_ENDPOINT_URL(_LAMBDA),
-FUNCTIONS_TUI_GCP_ENDPOINT or ``gcp.endpoint``, GOOGLE_CLOUD_PROJECT or ``gcp.project``.
+Each adapter imports its cloud SDK; importing them all costs ~0.5 s, so no SDK is imported
+until a component is actually used (``--help`` and ``status --cached`` never pay it). What
+an instance's adapter is built with is its kind's business (``Kind.adapter_arguments``, in
+the kind's module): endpoints follow DESIGN.md (DOCKER_HOST, AWS_ENDPOINT_URL(_LAMBDA),
+FUNCTIONS_TUI_GCP_ENDPOINT, GOOGLE_CLOUD_PROJECT for the default instances; config.yaml's
+settings for every instance).
 """
 
 from __future__ import annotations
@@ -14,29 +16,14 @@ from typing import Any
 from functions_tui.app.config import Config
 from functions_tui.registry.component import Detection, Observation
 
-GCP_ENDPOINT_ENV = "FUNCTIONS_TUI_GCP_ENDPOINT"
-
-
 def adapter_settings(name: str, config: Config) -> dict[str, Any]:
-    """The keyword arguments each adapter is built with (environment over config.yaml)."""
-    env = os.environ
-    if name == "docker":
-        return {"base_url": env.get("DOCKER_HOST") or None, "base_images": dict(config.docker_base_images) or None}
-    if name == "aws":
-        return {
-            "region": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or config.aws_region,
-            "profile": env.get("AWS_PROFILE") or config.aws_profile,
-            # None on purpose: boto3 applies AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE> per
-            # client itself, so the tagging client is not sent to a Lambda-only endpoint.
-            "endpoint_url": None,
-            "role_arn": config.aws_role,
-        }
-    if name == "gcp":
-        return {
-            "project": env.get("GOOGLE_CLOUD_PROJECT") or config.gcp_project,
-            "endpoint": env.get(GCP_ENDPOINT_ENV) or config.gcp_endpoint,
-        }
-    raise KeyError(name)
+    """The keyword arguments an instance's adapter is built with: its kind turns the
+    instance's config.yaml settings (and, for a kind's default instance, the environment)
+    into them."""
+    instance = config.instance(name)
+    if instance is None:
+        raise KeyError(name)
+    return instance.kind.adapter_arguments(instance.settings, os.environ, instance.is_default)
 
 
 class MissingAdapter:
@@ -63,21 +50,15 @@ class MissingAdapter:
 
 
 def build_component(name: str, config: Config):
-    """One adapter, constructed (its SDK imported) now."""
-    settings = adapter_settings(name, config)
+    """One instance's adapter, constructed (its kind's SDK imported) now."""
+    import importlib
+
+    instance = config.instance(name)
+    if instance is None:
+        raise KeyError(name)
+    module, _, cls = instance.kind.adapter.partition(":")
     try:
-        if name == "docker":
-            from functions_tui.components.docker import DockerComponent
-
-            return DockerComponent(**settings)
-        if name == "aws":
-            from functions_tui.components.aws import AwsComponent
-
-            return AwsComponent(**settings)
-        if name == "gcp":
-            from functions_tui.components.gcp import GcpComponent
-
-            return GcpComponent(**settings)
+        adapter = getattr(importlib.import_module(module), cls)
     except ImportError as exc:
-        return MissingAdapter(name, f"the {name} adapter cannot be loaded ({exc})")
-    raise KeyError(name)
+        return MissingAdapter(name, f"the {instance.kind.name} adapter cannot be loaded ({exc})")
+    return adapter(**adapter_settings(name, config), name=name)

@@ -12,10 +12,9 @@ import argparse
 import os
 import sys
 
-from functions_tui.registry.models import COMPONENTS
+from functions_tui.components import KIND_MODULES
 
 EXIT_OK, EXIT_ERROR, EXIT_DRIFT = 0, 1, 2
-COMPONENT_CHOICES = COMPONENTS
 COMPLETION_SHELLS = ("bash", "zsh", "fish")
 
 
@@ -27,19 +26,38 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
 
 
+def _config_for_completion():
+    """config.yaml as the command would read it (its instances and syncs), for <tab>."""
+    from functions_tui.app.config import load_config
+
+    return load_config()
+
+
+def _components(**_) -> list[str]:
+    """argparse-completion of a COMPONENT: config.yaml's instances (one per kind by default)."""
+    return _config_for_completion().component_names
+
+
+def _components_and_syncs(**_) -> list[str]:
+    config = _config_for_completion()
+    return list(dict.fromkeys([*config.component_names, *(s.name for s in config.syncs)]))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    components = ", ".join(COMPONENT_CHOICES)
+    # The default components (one per kind); config.yaml's components: may name others, which
+    # the service checks (the parser is built before config.yaml is read).
+    components = ", ".join(KIND_MODULES) + " or an instance from config.yaml's components:"
     p = _Parser(prog="functions-tui", description=(
         "Keep serverless functions honest across local Docker, Google Cloud Functions and AWS Lambda. "
         "Without arguments: the full-screen app."),
-        epilog=f"components: {components} (or a named sync from config.yaml). "
+        epilog=f"components: {components} (--sync: or a named sync from config.yaml). "
                "exit codes: 0 in sync, 1 error, 2 drift or decisions left for a person")
     p.add_argument("--version", action="store_true",
                    help="print the version, the versions of the SDKs it uses, and the components last detected")
     p.add_argument("--sync", nargs="*", metavar="COMPONENT", default=None,
                    help=f"sync without the UI: {components}, or a named sync from config.yaml "
                         "(all available components when none are named); the names may come "
-                        "anywhere among the flags")
+                        "anywhere among the flags").completer = _components_and_syncs
     p.add_argument("--dry-run", action="store_true", help="with --sync/sync: plan only, change nothing")
     p.add_argument("--json", action="store_true", help="machine-readable output (see docs/json-schema.md)")
     p.add_argument("--allow-empty", action="store_true",
@@ -51,14 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("status", help="every function x component, like git status")
     s.add_argument("component", nargs="*", metavar="COMPONENT",
-                   help=f"only these ({components}); default: every available one")
+                   help=f"only these ({components}); default: every available one").completer = _components
     s.add_argument("--json", action="store_true", dest="sub_json", help="one JSON document (docs/json-schema.md)")
     s.add_argument("--where", metavar="FILTER", default="",
                    help="only the functions FILTER matches: words in the name, and qualifiers such as "
                         "runtime:python3.12 memory:>256 label:team=payments env:API_KEY target:aws")
 
     s = sub.add_parser("sync", help="sync one component (or one named sync from config.yaml)")
-    s.add_argument("component", metavar="COMPONENT|SYNC", help=f"{components}, or a named sync from config.yaml")
+    s.add_argument("component", metavar="COMPONENT|SYNC",
+                   help=f"{components}, or a named sync from config.yaml").completer = _components_and_syncs
     g = s.add_mutually_exclusive_group()
     g.add_argument("--pull", action="store_const", const="pull", dest="direction", help="component -> registry only")
     g.add_argument("--push", action="store_const", const="push", dest="direction", help="registry -> component only")
@@ -85,16 +104,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--limit", type=int, default=50, help="show at most this many (default 50)")
     s = sub.add_parser("deploy", help="push a function's spec to its components")
     s.add_argument("name", help="the function's name")
-    s.add_argument("--to", action="append", choices=COMPONENT_CHOICES, metavar="COMPONENT",
-                   help=f"deploy here ({components}; repeat for several), adding it to the targets")
+    s.add_argument("--to", action="append", metavar="COMPONENT",
+                   help=f"deploy here ({components}; repeat for several), adding it to the targets").completer = _components
     s = sub.add_parser("run", help="start the function's local Docker container")
     s.add_argument("name", help="the function's name")
     s = sub.add_parser("stop", help="stop the function's local Docker container")
     s.add_argument("name", help="the function's name")
     s = sub.add_parser("adopt", help="take a function deployed elsewhere (marked, or another registry's) into this registry")
     s.add_argument("name", help="the function's name on the component")
-    s.add_argument("--from", dest="source", required=True, choices=COMPONENT_CHOICES, metavar="COMPONENT",
-                   help=f"where it runs ({components})")
+    s.add_argument("--from", dest="source", required=True, metavar="COMPONENT",
+                   help=f"where it runs ({components})").completer = _components
     s = sub.add_parser("gc", help="remove dangling marked resources and drop ghosts")
     s.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     s = sub.add_parser("delete", help="remove a function from its components and the registry")

@@ -1,4 +1,4 @@
-"""config.yaml in the config dir: policies, named syncs, per-component settings.
+"""config.yaml in the config dir: component instances, policies, named syncs.
 
 Read strictly (unknown keys, wrong types and bad choices are errors naming file, line and
 field, see app.yaml_nodes); a missing file means the defaults. ``functions-tui config
@@ -8,23 +8,23 @@ field, see app.yaml_nodes); a missing file means the defaults. ``functions-tui c
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from functions_tui.app import paths
-from functions_tui.registry.models import COMPONENTS
+from functions_tui.components import load_kinds
+from functions_tui.registry import kinds as kinds_module
+from functions_tui.registry.kinds import Instance, Kind
 from functions_tui.registry.ordering import find_cycle
-from functions_tui.registry.plan import DEFAULT_POLICIES as ENGINE_DEFAULT_POLICIES
 from functions_tui.registry.storage import write_atomic, write_temp
 from functions_tui.app.yaml_nodes import Reader, SchemaError, compose
 
-COMPONENT_NAMES = COMPONENTS
+load_kinds()   # every kind's module registers its KIND (no SDK is imported)
+
 POLICIES = ("component-wins", "registry-wins", "ask")
 DIRECTIONS = ("pull", "push", "two-way")
-
-#: The engine's defaults (registry/plan.py), as config.yaml spells them.
-DEFAULT_POLICIES: dict[str, str] = {c: p.value for c, p in ENGINE_DEFAULT_POLICIES.items()}
 DEFAULT_INTERVAL_S = 300
 DEFAULT_MAX_DELETIONS = 10
 DEFAULT_GENERATIONS = 10
@@ -69,6 +69,17 @@ max_deletions: 10
 # How many earlier versions of the registry to keep for `functions-tui restore` (undo).
 generations: 10
 
+# The components: one per kind by default (docker, gcp, aws). To have several (accounts,
+# regions, projects, hosts), name each instance with its kind and settings; a function's
+# targets then name instances, and a kind's name means its default instance:
+# components:
+#   aws-prod: {kind: aws, profile: prod, region: eu-west-1}
+#   aws-dev:  {kind: aws, region: us-east-1}
+#   gcp:      {kind: gcp, project: my-project}
+#   gcp-eu:   {kind: gcp, project: my-eu-project, locations: [europe-west1]}
+#   docker:   {kind: docker}                      # DOCKER_HOST, or host: ssh://... / tcp://...
+
+# Settings of the default instances (the environment's own variables win over these).
 gcp:
   endpoint: null      # or FUNCTIONS_TUI_GCP_ENDPOINT; null = the real Google API
   project: null       # or GOOGLE_CLOUD_PROJECT
@@ -102,35 +113,52 @@ class SyncConfig:
                 "after": list(self.after)}
 
 
+def default_instances() -> list[Instance]:
+    """One instance per kind, named as the kind: the components before config.yaml names any."""
+    return [Instance(name, kind) for name, kind in kinds_module.kinds().items()]
+
+
 @dataclass
 class Config:
     path: Path | None = None
-    policies: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_POLICIES))
+    #: The components, in display order (registry.kinds.Instance: name, kind, settings).
+    instances: list[Instance] = field(default_factory=default_instances)
+    #: component -> policy given in config.yaml (the kind's default otherwise: policy_for)
+    policies: dict[str, str] = field(default_factory=dict)
     #: component -> how conflicting fields are settled; absent = ask (the default, and the safe one).
     conflicts: dict[str, str] = field(default_factory=dict)
     syncs: list[SyncConfig] = field(default_factory=list)
     max_deletions: int = DEFAULT_MAX_DELETIONS
     generations: int = DEFAULT_GENERATIONS
-    gcp_endpoint: str | None = None
-    gcp_project: str | None = None
-    aws_region: str | None = None
-    aws_profile: str | None = None
-    aws_role: str | None = None
-    docker_base_images: dict[str, str] = field(default_factory=dict)
     #: binding id -> key(s), e.g. {"dashboard.sync_all": "ctrl+s"} (Textual's keymap; the ids
     #: are checked by the app, which knows them)
     keymap: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.syncs:
-            self.syncs = default_syncs()
+            self.syncs = default_syncs(self.instances)
+
+    @property
+    def component_names(self) -> list[str]:
+        return [i.name for i in self.instances]
+
+    def instance(self, name: str) -> Instance | None:
+        return next((i for i in self.instances if i.name == name), None)
+
+    def activate(self) -> None:
+        """Make these instances the process's components (registry.kinds): what the engine
+        asks for a component's kind, default run state and order."""
+        kinds_module.use_instances(self.instances)
 
     def policy_for(self, component: str, sync: str | None = None) -> str:
         if sync:
             named = self.sync(sync)
             if named and named.policy:
                 return named.policy
-        return self.policies.get(component, DEFAULT_POLICIES.get(component, "ask"))
+        if component in self.policies:
+            return self.policies[component]
+        instance = self.instance(component)
+        return instance.kind.default_policy if instance is not None else "ask"
 
     def conflicts_for(self, component: str, sync: str | None = None) -> str:
         """How a sync settles conflicting fields on ``component``: ``ask`` unless config.yaml
@@ -146,20 +174,20 @@ class Config:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "policies": dict(self.policies),
-            "conflicts": {c: self.conflicts_for(c) for c in COMPONENT_NAMES},
+            "components": {i.name: {"kind": i.kind.name, **{k: i.settings.get(k) for k in i.kind.settings}}
+                           for i in self.instances},
+            "policies": {c: self.policy_for(c) for c in self.component_names},
+            "conflicts": {c: self.conflicts_for(c) for c in self.component_names},
             "syncs": [s.to_dict() for s in self.syncs],
             "max_deletions": self.max_deletions,
             "generations": self.generations,
-            "gcp": {"endpoint": self.gcp_endpoint, "project": self.gcp_project},
-            "aws": {"region": self.aws_region, "profile": self.aws_profile, "role": self.aws_role},
-            "docker": {"base_images": dict(self.docker_base_images)},
             "keymap": dict(self.keymap),
         }
 
 
-def default_syncs() -> list[SyncConfig]:
-    return [SyncConfig(name=c, components=[c]) for c in COMPONENT_NAMES]
+def default_syncs(instances: list[Instance] | None = None) -> list[SyncConfig]:
+    """One sync per component, named as it."""
+    return [SyncConfig(name=i.name, components=[i.name]) for i in (instances or default_instances())]
 
 
 def load_config(home: str | Path | None = None) -> Config:
@@ -176,17 +204,21 @@ def parse_config(path: Path, text: str | None = None) -> Config:
     config = Config(path=path)
     if root is None:
         return config
+    known_kinds = kinds_module.kinds()
+    top = r.mapping(root, "")
+    config.instances = instances = _instances(r, top, known_kinds)
+    names = [i.name for i in instances]
 
     def policies(node, name):
         return {k: r.choice(v, f"{name}.{k}", POLICIES)
-                for k, v in r.mapping(node, name, allowed={c: 1 for c in COMPONENT_NAMES}).items()}
+                for k, v in r.mapping(node, name, allowed={c: 1 for c in names}).items()}
 
     def components(node, name):
         items = r.string_list(node, name)
         for i, c in enumerate(items):
-            if c not in COMPONENT_NAMES:
+            if c not in names:
                 raise r.error(r.sequence(node, name)[i], f"{name}[{i}]",
-                              f"unknown component {c!r} (known: {', '.join(COMPONENT_NAMES)})")
+                              f"unknown component {c!r} (known: {', '.join(names)})")
         if not items:
             raise r.error(node, name, "a sync needs at least one component")
         return items
@@ -219,18 +251,15 @@ def parse_config(path: Path, text: str | None = None) -> Config:
             raise r.error(seen[cycle[0]], "syncs.after", "cycle: " + " -> ".join(cycle))
         return out
 
-    def section(allowed):
-        return lambda node, name: r.fields(node, name, allowed)
-
+    already_read = lambda node, name: None   # noqa: E731 (components and kind sections: read above)
     readers = {
+        "components": already_read,
+        **{kind: already_read for kind in known_kinds},
         "policies": policies,
         "conflicts": policies,
         "syncs": syncs,
         "max_deletions": lambda n, f: r.integer(n, f, minimum=0),
         "generations": lambda n, f: r.integer(n, f, minimum=1),
-        "gcp": section({"endpoint": r.optional_string, "project": r.optional_string}),
-        "aws": section({"region": r.optional_string, "profile": r.optional_string, "role": r.optional_string}),
-        "docker": section({"base_images": r.string_map}),
         "keymap": r.string_map,
     }
     values = r.fields(root, "", readers)
@@ -238,19 +267,53 @@ def parse_config(path: Path, text: str | None = None) -> Config:
         config.policies.update(values["policies"])
     if "conflicts" in values:
         config.conflicts.update(values["conflicts"])
-    if "syncs" in values:
-        config.syncs = values["syncs"] or default_syncs()
+    config.syncs = values.get("syncs") or default_syncs(instances)
     if "max_deletions" in values:
         config.max_deletions = values["max_deletions"]
     if "generations" in values:
         config.generations = values["generations"]
-    gcp = values.get("gcp", {})
-    config.gcp_endpoint, config.gcp_project = gcp.get("endpoint"), gcp.get("project")
-    aws = values.get("aws", {})
-    config.aws_region, config.aws_profile, config.aws_role = aws.get("region"), aws.get("profile"), aws.get("role")
-    config.docker_base_images = dict(values.get("docker", {}).get("base_images") or {})
     config.keymap = dict(values.get("keymap") or {})
     return config
+
+
+def _settings(r: Reader, node, name: str, kind: Kind, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """An instance's settings, checked against what its kind takes."""
+    readers = {"str": r.optional_string, "str_map": r.string_map, "str_list": r.string_list}
+    allowed = {key: readers[type_] for key, type_ in kind.settings.items()}
+    allowed.update({key: (lambda n, f: None) for key in skip})
+    return {k: v for k, v in r.fields(node, name, allowed).items() if k not in skip and v not in (None, {}, [])}
+
+
+def _instances(r: Reader, top: dict[str, Any], known_kinds: dict[str, Kind]) -> list[Instance]:
+    """``components:`` (or one instance per kind), with a kind's top-level section (``aws:``,
+    today's form) as the settings of the instance named as the kind."""
+    if "components" not in top or r.mapping(top["components"], "components") == {}:
+        declared = {name: (kind, {}) for name, kind in known_kinds.items()}
+    else:
+        declared = {}
+        for name, node in r.mapping(top["components"], "components").items():
+            field = f"components.{name}"
+            if not _INSTANCE_NAME.fullmatch(name):
+                raise r.error(node, field, "an instance name is lowercase letters, digits and - "
+                                           "(it is a JSON key, a panel title and a sync's name)")
+            kind_node = r.mapping(node, field).get("kind")
+            if kind_node is None:
+                raise r.error(node, f"{field}.kind", f"required field is missing (one of {', '.join(known_kinds)})")
+            kind = known_kinds[r.choice(kind_node, f"{field}.kind", tuple(known_kinds))]
+            declared[name] = (kind, _settings(r, node, field, kind, skip=("kind",)))
+    for kind_name, kind in known_kinds.items():
+        if kind_name not in top:
+            continue
+        if kind_name not in declared or declared[kind_name][0] is not kind:
+            raise r.error(top[kind_name], kind_name,
+                          f"settings for the default {kind_name} instance, but components: names no {kind.name} "
+                          f"instance called {kind_name!r} (move them under components:)")
+        legacy = _settings(r, top[kind_name], kind_name, kind)
+        declared[kind_name] = (kind, {**legacy, **declared[kind_name][1]})
+    return [Instance(name, kind, settings) for name, (kind, settings) in declared.items()]
+
+
+_INSTANCE_NAME = re.compile(r"[a-z][a-z0-9-]{0,39}")
 
 
 def reset_config(home: str | Path | None = None) -> tuple[Path, Path | None]:
@@ -328,5 +391,4 @@ def show_config(config: Config) -> str:
 
 
 __all__ = ["Config", "SyncConfig", "SchemaError", "load_config", "parse_config", "reset_config", "show_config",
-           "write_default_config",
-           "DEFAULT_POLICIES", "COMPONENT_NAMES", "POLICIES", "DIRECTIONS"]
+           "write_default_config", "default_instances", "POLICIES", "DIRECTIONS"]

@@ -34,19 +34,25 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from functions_tui.app.yaml_nodes import Reader, SchemaError, compose, line_of
-from functions_tui.registry.models import COMPONENTS, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, FunctionSpec, digest_source
+from functions_tui.registry import kinds
+from functions_tui.registry.models import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, FunctionSpec, digest_source
 from functions_tui.registry.packaging import PackagingError, SourceFiles, source_files, warn_sensitive
 
 SINGLE = "function.yaml"
 MULTI = "functions.yaml"
 _SKIP_DIRS = {".git", "node_modules", "__pycache__", ".venv", "venv", ".tox"}
 
-TARGET_FIELDS: dict[str, dict[str, str]] = {
-    "docker": {"port": "int", "state": "str", "image": "str"},
-    "gcp": {"project": "str", "region": "str", "trigger": "str", "state": "str", "service_account": "str"},
-    "aws": {"region": "str", "role": "str", "state": "str", "architecture": "str"},
-}
-STATES = {"docker": ("running", "stopped", "built"), "gcp": ("active",), "aws": ("active",)}
+
+
+def target_names() -> dict[str, str]:
+    """What ``targets:`` may name -> the component it means: every component (config.yaml's
+    instances), and a kind's name for that kind's default instance (registry.kinds)."""
+    out = {name: name for name in kinds.component_names()}
+    for kind_name in kinds.kinds():
+        if kind_name not in out and (default := kinds.default_instance(kind_name)) is not None:
+            out[kind_name] = default
+    return out
+
 _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
@@ -125,9 +131,12 @@ def _function(r: Reader, node, prefix: str, skip: tuple[str, ...] = ()) -> Funct
         return value
 
     def targets(n, f):
+        names = target_names()
         out: dict[str, dict[str, Any]] = {}
-        for comp, tnode in r.mapping(n, f, allowed=TARGET_FIELDS).items():
-            out[comp] = _target(r, comp, tnode, f"{f}.{comp}")
+        for comp, tnode in r.mapping(n, f, allowed=names).items():
+            if names[comp] in out:
+                raise r.error(tnode, f"{f}.{comp}", f"{names[comp]} is named twice (as {comp} and {names[comp]})")
+            out[names[comp]] = _target(r, names[comp], tnode, f"{f}.{comp}")
         return out
 
     readers = {
@@ -184,17 +193,12 @@ def _package(source: Path) -> SourceFiles:
         raise DeclarationError(exc.file, exc.line, "", exc.problem) from None
 
 
-#: The module of each component kind: it declares the provider's LIMITS (and imports its SDK
-#: only inside methods, so reading the limits costs no SDK import).
-_KIND_MODULES = {kind: f"functions_tui.components.{kind}" for kind in COMPONENTS}
-
-
 def component_limits(component: str):
-    """The registry.limits.Limits a component kind declares, or None."""
-    import importlib
-
-    module = _KIND_MODULES.get(component)
-    return getattr(importlib.import_module(module), "LIMITS", None) if module else None
+    """The registry.limits.Limits of a component's kind, or None."""
+    try:
+        return kinds.kind_of(component).limits
+    except KeyError:
+        return None
 
 
 def first_limit_problem(values: Mapping[str, Any],
@@ -333,13 +337,14 @@ def code_digest(source: Path) -> str:
 
 
 def _target(r: Reader, component: str, node, field: str) -> dict[str, Any]:
-    kinds = TARGET_FIELDS[component]
+    kind = kinds.kind_of(component)
+    types = kind.target_fields
     out: dict[str, Any] = {}
-    for key, value in r.mapping(node, field, allowed=kinds).items():
+    for key, value in r.mapping(node, field, allowed=types).items():
         name = f"{field}.{key}"
         if key == "state":
-            out[key] = r.choice(value, name, STATES[component])
-        elif kinds[key] == "int":
+            out[key] = r.choice(value, name, kind.states)
+        elif types[key] == "int":
             out[key] = r.integer(value, name, minimum=1)
         else:
             out[key] = r.string(value, name)

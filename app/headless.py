@@ -45,13 +45,16 @@ def run_sync(service, requested: Iterable[str] | None, *, direction: str | None 
         plan = (service.plan(names, sync=sync, direction=direction, policy=policy, allow_empty=allow_empty,
                              conflicts=conflicts) if names else Plan())
 
-    _deletions_need_confirmation(plan)
+    plan = _deletions_need_confirmation(plan)
     result: ApplyResult | None = None
-    # A component that cannot be read is never treated as empty: nothing at all is applied.
-    errors = [f"{c}: {reason}; nothing was applied" for c, reason in sorted(plan.unknown.items())]
-    if not errors and not dry_run and any(a.kind is not ActionKind.ASK for a in plan.actions):
-        with progress(f"applying {sum(a.kind is not ActionKind.ASK for a in plan.actions)} actions"):
-            result = service.apply(plan)
+    # A component that cannot be read is never treated as empty: nothing is applied there (the
+    # plan has no action on it: build_plan's unknown guard), and the run says so and exits 1.
+    # The components that could be read are synced: one region's outage holds no other back.
+    errors = [f"{c}: {reason}; nothing was applied there" for c, reason in sorted(plan.unknown.items())]
+    applicable = [a for a in plan.actions if a.kind is not ActionKind.ASK and a.component not in plan.unknown]
+    if not dry_run and applicable:
+        with progress(f"applying {len(applicable)} actions"):
+            result = service.apply(plan.with_actions(a for a in plan.actions if a.component not in plan.unknown))
     errors += [f"{r.action.component}: {r.action.kind.value} {r.action.function} failed: {r.error}"
                for r in (result.failed if result else [])]
     code = exit_code(plan, result, errors, dry_run)
@@ -69,14 +72,13 @@ def run_sync(service, requested: Iterable[str] | None, *, direction: str | None 
     return code
 
 
-def _deletions_need_confirmation(plan: Plan) -> None:
+def _deletions_need_confirmation(plan: Plan) -> Plan:
     """Deleting from a component needs a person's yes (DESIGN: safety rules): headless, a
     planned DELETE is listed as a decision, never run; ``functions-tui gc`` asks for it."""
-    for i, a in enumerate(plan.actions):
-        if a.kind is ActionKind.DELETE:
-            plan.actions[i] = Action(a.function, a.component, ActionKind.ASK,
-                                     f"{a.reason}; deleting needs confirmation: run `functions-tui gc`",
-                                     diffs=a.diffs, fields=a.fields, depends_on=a.depends_on)
+    return plan.with_actions(
+        Action(a.function, a.component, ActionKind.ASK, f"{a.reason}; deleting needs confirmation: run `functions-tui gc`",
+               diffs=a.diffs, fields=a.fields, depends_on=a.depends_on) if a.kind is ActionKind.DELETE else a
+        for a in plan.actions)
 
 
 def _named_sync(service, requested: list[str]) -> tuple[list[str], str | None]:

@@ -316,7 +316,7 @@ class Sandbox:
         and edits to the declarations, as the user would make them."""
         import boto3
 
-        from functions_tui.registry.models import MARK_KEYS, OWNER_KEYS
+        from functions_tui.components.aws import KIND as AWS
 
         lam = boto3.client("lambda", endpoint_url=self.moto.endpoint, region_name=self.moto.region)
         # 1. Someone raised hello's memory in the AWS console: drift, pulled (component-wins).
@@ -324,13 +324,13 @@ class Sandbox:
         # 2. reports was deleted by hand: the registry still lists it there, a ghost.
         lam.delete_function(FunctionName="reports")
         # 3. A function this registry deployed, since forgotten by it: unmanaged (adopt or gc).
-        mark = {MARK_KEYS["aws"]: "stray", OWNER_KEYS["aws"]: service.registry_id()}
+        mark = {AWS.mark_key: "stray", AWS.owner_key: service.registry_id()}
         lam.create_function(FunctionName="stray", Runtime="python3.11", Role=self.role_arn,
                             Handler="main.main", Code={"ZipFile": _zip_source()}, Tags=mark)
         # 4. A teammate's registry deployed billing here: foreign (shown, never touched).
         lam.create_function(FunctionName="billing", Runtime="python3.11", Role=self.role_arn,
                             Handler="main.main", Code={"ZipFile": _zip_source()},
-                            Tags={MARK_KEYS["aws"]: "billing", OWNER_KEYS["aws"]: TEAMMATE_REGISTRY})
+                            Tags={AWS.mark_key: "billing", AWS.owner_key: TEAMMATE_REGISTRY})
         # 5. A merge: the user gave worker more memory, a colleague raised its timeout on AWS.
         self._edit_declaration(service, "worker", memory=768)
         lam.update_function_configuration(FunctionName="worker", Timeout=300)

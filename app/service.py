@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 from functions_tui.app import detection_cache, paths
 from functions_tui.app.config import Config, load_config
 from functions_tui.registry.component import Detection, Observation
-from functions_tui.registry.models import COMPONENTS, FunctionRecord, FunctionSpec, HistoryEntry, utc_now
+from functions_tui.registry.models import FunctionRecord, FunctionSpec, HistoryEntry, utc_now
 from functions_tui.registry.plan_types import CHOICES, Action, ActionKind, ApplyResult, Decision, PairStatus, Plan, State
 
 
@@ -41,6 +41,13 @@ class UnknownFunctionError(ServiceError):
 def read_only_refusal(what: str) -> str:
     """The one wording of a refusal in read-only mode (the service's error, the app's notices)."""
     return f"read-only: {what} is disabled (started with --read-only; start without it to change things)"
+
+
+def _states_of(component: str, kind_of) -> tuple[str, ...]:
+    try:
+        return kind_of(component).states
+    except KeyError:
+        return ()
 
 
 class SyncService:
@@ -73,6 +80,7 @@ class SyncService:
         with self._lock:
             if self._config is None:
                 self._config = load_config(self.home)
+                self._config.activate()   # its instances are the components (registry.kinds)
             return self._config
 
     def _check_writable(self, what: str) -> None:
@@ -83,8 +91,9 @@ class SyncService:
         """The adapter for ``name``, built (and its SDK imported) on first use."""
         with self._adapter_lock:
             if name not in self._adapters:
-                if name not in COMPONENTS:
-                    raise ServiceError(f"unknown component {name!r} (known: {', '.join(COMPONENTS)})")
+                known = self.config.component_names
+                if name not in known:
+                    raise ServiceError(f"unknown component {name!r} (known: {', '.join(known)})")
                 from functions_tui.app.adapters import build_component
 
                 self._adapters[name] = build_component(name, self.config)
@@ -92,8 +101,9 @@ class SyncService:
 
     # --- reading -------------------------------------------------------------
     def component_names(self) -> list[str]:
-        extra = [n for n in self._adapters if n not in COMPONENTS]
-        return list(COMPONENTS) + extra
+        """The components config.yaml names (one per kind by default), then any given in code."""
+        known = self.config.component_names
+        return known + [n for n in self._adapters if n not in known]
 
     def detections(self, refresh: bool = False) -> dict[str, Detection]:
         """Availability per component: memory, then components.json, then detecting (cached)."""
@@ -127,7 +137,7 @@ class SyncService:
         """What each adapter is built with (endpoints, region, project; never secrets)."""
         from functions_tui.app.adapters import adapter_settings
 
-        return {n: adapter_settings(n, self.config) for n in COMPONENTS}
+        return {n: adapter_settings(n, self.config) for n in self.config.component_names}
 
     def require(self, name: str) -> None:
         """Raise ComponentUnavailableError (reason + fix) unless ``name`` is usable here.
@@ -531,6 +541,7 @@ class SyncService:
         self._check_writable("adding functions")
         from functions_tui.app.declarations import load_declarations, merge_declared
 
+        self.config   # read (and its instances made the components) first: targets: names them
         existing = self.records()
         # ``after`` may name functions registered earlier (adding one edited file of many).
         registered_after = {name: list(record.spec.after) for name, record in existing.items()}
@@ -573,16 +584,31 @@ class SyncService:
                 field, problem = found
                 raise ServiceError(f"{spec.name}: cannot deploy to {component}: {field}: {problem}")
 
+    def run_state_components(self, record: FunctionRecord, state: str) -> list[str]:
+        """Where ``run`` / ``stop`` apply to ``record``: the components it targets whose kind
+        has run states (Docker's containers), else the first such component there is."""
+        from functions_tui.registry.kinds import kind_of
+
+        able = [c for c in self.component_names() if state in _states_of(c, kind_of)]
+        return [c for c in able if c in record.spec.targets] or able[:1]
+
     def set_run_state(self, name: str, state: str) -> ApplyResult:
-        """``run`` / ``stop``: the local Docker container of ``name`` (desired state in the spec)."""
+        """``run`` / ``stop``: the local container of ``name`` (desired state in the spec), on
+        each component of a kind that runs containers (Docker's instances) it targets."""
         self._check_writable("starting or stopping a container")
-        self.require("docker")
-        self.record(name)  # a clear error for an unknown name, before taking the lock
+        record = self.record(name)  # a clear error for an unknown name, before taking the lock
+        components = self.run_state_components(record, state)
+        if not components:
+            raise ServiceError(f"{name}: no component here can {'start' if state == 'running' else 'stop'} "
+                               "a container (a docker component: components: in config.yaml)")
+        for component in components:
+            self.require(component)
         with self.store.transaction("user") as txn:
             rec = txn.get(name)
-            rec.spec.targets.setdefault("docker", {})["state"] = state
-            txn.put(rec, action=f"docker {state}", component="docker")
-        return self.deploy(name, ["docker"])
+            for component in components:
+                rec.spec.targets.setdefault(component, {})["state"] = state
+                txn.put(rec, action=f"{component} {state}", component=component)
+        return self.deploy(name, components)
 
     def gc_plan(self, allow_empty: bool = False) -> Plan:
         """What gc would remove: marked resources no registry entry knows (delete from the

@@ -666,9 +666,11 @@ class FunctionsApp(App):
         comps = [component] if component else list(self.components)
         record = self.data.records.get(name)
         spec = getattr(record, "spec", None)
-        docker_state = spec.desired_state("docker") if spec is not None else ""
+        # Where run/stop apply: components whose kind has run states (Docker's instances).
+        run_states = {c: spec.desired_state(c) for c in comps
+                      if spec is not None and c in spec.targets and "running" in _kind_states(c)}
         return actions_for(name, {c: self.data.state_of(name, c) for c in comps}, in_registry=record is not None,
-                           declared_in=getattr(spec, "declared_in", "") or "", docker_state=docker_state)
+                           declared_in=getattr(spec, "declared_in", "") or "", run_states=run_states)
 
     def action_function_actions(self) -> None:
         from functions_tui.screens.function_actions import FunctionActionsScreen
@@ -940,3 +942,12 @@ def main(read_only: bool = False, service: Any = None, preparer: Preparer | None
 
         exit_now(code)   # not waiting for background syncs (they only read) nor freeing 50k records
     return code
+
+
+def _kind_states(component: str) -> tuple[str, ...]:
+    from functions_tui.registry.kinds import kind_of
+
+    try:
+        return kind_of(component).states
+    except KeyError:
+        return ()

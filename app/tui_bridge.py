@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
 
-from functions_tui.registry.models import COMPONENTS, FunctionRecord
+from functions_tui.registry.kinds import component_names as known_components
+from functions_tui.registry.models import FunctionRecord
 from functions_tui.registry.plan_types import Action, ActionKind, PairStatus, Plan, State
 from functions_tui.screens.conflict_screen import ConflictItem
 from functions_tui.screens.function_list import Row
@@ -76,7 +77,7 @@ def component_names(service: Any) -> list[str]:
         names = list(service.component_names())
     except Exception:
         names = []
-    return names or list(COMPONENTS)
+    return names or list(known_components())
 
 
 # --- the view model ------------------------------------------------------------------------

@@ -13,9 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from functions_tui.registry.component import Detection, Observation
-from functions_tui.registry.models import COMPONENTS, ComponentRecord, FunctionRecord, FunctionSpec, HistoryEntry
+from functions_tui.registry.models import ComponentRecord, FunctionRecord, FunctionSpec, HistoryEntry
 from functions_tui.registry.plan_types import (Action, ActionKind, ActionResult, ApplyResult, FieldDiff, PairStatus,
                                  Plan, State)
+
+#: The sample's components: the three default ones (one per kind), as a fresh install has.
+SAMPLE_COMPONENTS = ("docker", "gcp", "aws")
 
 FIXED_TIME = "2026-01-15T09:30:00+00:00"
 
@@ -42,7 +45,7 @@ class SampleService:
 
     # --- reading ----------------------------------------------------------------
     def component_names(self) -> list[str]:
-        return list(COMPONENTS)
+        return list(SAMPLE_COMPONENTS)
 
     def detections(self, refresh: bool = False) -> dict[str, Detection]:
         return dict(self.detection_map)
@@ -64,17 +67,17 @@ class SampleService:
 
     def last_observations(self) -> dict[str, Observation]:
         return {c: Observation(component=c, observed_at=FIXED_TIME)
-                for c in COMPONENTS if self.detection_map.get(c, Detection(c, True)).available}
+                for c in SAMPLE_COMPONENTS if self.detection_map.get(c, Detection(c, True)).available}
 
     def observe(self, components: Iterable[str] | None = None) -> dict[str, Observation]:
         self._wait()
-        return {c: Observation(component=c, observed_at=FIXED_TIME) for c in (components or COMPONENTS)}
+        return {c: Observation(component=c, observed_at=FIXED_TIME) for c in (components or SAMPLE_COMPONENTS)}
 
     def status(self, components: Iterable[str] | None = None, *, observe: bool = True,
                records: Any = None) -> list[PairStatus]:
         if observe:
             self._wait()
-        comps = set(components or COMPONENTS)
+        comps = set(components or SAMPLE_COMPONENTS)
         with self._lock:
             return [s for (f, c), s in sorted(self.states.items()) if c in comps]
 
@@ -256,12 +259,12 @@ def sample_service_unavailable_gcp(**kw: Any) -> SampleService:
 def big_sample_service(n: int = 10_000, **kw: Any) -> SampleService:
     """``n`` functions on all three components, one in twenty drifted: the 10k bench."""
     svc = SampleService(**kw)
-    svc.detection_map = {c: Detection(c, True, version="1") for c in COMPONENTS}
+    svc.detection_map = {c: Detection(c, True, version="1") for c in SAMPLE_COMPONENTS}
     for i in range(n):
         name = f"fn-{i:05d}"
-        spec = FunctionSpec(name=name, runtime="python3.12", targets={c: {} for c in COMPONENTS})
-        svc.records_by_name[name] = FunctionRecord(spec, {c: ComponentRecord(c, base={}) for c in COMPONENTS})
-        for comp in COMPONENTS:
+        spec = FunctionSpec(name=name, runtime="python3.12", targets={c: {} for c in SAMPLE_COMPONENTS})
+        svc.records_by_name[name] = FunctionRecord(spec, {c: ComponentRecord(c, base={}) for c in SAMPLE_COMPONENTS})
+        for comp in SAMPLE_COMPONENTS:
             state = State.DRIFTED if (i + len(comp)) % 20 == 0 else State.IN_SYNC
             svc.states[(name, comp)] = PairStatus(name, comp, state)
     return svc

@@ -39,7 +39,8 @@ from typing import Any, Iterable, Mapping
 
 from functions_tui.registry.storage import write_atomic
 from functions_tui.registry.fingerprint import hash_matches, hash_value
-from functions_tui.registry.models import DEFAULT_MEMORY_MB, DEFAULT_STATE, DEFAULT_TIMEOUT_S, FunctionSpec
+from functions_tui.registry.kinds import default_state, kind_of
+from functions_tui.registry.models import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, FunctionSpec
 
 #: Declaration fields a pull can change (``state`` is ``targets.<component>.state``).
 WRITABLE_FIELDS = ("runtime", "entry_point", "memory", "timeout", "env", "labels", "state")
@@ -348,7 +349,7 @@ class _Doc:
             if head in SCALARS:
                 return DEFAULTS.get(head, _UNREAD)
             if head == "targets" and len(path) == 3:
-                return DEFAULT_STATE.get(path[1], "active") if self.node(path[:2]) is not None else None
+                return default_state(path[1]) if self.node(path[:2]) is not None else None
             return None
         node = hit[1]
         if not isinstance(node, _yaml().ScalarNode):
@@ -765,8 +766,6 @@ def _not_written(fw: FunctionWrite, spec: FunctionSpec, paths: list[tuple], why:
 def _write_function(file: Path, text: str, spec: FunctionSpec, paths: list[tuple],
                     environ: Mapping[str, str], fw: FunctionWrite) -> str:
     """The file's text with this function's pulled values written (or as it was)."""
-    from functions_tui.app.declarations import STATES, TARGET_FIELDS
-
     try:
         doc = _Doc(file, text, spec.name, environ)
     except _EditError as exc:
@@ -797,9 +796,9 @@ def _write_function(file: Path, text: str, spec: FunctionSpec, paths: list[tuple
     for path in expanded:
         if len(path) == 2 and path[0] == "targets":
             component = path[1]
-            if doc.node(path) is None and component in spec.targets and component in TARGET_FIELDS:
+            if doc.node(path) is None and component in spec.targets and _target_fields(component):
                 target = {k: v for k, v in spec.targets[component].items()
-                          if k in TARGET_FIELDS[component] and k != "state" and v not in (None, "")}
+                          if k in _target_fields(component) and k != "state" and v not in (None, "")}
                 ops[path] = target
             continue
         registry = _registry_value(spec, path)
@@ -813,12 +812,12 @@ def _write_function(file: Path, text: str, spec: FunctionSpec, paths: list[tuple
             continue   # the component did not report it: nothing to write
         if path[0] == "targets":
             component = path[1]
-            if path[:2] in ops and registry == DEFAULT_STATE.get(component):
+            if path[:2] in ops and registry == default_state(component):
                 fw.settled[path] = registry   # the new target says it by default
                 continue
-            if component not in TARGET_FIELDS or registry not in STATES.get(component, ()):
+            if not _target_fields(component) or registry not in _states(component):
                 fw.warnings.append(f"{spec.name}: {field_name}: {registry!r} cannot be declared "
-                                   f"(allowed: {', '.join(STATES.get(component, ())) or 'none'}); "
+                                   f"(allowed: {', '.join(_states(component)) or 'none'}); "
                                    f"{doc.where(path)} not changed")
                 continue
         if hit is not None and registry is not None and _is_reference(hit[1]):
@@ -986,9 +985,17 @@ def _behind_paths(spec: FunctionSpec) -> list[tuple]:
 
 
 def _states(component: str) -> tuple[str, ...]:
-    from functions_tui.app.declarations import STATES
+    try:
+        return kind_of(component).states
+    except KeyError:
+        return ()
 
-    return STATES.get(component, ())
+
+def _target_fields(component: str) -> Mapping[str, str]:
+    try:
+        return kind_of(component).target_fields
+    except KeyError:
+        return {}
 
 
 def _behind_reference(path: tuple, node, registry: Any, doc: _Doc) -> str:

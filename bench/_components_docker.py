@@ -22,7 +22,8 @@ import tarfile
 import tempfile
 import time
 
-from functions_tui.registry.models import DIGEST_KEYS, MARK_KEYS, OWNER_KEYS
+from functions_tui.components.docker import KIND as DOCKER
+
 
 FUNCTIONS = 1000
 CONTAINERS = 50
@@ -44,6 +45,7 @@ def _bench_spec(i: int) -> dict:
 def image_archive(count: int, prefix: str = "bench", spec_for=_bench_spec, owner: str = "") -> bytes:
     """A ``docker save``-style archive of ``count`` marked function images sharing one empty
     layer (building 1,000 images would take minutes on the vfs driver). Also used by bench/cli."""
+
     from functions_tui.components.docker import SPEC_LABEL
 
     layer_buf = io.BytesIO()
@@ -61,8 +63,8 @@ def image_archive(count: int, prefix: str = "bench", spec_for=_bench_spec, owner
             config = json.dumps({
                 "architecture": "amd64", "os": "linux",
                 "config": {"Cmd": ["/marker"], "Labels": {
-                    MARK_KEYS["docker"]: name, DIGEST_KEYS["docker"]: f"sha256:{i:064x}",
-                    **({OWNER_KEYS["docker"]: owner} if owner else {}),
+                    DOCKER.mark_key: name, DOCKER.digest_key: f"sha256:{i:064x}",
+                    **({DOCKER.owner_key: owner} if owner else {}),
                     SPEC_LABEL: json.dumps(spec, separators=(",", ":"), sort_keys=True)}},
                 "rootfs": {"type": "layers", "diff_ids": [diff_id]},
             }, sort_keys=True).encode()
@@ -81,7 +83,7 @@ def _seed(api, count: int, containers: int) -> None:
     for i in range(containers):
         name = f"bench-{i:04d}"
         api.create_container(f"functions-tui/{name}:latest", name=f"functions-tui-{name}",
-                             labels={MARK_KEYS["docker"]: name},
+                             labels={DOCKER.mark_key: name},
                              host_config=api.create_host_config(network_mode="none"))
     print(f"  seeded {count} images and {containers} containers in {time.perf_counter() - started:.1f}s",
           file=sys.stderr)
@@ -93,7 +95,7 @@ def measure() -> dict:
     from functions_tui.components.docker import DockerComponent
     from functions_tui.components.local_backends.dockerd import start_dockerd
 
-    mark = MARK_KEYS["docker"]
+    mark = DOCKER.mark_key
     with tempfile.TemporaryDirectory(prefix="bench-docker-") as workdir:
         engine = start_dockerd(workdir)
         try:

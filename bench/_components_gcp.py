@@ -24,9 +24,10 @@ GOAL = 1.5
 
 
 def _seed(path: Path, owner: str = "") -> None:
+    from functions_tui.registry.kinds import kind_of
     from functions_tui.components.gcp import encode_digest
     from functions_tui.components.gcp_emulator.state import EmulatorState
-    from functions_tui.registry.models import DIGEST_KEYS, MARK_KEYS, OWNER_KEYS
+
 
     state = EmulatorState(path=path)
     functions = {}
@@ -38,8 +39,8 @@ def _seed(path: Path, owner: str = "") -> None:
                             "source": {"storageSource": {"bucket": "b", "object": f"fn-{i}.zip"}}},
             "serviceConfig": {"availableMemory": "256M", "timeoutSeconds": 60,
                               "environmentVariables": {"GREETING": f"hi-{i}", "MODE": "bench"}},
-            "labels": {MARK_KEYS["gcp"]: f"fn-{i:04d}", "team": "bench", **({OWNER_KEYS["gcp"]: owner} if owner else {}),
-                       DIGEST_KEYS["gcp"]: encode_digest("sha256:" + format(i, "064x"))},
+            "labels": {kind_of("gcp").mark_key: f"fn-{i:04d}", "team": "bench", **({kind_of("gcp").owner_key: owner} if owner else {}),
+                       kind_of("gcp").digest_key: encode_digest("sha256:" + format(i, "064x"))},
         }
     state.put_functions(functions)
 

@@ -14,9 +14,11 @@ import sys
 import time
 from typing import Iterator
 
+from functions_tui.registry.kinds import kind_of, component_names
+
 from functions_tui.registry.component import Observation, ObservedFunction
 from functions_tui.registry.fingerprint import spec_fingerprint, spec_values
-from functions_tui.registry.models import COMPONENTS, MARK_KEYS, ComponentRecord, FunctionRecord, FunctionSpec
+from functions_tui.registry.models import ComponentRecord, FunctionRecord, FunctionSpec
 from functions_tui.registry.classify import forget_env_hashes
 from functions_tui.registry.plan import build_plan
 from functions_tui.registry.plan_types import Policy
@@ -27,7 +29,7 @@ GOAL_S = 0.2
 
 def make_world(n: int = N_FUNCTIONS) -> tuple[dict[str, FunctionRecord], dict[str, Observation]]:
     records: dict[str, FunctionRecord] = {}
-    observations = {c: Observation(c) for c in COMPONENTS}
+    observations = {c: Observation(c) for c in component_names()}
     for i in range(n):
         name = f"fn-{i:05d}"
         spec = FunctionSpec(
@@ -37,11 +39,11 @@ def make_world(n: int = N_FUNCTIONS) -> tuple[dict[str, FunctionRecord], dict[st
                      "aws": {"region": "eu-west-1"}},
             after=[f"fn-{i - 1:05d}"] if i % 50 else [], code_digest=f"sha256:{i:064x}")
         record = FunctionRecord(spec=spec)
-        for c in COMPONENTS:
+        for c in component_names():
             values = spec_values(spec, c)
-            values["labels"] = {**values["labels"], MARK_KEYS[c]: name}
+            values["labels"] = {**values["labels"], kind_of(c).mark_key: name}
             values.update({"revision": 3, "update_time": "2026-01-01T00:00:00Z", "version": "$LATEST"})
-            kind = (i + COMPONENTS.index(c)) % 60
+            kind = (i + component_names().index(c)) % 60
             base = spec_fingerprint(spec, c)
             if kind == 1:      # drifted: memory changed in the console
                 values["memory"] = 512
@@ -58,11 +60,11 @@ def make_world(n: int = N_FUNCTIONS) -> tuple[dict[str, FunctionRecord], dict[st
             if values is not None:
                 observations[c].items[name] = ObservedFunction(name, c, values, resource_id=f"{c}/{name}")
         records[name] = record
-    for c in COMPONENTS:  # a few dangling resources nobody registered
+    for c in component_names():  # a few dangling resources nobody registered
         for j in range(5):
             name = f"stray-{c}-{j}"
             observations[c].items[name] = ObservedFunction(
-                name, c, {"runtime": "python3.12", "memory": 128, "labels": {MARK_KEYS[c]: name}})
+                name, c, {"runtime": "python3.12", "memory": 128, "labels": {kind_of(c).mark_key: name}})
     return records, observations
 
 
@@ -81,7 +83,7 @@ def _best_of(runs: int, build, cold: bool) -> tuple[float, tuple[int, int]]:
 
 
 def run() -> Iterator[dict]:
-    print(f"engine: building {N_FUNCTIONS} functions x {len(COMPONENTS)} components", file=sys.stderr)
+    print(f"engine: building {N_FUNCTIONS} functions x {len(component_names())} components", file=sys.stderr)
     records, observations = make_world()
     policies = {"docker": Policy.ASK, "gcp": Policy.COMPONENT_WINS, "aws": Policy.REGISTRY_WINS}
 

@@ -47,9 +47,11 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from functions_tui.registry.kinds import component_names
+
 from functions_tui.registry.fingerprint import spec_fingerprint
 from functions_tui.registry.gc_pause import gc_paused
-from functions_tui.registry.models import COMPONENTS, ComponentRecord, FunctionRecord, FunctionSpec
+from functions_tui.registry.models import ComponentRecord, FunctionRecord, FunctionSpec
 from functions_tui.registry.store import RegistryStore
 
 JOURNAL_ACTIONS = 2_000
@@ -83,7 +85,7 @@ def make_record(i: int) -> FunctionRecord:
     components = {
         c: ComponentRecord(component=c, base=spec_fingerprint(spec, c), resource_id=f"{c}/{name}",
                            last_sync="2026-11-21T04:00:00+00:00")
-        for c in COMPONENTS
+        for c in component_names()
     }
     return FunctionRecord(spec=spec, components=components)
 

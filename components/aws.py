@@ -45,15 +45,11 @@ from typing import Any
 
 from functions_tui.registry.component import ApplyError, Detection, Observation, ObservedFunction
 from functions_tui.registry.limits import Limits, provider_runtime
-from functions_tui.registry.models import (DEPLOYED_CODE_KEYS, DIGEST_KEYS, MARK_KEYS, OWNER_KEYS, FunctionSpec,
-                             is_managed_label, utc_now)
+from functions_tui.registry.kinds import Kind, register
+from functions_tui.registry.models import FunctionSpec, is_managed_label, utc_now
 from functions_tui.registry.packaging import PackagingError, source_files, warn_sensitive
 
-NAME = "aws"
-MARK_KEY = MARK_KEYS[NAME]
-DIGEST_KEY = DIGEST_KEYS[NAME]
-OWNER_KEY = OWNER_KEYS[NAME]
-DEPLOYED_CODE_KEY = DEPLOYED_CODE_KEYS[NAME]
+NAME = "aws"   # the kind's name, and its default instance's
 #: Prefix of the code digest reported when Lambda's CodeSha256 is not the one we deployed.
 DRIFT_PREFIX = "aws:"
 
@@ -109,6 +105,40 @@ LIMITS = Limits(
     labels_max=46,
     source="https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html",
 )
+
+
+def _adapter_arguments(settings: dict[str, Any], env: dict[str, str], default: bool) -> dict[str, Any]:
+    """config.yaml's settings of an instance (AWS_REGION / AWS_DEFAULT_REGION and AWS_PROFILE
+    over them for the default one). The endpoint stays None unless set: boto3 applies
+    AWS_ENDPOINT_URL(_<SERVICE>) per client itself, so the tagging client is not sent to a
+    Lambda-only endpoint."""
+    return {
+        "region": (env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") if default else None) or settings.get("region"),
+        "profile": (env.get("AWS_PROFILE") if default else None) or settings.get("profile"),
+        "endpoint_url": settings.get("endpoint") or None,
+        "role_arn": settings.get("role"),
+    }
+
+
+#: Everything the rest of the code knows about Lambda (registry/kinds.py).
+KIND = register(Kind(
+    name=NAME,
+    title="AWS Lambda",
+    docs="one region of an AWS account: region, profile, role (default execution role), endpoint",
+    label_separator=".",
+    default_state="active",
+    states=("active",),
+    default_policy="component-wins",
+    target_fields={"region": "str", "role": "str", "state": "str", "architecture": "str"},
+    settings={"region": "str", "profile": "str", "role": "str", "endpoint": "str"},
+    adapter="functions_tui.components.aws:AwsComponent",
+    adapter_arguments=_adapter_arguments,
+    limits=LIMITS,
+))
+MARK_KEY = KIND.mark_key
+DIGEST_KEY = KIND.digest_key
+OWNER_KEY = KIND.owner_key
+DEPLOYED_CODE_KEY = KIND.deployed_code_key
 
 
 def describe_error(exc: BaseException, action: str = "") -> str:
@@ -243,10 +273,11 @@ def lambda_values(config: dict[str, Any], tags: dict[str, str], base: dict[str, 
     return values
 
 
-def observed(config: dict[str, Any], tags: dict[str, str], base: dict[str, Any] | None = None) -> ObservedFunction:
+def observed(config: dict[str, Any], tags: dict[str, str], base: dict[str, Any] | None = None, *,
+             component: str = NAME) -> ObservedFunction:
     values = lambda_values(config, tags, base)
     summary = f"lambda {config.get('FunctionName')} {values['runtime'] or config.get('PackageType', '')} {values['memory']} MB"
-    return ObservedFunction(name=config["FunctionName"], component=NAME, values=values,
+    return ObservedFunction(name=config["FunctionName"], component=component, values=values,
                             resource_id=config.get("FunctionArn", ""), marked=MARK_KEY in tags,
                             summary=summary.strip(), owner=tags.get(OWNER_KEY) or None)
 
@@ -282,13 +313,12 @@ def zip_source(spec: FunctionSpec) -> bytes:
 class AwsComponent:
     """The ``aws`` component: Lambda functions in one region, marked by a tag."""
 
-    name = NAME
-
     def __init__(self, region: str | None = None, profile: str | None = None,
                  endpoint_url: str | None = None, role_arn: str | None = None, *,
                  max_attempts: int = 5, connect_timeout: float = 5.0, read_timeout: float = 30.0,
                  page_size: int = 50, wait_timeout_s: float = 300.0, fast_parse: bool = True,
-                 registry_id: str = "") -> None:
+                 registry_id: str = "", name: str = NAME) -> None:
+        self.name = name   # the instance (config.yaml ``components:``), "aws" by default
         #: The registry's identity, written as OWNER_KEY on everything we deploy or claim
         #: (set by the service before any create/update/claim; empty refuses those).
         self.registry_id = registry_id
@@ -370,11 +400,11 @@ class AwsComponent:
             from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
             from packaging.version import Version
         except ImportError as exc:
-            return Detection(NAME, False, reason=f"boto3 is not installed ({exc})",
+            return Detection(self.name, False, reason=f"boto3 is not installed ({exc})",
                              fix="pip install 'boto3>=1.34'")
         version = botocore.__version__
         if Version(version) < Version(MIN_BOTOCORE):
-            return Detection(NAME, False, version=version,
+            return Detection(self.name, False, version=version,
                              reason=f"botocore {version} is older than {MIN_BOTOCORE}",
                              fix="pip install --upgrade boto3 botocore")
         try:
@@ -382,21 +412,21 @@ class AwsComponent:
             session.get_scoped_config()  # raises ProfileNotFound for a profile that is not there
             region = self.region or session.get_config_variable("region")
         except ProfileNotFound:
-            return Detection(NAME, False, version=version, reason=f"AWS profile {self.profile!r} not found",
+            return Detection(self.name, False, version=version, reason=f"AWS profile {self.profile!r} not found",
                              fix=f"run `aws configure --profile {self.profile}` or pick another profile")
         details: dict[str, Any] = {"profile": self.profile or session.get_config_variable("profile") or "default"}
         try:
             credentials = session.get_credentials()
         except Exception as exc:  # a broken profile (bad SSO / process config) raises here
-            return Detection(NAME, False, version=version, details=details,
+            return Detection(self.name, False, version=version, details=details,
                              reason=f"AWS credentials could not be loaded: {describe_error(exc)}",
                              fix="check ~/.aws/config for this profile, or run `aws configure`")
         if credentials is None:
-            return Detection(NAME, False, version=version, details=details,
+            return Detection(self.name, False, version=version, details=details,
                              reason="no AWS credentials", fix="run `aws configure` or set AWS_PROFILE")
         details["credential_source"] = getattr(credentials, "method", "")  # e.g. "env"; never the keys
         if not region:
-            return Detection(NAME, False, version=version, details=details, reason="no AWS region",
+            return Detection(self.name, False, version=version, details=details, reason="no AWS region",
                              fix="set AWS_DEFAULT_REGION or the aws region in config")
         details["region"] = region
         try:
@@ -415,13 +445,13 @@ class AwsComponent:
             fix = ("run `aws configure` / `aws sso login` to refresh the credentials" if code in CREDENTIAL_ERRORS
                    else "grant lambda:ListFunctions and tag:GetResources" if code in ACCESS_ERRORS
                    else "check the AWS account and region")
-            return Detection(NAME, False, version=version, details=details,
+            return Detection(self.name, False, version=version, details=details,
                              reason=describe_error(exc, "probe"), fix=fix)
         except BotoCoreError as exc:
-            return Detection(NAME, False, version=version, details=details,
+            return Detection(self.name, False, version=version, details=details,
                              reason=describe_error(exc, "probe"),
                              fix="check the network, or AWS_ENDPOINT_URL / the aws endpoint in config")
-        return Detection(NAME, True, version=version, details=details)
+        return Detection(self.name, True, version=version, details=details)
 
     # -- observe -------------------------------------------------------------------------
 
@@ -482,7 +512,7 @@ class AwsComponent:
 
     def observe(self) -> Observation:
         started = time.perf_counter()
-        observation = Observation(component=NAME, observed_at=utc_now())
+        observation = Observation(component=self.name, observed_at=utc_now())
         try:
             # The two listings are independent: run them side by side (clients are thread-safe).
             # The tag listing builds its own client on its thread (``client`` serializes the
@@ -496,7 +526,7 @@ class AwsComponent:
                 bases = {config["FunctionName"]: config_values(config) for config in functions}
                 tags_by_name, tags_error = marks.result()
         except Exception as exc:  # client construction (no region, bad profile...)
-            failed = Observation.failed(NAME, describe_error(exc, "observe"))
+            failed = Observation.failed(self.name, describe_error(exc, "observe"))
             failed.observed_at, failed.duration_s = observation.observed_at, time.perf_counter() - started
             return failed
         for error in (list_error, tags_error):
@@ -512,7 +542,7 @@ class AwsComponent:
             name = config["FunctionName"]
             tags = tags_by_name.get(name)
             if tags is not None and MARK_KEY in tags:
-                observation.items[name] = observed(config, tags, bases.get(name))
+                observation.items[name] = observed(config, tags, bases.get(name), component=self.name)
             elif tags is not None or ownership_known:
                 # Only when the tag listing was whole (or we asked) do we know it is not ours.
                 observation.unmarked.append(name)
@@ -524,7 +554,7 @@ class AwsComponent:
     # -- apply ---------------------------------------------------------------------------
 
     def _check_region(self, spec: FunctionSpec) -> None:
-        wanted = spec.targets.get(NAME, {}).get("region")
+        wanted = spec.targets.get(self.name, {}).get("region")
         actual = self.lambda_client.meta.region_name
         if wanted and wanted != actual:
             raise ApplyError(f"{spec.name}: targets aws region {wanted} but the aws component works in "
@@ -573,7 +603,7 @@ class AwsComponent:
     def create(self, spec: FunctionSpec) -> ObservedFunction:
         self._owner("create", spec.name)
         self._check_region(spec)
-        role = spec.targets.get(NAME, {}).get("role") or self.role_arn
+        role = spec.targets.get(self.name, {}).get("role") or self.role_arn
         if not role:
             raise ApplyError(f"{spec.name}: no IAM role for Lambda: set targets.aws.role in function.yaml "
                              f"or the aws role_arn in config")
@@ -597,7 +627,7 @@ class AwsComponent:
         if config.get("State") == "Pending" or config.get("LastUpdateStatus") == "InProgress":
             self._settle(spec.name, config)
             config, _ = self._current(spec.name)
-        return observed(config, tags)
+        return observed(config, tags, component=self.name)
 
     def update(self, spec: FunctionSpec, fields: list[str]) -> ObservedFunction:
         self._owner("update", spec.name)
@@ -607,7 +637,7 @@ class AwsComponent:
         if tags.get(MARK_KEY) is None:
             raise ApplyError(f"{name}: the Lambda function has no {MARK_KEY} tag; functions-tui only "
                              f"changes functions it created")
-        if "state" in fields and spec.desired_state(NAME) != "active":
+        if "state" in fields and spec.desired_state(self.name) != "active":
             raise ApplyError(f"{name}: Lambda functions have no stop/start; set targets.aws.state to active")
         self._settle(name, config)
         changes: dict[str, Any] = {}
@@ -646,7 +676,7 @@ class AwsComponent:
             wanted[DEPLOYED_CODE_KEY] = deployed_code
         if self._retag(name, config["FunctionArn"], tags, wanted) or changes or "code_digest" in fields:
             config, tags = self._current(name)
-        return observed(config, tags)
+        return observed(config, tags, component=self.name)
 
     def _retag(self, name: str, arn: str, current: dict[str, str], wanted: dict[str, str]) -> bool:
         """Make the tags ``wanted`` with the fewest calls; True when anything was sent."""
@@ -689,4 +719,4 @@ class AwsComponent:
             self._call(f"TagResource {target}", self.lambda_client.tag_resource,
                        Resource=config["FunctionArn"], Tags={OWNER_KEY: owner})
             tags[OWNER_KEY] = owner
-        return observed(config, tags)
+        return observed(config, tags, component=self.name)

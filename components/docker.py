@@ -53,17 +53,11 @@ from packaging.version import InvalidVersion, Version
 from functions_tui.registry.component import ApplyError, Detection, Observation, ObservedFunction
 from functions_tui.registry.fingerprint import hash_value
 from functions_tui.registry.limits import Limits
-from functions_tui.registry.models import (DEPLOYED_CODE_KEYS, DIGEST_KEYS, MARK_KEYS, OWNER_KEYS, FunctionSpec, digest_source,
-                             is_managed_label, utc_now)
+from functions_tui.registry.kinds import Kind, register
+from functions_tui.registry.models import FunctionSpec, digest_source, is_managed_label, utc_now
 from functions_tui.registry.packaging import PackagingError, source_files, warn_sensitive
 
-COMPONENT = "docker"
-MARK = MARK_KEYS[COMPONENT]
-DIGEST = DIGEST_KEYS[COMPONENT]
-OWNER = OWNER_KEYS[COMPONENT]
-DEPLOYED_CODE = DEPLOYED_CODE_KEYS[COMPONENT]
-SPEC_LABEL = "functions-tui.spec"
-RESERVED_LABELS = frozenset({MARK, DIGEST, OWNER, DEPLOYED_CODE, SPEC_LABEL})
+COMPONENT = "docker"   # the kind's name, and its default instance's
 #: Prefix of the code digest reported when the image under the function's tag is not the one
 #: its container was deployed from.
 DRIFT_PREFIX = "docker:"
@@ -106,6 +100,35 @@ LIMITS = Limits(
     env_reserved=("FUNCTION_NAME", "FUNCTION_TARGET", "FUNCTION_TIMEOUT"),
     source="https://docs.docker.com/engine/containers/resource_constraints/",
 )
+
+
+def _adapter_arguments(settings: dict[str, Any], env: dict[str, str], default: bool) -> dict[str, Any]:
+    """config.yaml's settings of an instance (DOCKER_HOST for the default one)."""
+    host = settings.get("host") or (env.get("DOCKER_HOST") if default else None)
+    return {"base_url": host or None, "base_images": dict(settings.get("base_images") or {}) or None}
+
+
+#: Everything the rest of the code knows about Docker (registry/kinds.py).
+KIND = register(Kind(
+    name=COMPONENT,
+    title="Docker",
+    docs="a Docker engine: DOCKER_HOST, or host: unix:///…, tcp://…, ssh://… (base_images: runtime -> image)",
+    label_separator=".",
+    default_state="running",
+    states=STATES,
+    default_policy="ask",
+    target_fields={"port": "int", "state": "str", "image": "str"},
+    settings={"host": "str", "base_images": "str_map"},
+    adapter="functions_tui.components.docker:DockerComponent",
+    adapter_arguments=_adapter_arguments,
+    limits=LIMITS,
+))
+MARK = KIND.mark_key
+DIGEST = KIND.digest_key
+OWNER = KIND.owner_key
+DEPLOYED_CODE = KIND.deployed_code_key
+SPEC_LABEL = "functions-tui.spec"
+RESERVED_LABELS = frozenset({MARK, DIGEST, OWNER, DEPLOYED_CODE, SPEC_LABEL})
 
 FIX_START = "start Docker: `sudo systemctl start docker` or `dockerd &`"
 FIX_GROUP = "add your user to the docker group: `sudo usermod -aG docker $USER`, then log in again"
@@ -246,10 +269,9 @@ def _describe(exc: BaseException) -> str:
 class DockerComponent:
     """The ``docker`` component (see the module docstring for the resource layout)."""
 
-    name = COMPONENT
-
     def __init__(self, base_url: str | None = None, base_images: dict[str, str] | None = None,
-                 timeout: int = 120, registry_id: str = "") -> None:
+                 timeout: int = 120, registry_id: str = "", name: str = COMPONENT) -> None:
+        self.name = name   # the instance (config.yaml ``components:``), "docker" by default
         #: The registry's identity, written as OWNER on everything we deploy or claim
         #: (set by the service before any create/update/claim; empty refuses those).
         self.registry_id = registry_id
@@ -288,17 +310,17 @@ class DockerComponent:
         try:
             import docker  # noqa: F401
         except ImportError:
-            return Detection(COMPONENT, False, reason="the docker Python SDK is not installed",
+            return Detection(self.name, False, reason="the docker Python SDK is not installed",
                              fix="pip install docker", details=details)
         problem = _probe_host(self.base_url)
         if problem is not None:
-            return Detection(COMPONENT, False, reason=problem[0], fix=problem[1], details=details)
+            return Detection(self.name, False, reason=problem[0], fix=problem[1], details=details)
         try:
             info = self._version_info()
         except Exception as exc:  # the SDK raises several unrelated types; all mean "unusable"
             text = _describe(exc)
             fix = FIX_GROUP if text.startswith("permission denied") else FIX_START
-            return Detection(COMPONENT, False, reason=f"Docker engine at {self.base_url} does not answer: {text}",
+            return Detection(self.name, False, reason=f"Docker engine at {self.base_url} does not answer: {text}",
                              fix=fix, details=details)
         engine_text = str(info.get("Version", ""))
         api_text = str(info.get("ApiVersion", ""))
@@ -308,12 +330,12 @@ class DockerComponent:
         # numbers); the engine version only decides when no API version is given.
         too_old = api < MIN_API_VERSION if api is not None else engine is not None and engine < MIN_ENGINE_VERSION
         if too_old:
-            return Detection(COMPONENT, False, version=engine_text,
+            return Detection(self.name, False, version=engine_text,
                              reason=f"Docker Engine {engine_text} (API {api_text}) is older than the "
                                     f"{MIN_ENGINE_VERSION} (API {MIN_API_VERSION}) this tool needs",
                              fix="upgrade Docker Engine (Debian: `apt-get install docker.io` from a newer release)",
                              details=details)
-        return Detection(COMPONENT, True, version=engine_text, details=details)
+        return Detection(self.name, True, version=engine_text, details=details)
 
     def _version_info(self) -> dict[str, Any]:
         """``GET /version`` without API-version negotiation (which fails on too-old engines
@@ -342,18 +364,18 @@ class DockerComponent:
             containers = api.containers(all=True, filters={"name": f"^/?{CONTAINER_PREFIX}"})
         except Exception as exc:
             self._api = None if not _is_api_error(exc) else self._api
-            return Observation.failed(COMPONENT, f"docker listing failed: {_describe(exc)}")
+            return Observation.failed(self.name, f"docker listing failed: {_describe(exc)}")
         try:
             observation = self._assemble(images, containers)
         except Exception as exc:  # a malformed listing is a failed observation, not a crash
-            return Observation.failed(COMPONENT, f"docker listing could not be read: {_describe(exc)}")
+            return Observation.failed(self.name, f"docker listing could not be read: {_describe(exc)}")
         observation.observed_at = utc_now()
         observation.duration_s = time.perf_counter() - started
         return observation
 
     def _assemble(self, images: list[dict], containers: list[dict],
                   only: str | None = None) -> Observation:
-        observation = Observation(COMPONENT)
+        observation = Observation(self.name)
         image_by_name = _pick_marked(
             images, lambda i: [t for t in (i.get("RepoTags") or []) if t.startswith(IMAGE_REPO + "/")],
             "image", image_ref, only, observation.unmarked)
@@ -364,8 +386,8 @@ class DockerComponent:
         tagged = {tag: image.get("Id") for image in images for tag in image.get("RepoTags") or []
                   if tag.startswith(IMAGE_REPO + "/")}
         for name in sorted(set(image_by_name) | set(container_by_name)):
-            observation.items[name] = _observed(name, image_by_name.get(name), container_by_name.get(name),
-                                                tagged.get(image_ref(name)))
+            observation.items[name] = _observed(self.name, name, image_by_name.get(name),
+                                                container_by_name.get(name), tagged.get(image_ref(name)))
         return observation
 
     def observe_one(self, name: str) -> ObservedFunction | None:
@@ -500,7 +522,7 @@ class DockerComponent:
     def _deploy(self, spec: FunctionSpec, rebuild: bool) -> ObservedFunction:
         import docker.errors
 
-        state = spec.desired_state(COMPONENT)
+        state = spec.desired_state(self.name)
         if state not in STATES:
             raise ApplyError(f"docker: unknown desired state {state!r} for {spec.name} (use {', '.join(STATES)})")
         self._owner("deploy", spec.name)
@@ -592,7 +614,7 @@ class DockerComponent:
             api.stop(existing["Id"], timeout=5)
 
     def _create_container(self, api: Any, spec: FunctionSpec, cname: str, image_id: str) -> str:
-        port = int((spec.targets.get(COMPONENT) or {}).get("port") or 0)
+        port = int((spec.targets.get(self.name) or {}).get("port") or 0)
         env = dict(spec.env)
         env["PORT"] = str(port or DEFAULT_PORT)
         host_config: dict[str, Any] = {"init": True}  # tini as PID 1: stops promptly on SIGTERM
@@ -758,7 +780,7 @@ def _code_digest(labels: dict[str, str], container: dict | None, tagged_id: str 
     return labels.get(DIGEST) or None
 
 
-def _observed(name: str, image: dict | None, container: dict | None,
+def _observed(component: str, name: str, image: dict | None, container: dict | None,
               tagged_id: str | None = None) -> ObservedFunction:
     """Raw values from labels: the container's when there is one (that is what is deployed).
     ``tagged_id``: the image the function's tag names now (marked or not)."""
@@ -782,7 +804,7 @@ def _observed(name: str, image: dict | None, container: dict | None,
     }
     image_id = (image or {}).get("Id") or (container or {}).get("ImageID") or ""
     resource_id = image_id or (container or {}).get("Id", "")
-    return ObservedFunction(name=name, component=COMPONENT, values=values, resource_id=resource_id,
+    return ObservedFunction(name=name, component=component, values=values, resource_id=resource_id,
                             marked=True, summary=_summary(image, container), env_hashed=True,
                             owner=labels.get(OWNER) or None)
 

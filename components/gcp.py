@@ -34,15 +34,11 @@ from typing import Any
 
 from functions_tui.registry.component import ApplyError, Detection, Observation, ObservedFunction
 from functions_tui.registry.limits import Limits, provider_runtime
-from functions_tui.registry.models import (DEPLOYED_CODE_KEYS, DIGEST_KEYS, MARK_KEYS, OWNER_KEYS, FunctionSpec, digest_source,
-                             is_managed_label, utc_now)
+from functions_tui.registry.kinds import Kind, register
+from functions_tui.registry.models import FunctionSpec, digest_source, is_managed_label, utc_now
 from functions_tui.registry.packaging import PackagingError, source_files, warn_sensitive
 
-COMPONENT = "gcp"
-MARK_KEY = MARK_KEYS[COMPONENT]
-DIGEST_KEY = DIGEST_KEYS[COMPONENT]
-OWNER_KEY = OWNER_KEYS[COMPONENT]
-DEPLOYED_CODE_KEY = DEPLOYED_CODE_KEYS[COMPONENT]
+COMPONENT = "gcp"   # the kind's name, and its default instance's
 #: Prefix of the code digest reported when the function's source is not the one we deployed.
 DRIFT_PREFIX = "gcp:"
 ENDPOINT_ENV = "FUNCTIONS_TUI_GCP_ENDPOINT"
@@ -85,6 +81,39 @@ LIMITS = Limits(
     labels_max=60,
     source="https://cloud.google.com/functions/quotas",
 )
+
+
+def _adapter_arguments(settings: dict[str, Any], env: dict[str, str], default: bool) -> dict[str, Any]:
+    """config.yaml's settings of an instance (GOOGLE_CLOUD_PROJECT and the emulator's
+    FUNCTIONS_TUI_GCP_ENDPOINT over them for the default one)."""
+    arguments: dict[str, Any] = {
+        "project": (env.get(PROJECT_ENV) if default else None) or settings.get("project"),
+        "endpoint": (env.get(ENDPOINT_ENV) if default else None) or settings.get("endpoint"),
+    }
+    if settings.get("locations"):
+        arguments["locations"] = tuple(settings["locations"])
+    return arguments
+
+
+#: Everything the rest of the code knows about Cloud Functions (registry/kinds.py).
+KIND = register(Kind(
+    name=COMPONENT,
+    title="Cloud Functions v2",
+    docs="a Google Cloud project: project, locations (all by default), endpoint (the emulator's, or Google's)",
+    label_separator="_",   # GCP label keys allow only [a-z0-9_-]
+    default_state="active",
+    states=("active",),
+    default_policy="component-wins",
+    target_fields={"project": "str", "region": "str", "trigger": "str", "state": "str", "service_account": "str"},
+    settings={"project": "str", "endpoint": "str", "locations": "str_list"},
+    adapter="functions_tui.components.gcp:GcpComponent",
+    adapter_arguments=_adapter_arguments,
+    limits=LIMITS,
+))
+MARK_KEY = KIND.mark_key
+DIGEST_KEY = KIND.digest_key
+OWNER_KEY = KIND.owner_key
+DEPLOYED_CODE_KEY = KIND.deployed_code_key
 
 # Function.State enum numbers → our lowercase run states.
 _STATES = {0: "unknown", 1: "active", 2: "failed", 3: "deploying", 4: "deleting", 5: "unknown"}
@@ -201,12 +230,12 @@ LISTED_FIELDS = ",".join(
 class GcpComponent:
     """The ``gcp`` component: Cloud Functions v2 through the official client."""
 
-    name = COMPONENT
-
     def __init__(self, project: str | None = None, endpoint: str | None = None,
                  locations: tuple[str, ...] | list[str] = ("-",), timeout_s: float = 30.0,
                  operation_timeout_s: float = 300.0, *, page_size: int = 1000,
-                 retry_deadline_s: float | None = None, poll_interval_s: float = 0.5, registry_id: str = ""):
+                 retry_deadline_s: float | None = None, poll_interval_s: float = 0.5, registry_id: str = "",
+                 name: str = COMPONENT):
+        self.name = name   # the instance (config.yaml ``components:``), "gcp" by default
         #: The registry's identity, written as OWNER_KEY on everything we deploy or claim
         #: (set by the service before any create/update/claim; empty refuses those).
         self.registry_id = registry_id
@@ -269,7 +298,7 @@ class GcpComponent:
             initial=self.poll_interval_s, maximum=max(self.poll_interval_s, 10.0), multiplier=1.5)
 
     def _target(self, spec: FunctionSpec) -> tuple[str, str]:
-        target = spec.targets.get(COMPONENT) or {}
+        target = spec.targets.get(self.name) or {}
         project = target.get("project") or self.project
         if not project:
             raise ApplyError(f"gcp: no project for {spec.name}: set targets.gcp.project or {PROJECT_ENV}")
@@ -288,10 +317,10 @@ class GcpComponent:
         try:
             version = metadata.version(LIBRARY)
         except metadata.PackageNotFoundError:
-            return Detection(COMPONENT, False, reason=f"the {LIBRARY} library is not installed",
+            return Detection(self.name, False, reason=f"the {LIBRARY} library is not installed",
                              fix=f"pip install '{LIBRARY}>={MIN_LIBRARY_VERSION}'")
         if Version(version) < Version(MIN_LIBRARY_VERSION):
-            return Detection(COMPONENT, False, version=version,
+            return Detection(self.name, False, version=version,
                              reason=f"{LIBRARY} {version} is older than {MIN_LIBRARY_VERSION}",
                              fix=f"pip install -U '{LIBRARY}>={MIN_LIBRARY_VERSION}'")
         details: dict[str, Any] = {"endpoint": self.endpoint or "", "credentials":
@@ -299,10 +328,10 @@ class GcpComponent:
         try:
             client = self._get_client()
         except Exception as exc:  # google.auth.exceptions.DefaultCredentialsError and friends
-            return Detection(COMPONENT, False, version=version, details=details,
+            return Detection(self.name, False, version=version, details=details,
                              reason=f"no Application Default Credentials ({type(exc).__name__})", fix=ADC_FIX)
         if not self.project:
-            return Detection(COMPONENT, False, version=version, details=details,
+            return Detection(self.name, False, version=version, details=details,
                              reason="no Google Cloud project configured",
                              fix=f"set {PROJECT_ENV} (or targets.gcp.project in function.yaml)")
         details["project"] = self.project
@@ -312,11 +341,11 @@ class GcpComponent:
                 client.list_functions(request={"parent": f"projects/{self.project}/locations/-", "page_size": 1},
                                       retry=None, timeout=min(self.timeout_s, 5.0))
             except Exception as exc:
-                return Detection(COMPONENT, False, version=version, details=details,
+                return Detection(self.name, False, version=version, details=details,
                                  reason=f"endpoint {self.endpoint} is not answering: {_short(exc)}",
                                  fix=("start the emulator (`functions-tui emulator gcp --port PORT`) or "
                                       f"unset {ENDPOINT_ENV} to use Google Cloud"))
-        return Detection(COMPONENT, True, version=version, details=details)
+        return Detection(self.name, True, version=version, details=details)
 
     # ------------------------------------------------------------------ observe
     def observe(self) -> Observation:
@@ -325,10 +354,10 @@ class GcpComponent:
         try:
             client = self._get_client()
         except Exception as exc:
-            return _failed(f"gcp unavailable: {_short(exc)}; fix: {ADC_FIX}", started, at)
+            return _failed(self.name, f"gcp unavailable: {_short(exc)}; fix: {ADC_FIX}", started, at)
         if not self.project:
-            return _failed(f"gcp: no project configured; set {PROJECT_ENV}", started, at)
-        observation = Observation(component=COMPONENT, observed_at=at)
+            return _failed(self.name, f"gcp: no project configured; set {PROJECT_ENV}", started, at)
+        observation = Observation(component=self.name, observed_at=at)
         retry = self._retry()
         for location in self.locations:
             parent = f"projects/{self.project}/locations/{location}"
@@ -358,7 +387,7 @@ class GcpComponent:
         if not mark:
             observation.unmarked.append(fn.name.rsplit("/", 1)[-1])
             return
-        item = _observed(fn, mark)
+        item = _observed(self.name, fn, mark)
         if item.name in observation.items:
             observation.errors.append(f"gcp: {item.name} is deployed twice ({observation.items[item.name].resource_id}"
                                       f" and {item.resource_id}); showing the first")
@@ -444,7 +473,7 @@ class GcpComponent:
             function.labels = labels
             paths.append("labels")
         if not paths:  # only fields GCP cannot change (e.g. state) differ: nothing to send
-            return _observed(current, label_value(spec.name))
+            return _observed(self.name, current, label_value(spec.name))
         if any(p.startswith("build_config.") for p in paths):
             function.build_config = build
         if any(p.startswith("service_config.") for p in paths):
@@ -456,7 +485,7 @@ class GcpComponent:
         fn = type(result).pb(result)
         if "build_config.source" in paths:
             return self._record_deployed_code(spec.name, fn)
-        return _observed(fn, label_value(spec.name))
+        return _observed(self.name, fn, label_value(spec.name))
 
     def claim(self, name: str, resource_id: str = "") -> ObservedFunction:
         """Add this registry's identity label to a function carrying our mark (a labels-only
@@ -470,9 +499,9 @@ class GcpComponent:
             raise ApplyError(f"gcp: refusing to claim {current.name}: it does not carry our mark {MARK_KEY} "
                              f"(functions-tui only claims what carries its mark; `import` adopts others)")
         if current.labels.get(OWNER_KEY) == owner:
-            return _observed(current, mark)
+            return _observed(self.name, current, mark)
         claimed = self._patch_labels(current.name, {**current.labels, OWNER_KEY: owner}, f"claiming {name}")
-        return _observed(claimed, mark)
+        return _observed(self.name, claimed, mark)
 
     def delete(self, name: str, resource_id: str = "") -> None:
         client = self._get_client()
@@ -516,7 +545,7 @@ class GcpComponent:
         actual = code_hash(fn.build_config)
         if actual and actual != fn.labels.get(DEPLOYED_CODE_KEY):
             fn = self._patch_labels(fn.name, {**fn.labels, DEPLOYED_CODE_KEY: actual}, f"recording the code of {name}")
-        return _observed(fn, label_value(name))
+        return _observed(self.name, fn, label_value(name))
 
     def _patch_labels(self, resource: str, labels: dict[str, str], what: str) -> Any:
         """Replace the function's labels and nothing else (update mask ``labels``); the raw result."""
@@ -601,7 +630,7 @@ class GcpComponent:
 
 
 # ---------------------------------------------------------------------- mapping
-def _observed(fn: Any, mark: str) -> ObservedFunction:
+def _observed(component: str, fn: Any, mark: str) -> ObservedFunction:
     """A raw protobuf Function → ObservedFunction (raw values; env in plain text)."""
     build, service = fn.build_config, fn.service_config
     labels = dict(fn.labels)
@@ -626,7 +655,7 @@ def _observed(fn: Any, mark: str) -> ObservedFunction:
         "code_digest": code_digest,
         "state": state,
     }
-    return ObservedFunction(name=mark, component=COMPONENT, values=values, resource_id=fn.name, marked=True,
+    return ObservedFunction(name=mark, component=component, values=values, resource_id=fn.name, marked=True,
                             summary=f"{region} · {state} · {build.runtime} · {memory} MB",
                             owner=labels.get(OWNER_KEY) or None)
 
@@ -640,8 +669,8 @@ def _short(exc: BaseException) -> str:
     return text if len(text) < 300 else text[:297] + "..."
 
 
-def _failed(error: str, started: float, at: str) -> Observation:
-    observation = Observation.failed(COMPONENT, error)
+def _failed(component: str, error: str, started: float, at: str) -> Observation:
+    observation = Observation.failed(component, error)
     observation.observed_at = at
     observation.duration_s = time.perf_counter() - started
     return observation

@@ -21,7 +21,8 @@ from functions_tui.registry.ignore import apply_ignore, rules_for
 from functions_tui.registry.masking import mask_triple
 from functions_tui.registry.merge import flat_fields, side_of, state_of
 from functions_tui.registry.limits import runtime_key
-from functions_tui.registry.models import DEFAULT_STATE, MANAGED_LABEL_KEYS, MARK_KEYS, FunctionRecord, FunctionSpec
+from functions_tui.registry.kinds import MANAGED_LABEL_KEYS, default_state, kind_of
+from functions_tui.registry.models import FunctionRecord, FunctionSpec
 from functions_tui.registry.plan_types import FieldDiff, PairStatus, State
 
 # PairStatus.detail words (beyond the reason text of UNKNOWN).
@@ -183,12 +184,19 @@ def raw_equal(observed: ObservedFunction, raw: tuple, state: Any, registry: Mapp
     wanted = raw[2]
     if not labels:
         return not wanted
-    if len(labels) == len(wanted) + 1 and MARK_KEYS.get(observed.component) in labels \
+    if len(labels) == len(wanted) + 1 and _mark_key(observed.component) in labels \
             and wanted.items() <= labels.items():
         # The usual shape, checked in C: the wanted labels plus our mark (a managed label),
         # so nothing else is left once managed labels are dropped.
         return True
     return {k: v for k, v in labels.items() if k not in _MANAGED_LABELS} == wanted
+
+
+def _mark_key(component: str) -> str | None:
+    try:
+        return kind_of(component).mark_key
+    except KeyError:
+        return None
 
 
 def observed_fingerprint(observed: ObservedFunction) -> dict[str, Any]:
@@ -198,7 +206,7 @@ def observed_fingerprint(observed: ObservedFunction) -> dict[str, Any]:
 
 def target_state(target: Mapping[str, Any], component: str) -> str | None:
     """R's ``state`` for one target: FunctionSpec.desired_state, normalized."""
-    return str(target.get("state", DEFAULT_STATE.get(component, "active"))) or None
+    return str(target.get("state", default_state(component))) or None
 
 
 def registry_fingerprint(spec: FunctionSpec, state: str | None) -> dict[str, Any]:

@@ -13,46 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-#: Every component the product knows, in display order.
-COMPONENTS: tuple[str, ...] = ("docker", "gcp", "aws")
-
-#: Ownership mark: the key of the label/tag every resource we create carries, its value the
-#: function's name. Each provider's legal spelling (GCP label keys allow only [a-z0-9_-]).
-MARK_KEYS: dict[str, str] = {
-    "docker": "functions-tui.function",
-    "gcp": "functions-tui_function",
-    "aws": "functions-tui.function",
-}
-
-#: Ownership identity: the key of the label/tag naming the registry that deployed the resource
-#: (its lineage, see registry.store). A resource marked by another registry is *foreign*:
-#: shown, never adopted, changed or deleted unless the user names it. Resources marked before
-#: this key existed carry only MARK_KEYS (legacy marks, migrated by a CLAIM action).
-OWNER_KEYS: dict[str, str] = {
-    "docker": "functions-tui.registry",
-    "gcp": "functions-tui_registry",
-    "aws": "functions-tui.registry",
-}
-
-#: Label/tag key recording the provider's own code hash as it was right after our last deploy
-#: (Lambda CodeSha256, GCP's source generation, Docker's image id). A listing whose hash differs
-#: from it shows code changed out of band, at no extra API call.
-DEPLOYED_CODE_KEYS: dict[str, str] = {
-    "docker": "functions-tui.deployed-code",
-    "gcp": "functions-tui_deployed-code",
-    "aws": "functions-tui.deployed-code",
-}
-
-#: Label/tag key carrying the code digest of the deployed source, so observing needs no
-#: download of code (same spelling rules as MARK_KEYS).
-DIGEST_KEYS: dict[str, str] = {
-    "docker": "functions-tui.digest",
-    "gcp": "functions-tui_digest",
-    "aws": "functions-tui.digest",
-}
-
-#: Desired run state per component when a spec does not say.
-DEFAULT_STATE: dict[str, str] = {"docker": "running", "gcp": "active", "aws": "active"}
+from functions_tui.registry.kinds import MANAGED_LABEL_KEYS, default_state
 
 DEFAULT_MEMORY_MB = 256
 DEFAULT_TIMEOUT_S = 60
@@ -64,13 +25,9 @@ def utc_now() -> str:
 
 
 def is_managed_label(key: str) -> bool:
-    """True for labels the tool itself sets (marks, digests): never part of user drift."""
+    """True for labels the tool itself sets (marks, digests), in any kind's spelling: never
+    part of user drift (registry.kinds.MANAGED_LABEL_KEYS)."""
     return key in MANAGED_LABEL_KEYS
-
-
-#: Every label/tag key the tool sets itself.
-MANAGED_LABEL_KEYS: frozenset[str] = frozenset(
-    [*MARK_KEYS.values(), *DIGEST_KEYS.values(), *OWNER_KEYS.values(), *DEPLOYED_CODE_KEYS.values()])
 
 
 @dataclass
@@ -153,7 +110,7 @@ class FunctionSpec:
         )
 
     def desired_state(self, component: str) -> str:
-        return str(self.targets.get(component, {}).get("state", DEFAULT_STATE.get(component, "active")))
+        return str(self.targets.get(component, {}).get("state", default_state(component)))
 
 
 # FunctionSpec.from_dict passes the fields by position.

@@ -26,18 +26,11 @@ from functions_tui.registry.fingerprint import spec_values
 from functions_tui.registry.gc_pause import gc_paused
 from functions_tui.registry.ignore import apply_ignore, rules_for
 from functions_tui.registry.merge import COMPONENT, CONFLICT, REGISTRY
-from functions_tui.registry.models import COMPONENTS, DEFAULT_STATE, ComponentRecord, FunctionRecord, FunctionSpec
+from functions_tui.registry.kinds import component_names, default_policy, default_state
+from functions_tui.registry.kinds import rank as rank_of_component
+from functions_tui.registry.models import ComponentRecord, FunctionRecord, FunctionSpec
 from functions_tui.registry.ordering import topological_order
 from functions_tui.registry.plan_types import DESTRUCTIVE, Action, ActionKind, Direction, PairStatus, Plan, Policy, State
-
-#: Used for a component the caller gave no policy for (the config normally decides; its
-#: defaults are these). Docker's local copies are often mid-edit, so a person decides; the
-#: clouds are the truth.
-DEFAULT_POLICIES: dict[str, Policy] = {
-    "docker": Policy.ASK,
-    "gcp": Policy.COMPONENT_WINS,
-    "aws": Policy.COMPONENT_WINS,
-}
 
 PULL_SIDE = frozenset({ActionKind.PULL, ActionKind.PRUNE, ActionKind.ADOPT})
 PUSH_SIDE = frozenset({ActionKind.CREATE, ActionKind.UPDATE, ActionKind.DELETE})
@@ -55,13 +48,6 @@ def allowed(kind: ActionKind, direction: Direction) -> bool:
     if direction is Direction.PUSH:
         return kind not in PULL_SIDE
     return True
-
-
-_COMPONENT_RANK = {c: i for i, c in enumerate(COMPONENTS)}
-
-
-def _component_order(name: str) -> int:
-    return _COMPONENT_RANK.get(name, len(COMPONENTS))
 
 
 def _fields_text(fields: Iterable[str]) -> str:
@@ -201,7 +187,7 @@ def classify_all(records: Mapping[str, FunctionRecord], observations: Mapping[st
 def _components(components: Iterable[str] | None, observations: Mapping[str, Observation],
                 unavailable: Mapping[str, str]) -> list[str]:
     chosen = set(components) if components is not None else set(observations) | set(unavailable)
-    return sorted(chosen, key=lambda c: (_component_order(c), c))
+    return sorted(chosen, key=lambda c: (rank_of_component(c), c))
 
 
 def _guard_reason(component: str, observation: Observation | None, unavailable: Mapping[str, str],
@@ -320,13 +306,13 @@ def _classify_and_decide(records: Mapping[str, FunctionRecord], observations: Ma
     complete = {c: c not in plan.unknown for c in comps}
     available = {c: c not in unavailable for c in comps}
     reasons = {c: plan.unknown.get(c, "") for c in comps}
-    comp_policy = {c: policies.get(c, DEFAULT_POLICIES.get(c, Policy.ASK)) for c in comps}
+    comp_policy = {c: policies.get(c) or Policy(default_policy(c)) for c in comps}
     comp_conflicts = {c: conflicts.get(c, Policy.ASK) for c in comps}
     claims: list[Action] = []
     statuses = plan.statuses
     actions: list[Action] = []  # in the order of the pairs (order_actions' sort is stable)
     in_sync = State.IN_SYNC
-    comp_items = [(c, items_by_comp[c].get, DEFAULT_STATE.get(c, "active")) for c in comps]
+    comp_items = [(c, items_by_comp[c].get, default_state(c)) for c in comps]
 
     def decide(pair: _Pair, name: str, depends_on: list[str], comp_record: ComponentRecord | None) -> None:
         status = pair.status
@@ -505,7 +491,7 @@ def _propagate_pulls(record: FunctionRecord, row: list[_Pair], direction: Direct
             merged.setdefault(f, v)
             owner.setdefault(f, p.status.component)
     if clashes:
-        names = " and ".join(sorted(clashes, key=_component_order))
+        names = " and ".join(sorted(clashes, key=rank_of_component))
         for p in pulls:
             if p.status.component in clashes:
                 p.action = Action(p.action.function, p.action.component, ActionKind.ASK,
@@ -598,8 +584,8 @@ def order_actions(actions: Iterable[Action], records: Mapping[str, FunctionRecor
     runnable = [a for a in actions if a.kind is not ActionKind.ASK and not a.destructive]
     destructive = [a for a in actions if a.destructive]
     asks = [a for a in actions if a.kind is ActionKind.ASK]
-    comp_rank = _COMPONENT_RANK.get
-    last = len(COMPONENTS)
+    ranks = {c: i for i, c in enumerate(component_names())}
+    comp_rank, last = ranks.get, len(ranks)
     runnable.sort(key=lambda a: (rank[a.function], _PHASE.get(a.kind, 1), comp_rank(a.component, last)))
     destructive.sort(key=lambda a: (-rank[a.function], comp_rank(a.component, last)))
     asks.sort(key=lambda a: (rank[a.function], comp_rank(a.component, last)))

@@ -36,10 +36,12 @@ class FunctionAction(NamedTuple):
 
 
 def actions_for(name: str, states: Mapping[str, tuple[str, str]], *, in_registry: bool,
-                declared_in: str = "", docker_state: str = "") -> list[FunctionAction]:
+                declared_in: str = "", run_states: Mapping[str, str] | None = None) -> list[FunctionAction]:
     """The actions that make sense for ``name`` given its (state, detail) on each of the
     components in ``states`` (one for a component panel, all for the registry panel).
-    The service checks again when planning; this only keeps nonsense off the list."""
+    ``run_states``: the run state the function wants on each component whose kind runs
+    containers (Docker's instances). The service checks again when planning; this only
+    keeps nonsense off the list."""
     out: list[FunctionAction] = []
 
     def add(intent: str, comps: Iterable[str], label: str, key: str = "") -> None:
@@ -70,11 +72,13 @@ def actions_for(name: str, states: Mapping[str, tuple[str, str]], *, in_registry
     for c, (state, detail) in states.items():
         if state == "foreign" or (state == "unmanaged" and detail == "marked"):
             add("adopt", [c], f"adopt from {c}" + (f" (deployed by registry {detail})" if state == "foreign" else ""))
-    if in_registry and "docker" in states and states["docker"][0] in MANAGED | {"unknown"}:
-        if docker_state == "stopped":
-            add("run", ["docker"], "run its docker container", "r")
+    runnable = [c for c in (run_states or {}) if c in states and states[c][0] in MANAGED | {"unknown"}]
+    if in_registry and runnable:
+        where = ", ".join(runnable)
+        if all((run_states or {})[c] == "stopped" for c in runnable):
+            add("run", runnable, f"run its container on {where}", "r")
         else:
-            add("stop", ["docker"], "stop its docker container", "r")
+            add("stop", runnable, f"stop its container on {where}", "r")
     if in_registry and declared_in:
         add("edit", (), f"edit {PurePath(declaration_path(declared_in)).name} in $EDITOR", "e")
     return out

@@ -3,6 +3,11 @@ the real thing (dockerd, moto server, the project's GCP emulator) once per sessi
 
 import pytest
 
+from functions_tui.components import load_kinds
+from functions_tui.registry import kinds
+
+load_kinds()   # the engine asks the kinds (registry/kinds.py); the app loads them with its config
+
 pytest_plugins = [
     "tests.fixtures.docker_backend",
     "tests.fixtures.aws_backend",
@@ -33,3 +38,12 @@ def journal(tmp_path):
     from functions_tui.registry.journal import Journal
 
     return Journal(tmp_path / "journal.json")
+
+
+@pytest.fixture(autouse=True)
+def _default_components():
+    """Every test starts with the default components (one per kind); a test (or a service
+    reading a config.yaml with components:) may name others for its own run."""
+    kinds.use_instances(None)
+    yield
+    kinds.use_instances(None)

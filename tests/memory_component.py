@@ -16,7 +16,17 @@ from typing import Any, Iterable, Mapping
 
 from functions_tui.registry.component import ApplyError, Detection, Observation, ObservedFunction
 from functions_tui.registry.fingerprint import spec_values
-from functions_tui.registry.models import DIGEST_KEYS, MARK_KEYS, OWNER_KEYS, FunctionSpec, utc_now
+from functions_tui.registry.kinds import kind_of
+from functions_tui.registry.models import FunctionSpec, utc_now
+
+
+def _key(component: str, which: str) -> str:
+    """Our label key in the spelling of ``component``'s kind ("." for one no kind knows)."""
+    try:
+        return getattr(kind_of(component), which)
+    except KeyError:
+        return {"mark_key": "functions-tui.function", "owner_key": "functions-tui.registry",
+                "digest_key": "functions-tui.digest", "deployed_code_key": "functions-tui.deployed-code"}[which]
 
 
 class MemoryComponent:
@@ -63,11 +73,11 @@ class MemoryComponent:
         full.update(copy.deepcopy(dict(values or {})))
         labels = dict(full.get("labels") or {})
         if marked:
-            labels[MARK_KEYS.get(self.name, "functions-tui.function")] = name
+            labels[_key(self.name, 'mark_key')] = name
             if owner:
-                labels[OWNER_KEYS.get(self.name, "functions-tui.registry")] = owner
+                labels[_key(self.name, 'owner_key')] = owner
         if full.get("code_digest"):
-            labels[DIGEST_KEYS.get(self.name, "functions-tui.digest")] = str(full["code_digest"])
+            labels[_key(self.name, 'digest_key')] = str(full["code_digest"])
         full["labels"] = labels
         self._churn(full)
         item = ObservedFunction(name=name, component=self.name, values=full,
@@ -140,11 +150,11 @@ class MemoryComponent:
             value = copy.deepcopy(wanted[field_name])
             if field_name == "labels":  # keep our own mark/digest labels
                 value.update({k: v for k, v in item.values["labels"].items()
-                              if k in (MARK_KEYS.get(self.name), DIGEST_KEYS.get(self.name))})
+                              if k in (_key(self.name, 'mark_key'), _key(self.name, 'digest_key'))})
             item.values[field_name] = value
         self._own(item)
         if "code_digest" in (fields or []) and item.values.get("code_digest"):
-            item.values["labels"][DIGEST_KEYS.get(self.name, "functions-tui.digest")] = item.values["code_digest"]
+            item.values["labels"][_key(self.name, 'digest_key')] = item.values["code_digest"]
         self._churn(item.values)
         return copy.deepcopy(item)
 
@@ -152,7 +162,7 @@ class MemoryComponent:
         if not self.registry_id:
             raise ApplyError(f"{self.name}: no registry identity to mark {item.name} with")
         item.owner = self.registry_id
-        item.values["labels"][OWNER_KEYS.get(self.name, "functions-tui.registry")] = self.registry_id
+        item.values["labels"][_key(self.name, 'owner_key')] = self.registry_id
 
     def claim(self, name: str, resource_id: str = "") -> ObservedFunction:
         self._check("claim", name)

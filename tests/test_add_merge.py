@@ -11,7 +11,7 @@ import pytest
 
 from functions_tui.app.service import SyncService
 from functions_tui.app.writeback import declaration_behind
-from functions_tui.registry.models import COMPONENTS
+from functions_tui.registry.kinds import component_names
 from functions_tui.registry.plan_types import ActionKind, State
 from tests.memory_component import MemoryComponent
 
@@ -36,7 +36,7 @@ def setup(tmp_path, monkeypatch):
     for key in ("MEM", "API_TOKEN"):
         monkeypatch.delenv(key, raising=False)
     gcp = MemoryComponent("gcp")
-    components = {n: gcp if n == "gcp" else MemoryComponent(n, available=False) for n in COMPONENTS}
+    components = {n: gcp if n == "gcp" else MemoryComponent(n, available=False) for n in component_names()}
     home = tmp_path / "home"
     home.mkdir()
     svc = SyncService(home, components=components)

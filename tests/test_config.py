@@ -48,8 +48,11 @@ def test_named_syncs_gcp_and_aws_settings_are_read(tmp_path):
     assert shown["syncs"][0] == {"name": "clouds", "components": ["gcp", "aws"], "direction": "pull",
                                  "policy": "ask", "conflicts": None, "interval": 60, "after": []}
     assert shown["syncs"][1]["after"] == ["clouds"]
-    assert shown["gcp"] == {"endpoint": "http://127.0.0.1:8089", "project": "p1"}
-    assert shown["aws"]["region"] == "eu-west-1" and shown["docker"]["base_images"] == {"python3.11": "my-python:3.11"}
+    # The kinds' sections are the settings of their default instances, shown as components.
+    assert shown["components"]["gcp"] == {"kind": "gcp", "endpoint": "http://127.0.0.1:8089", "project": "p1",
+                                          "locations": None}
+    assert shown["components"]["aws"]["region"] == "eu-west-1"
+    assert shown["components"]["docker"]["base_images"] == {"python3.11": "my-python:3.11"}
 
 
 BAD = {

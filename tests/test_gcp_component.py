@@ -10,13 +10,15 @@ import pytest
 from google.cloud import functions_v2
 from google.protobuf import field_mask_pb2
 
+from functions_tui.registry.kinds import kind_of
+
 from functions_tui.components.gcp import (GcpComponent, decode_digest, encode_digest, function_id, label_value,
                             memory_mb)
 from functions_tui.registry.component import ApplyError, Component
 from functions_tui.registry.fingerprint import spec_fingerprint
-from functions_tui.registry.models import DIGEST_KEYS, MARK_KEYS, FunctionSpec, digest_source
+from functions_tui.registry.models import FunctionSpec, digest_source
 
-MARK = MARK_KEYS["gcp"]
+MARK = kind_of("gcp").mark_key
 
 REGISTRY_ID = "6f1c2b3a-0d4e-4f5a-9b8c-7d6e5f4a3b2c"  # the registry identity the adapter writes
 
@@ -302,4 +304,4 @@ def test_importing_the_adapter_does_not_import_google():
 def test_digest_key_is_a_managed_label():
     from functions_tui.registry.models import is_managed_label
 
-    assert is_managed_label(DIGEST_KEYS["gcp"]) and is_managed_label(MARK)
+    assert is_managed_label(kind_of("gcp").digest_key) and is_managed_label(MARK)

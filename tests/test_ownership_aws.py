@@ -12,10 +12,12 @@ from typing import Any
 
 import pytest
 
+from functions_tui.registry.kinds import kind_of
+
 from functions_tui.components.aws import DEPLOYED_CODE_KEY, DIGEST_KEY, MARK_KEY, OWNER_KEY, AwsComponent
 from functions_tui.registry.component import ApplyError
 from functions_tui.registry.fingerprint import spec_fingerprint
-from functions_tui.registry.models import DEPLOYED_CODE_KEYS, OWNER_KEYS, FunctionSpec
+from functions_tui.registry.models import FunctionSpec
 from tests.provider_clis import aws, zip_file
 
 OURS = "0b7e3c1a-5d2f-4e6a-8b9c-1d2e3f4a5b6c"
@@ -56,8 +58,8 @@ def aws_ours(aws_clean):
 # -- tests --------------------------------------------------------------------------------
 
 def test_the_keys_are_the_registry_models_spelling():
-    assert OWNER_KEY == OWNER_KEYS["aws"] == "functions-tui.registry"
-    assert DEPLOYED_CODE_KEY == DEPLOYED_CODE_KEYS["aws"] == "functions-tui.deployed-code"
+    assert OWNER_KEY == kind_of("aws").owner_key == "functions-tui.registry"
+    assert DEPLOYED_CODE_KEY == kind_of("aws").deployed_code_key == "functions-tui.deployed-code"
 
 
 def test_create_writes_the_name_mark_and_the_registry_identity(aws_ours, aws_clean):

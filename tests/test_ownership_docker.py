@@ -12,12 +12,14 @@ from typing import Any
 
 import pytest
 
+from functions_tui.registry.kinds import kind_of
+
 from functions_tui.components.docker import (DEPLOYED_CODE, DIGEST, MARK, OWNER, SPEC_LABEL, DockerComponent, container_name,
                                image_ref, spec_label)
 from functions_tui.components.local_backends.base_image import ensure_base_image, local_base_ref
 from functions_tui.registry.component import ApplyError
 from functions_tui.registry.fingerprint import spec_fingerprint
-from functions_tui.registry.models import DEPLOYED_CODE_KEYS, OWNER_KEYS, FunctionSpec, digest_source
+from functions_tui.registry.models import FunctionSpec, digest_source
 from tests.provider_clis import docker
 
 pytestmark = pytest.mark.docker
@@ -88,8 +90,8 @@ def inspect(backend: Any, kind: str, ref: str) -> dict[str, Any]:
 # -- tests --------------------------------------------------------------------------------
 
 def test_the_keys_are_the_registry_models_spelling():
-    assert OWNER == OWNER_KEYS["docker"] == "functions-tui.registry"
-    assert DEPLOYED_CODE == DEPLOYED_CODE_KEYS["docker"] == "functions-tui.deployed-code"
+    assert OWNER == kind_of("docker").owner_key == "functions-tui.registry"
+    assert DEPLOYED_CODE == kind_of("docker").deployed_code_key == "functions-tui.deployed-code"
 
 
 def test_create_marks_image_and_container_and_observe_reports_owners(component, docker_clean, tmp_path, source):

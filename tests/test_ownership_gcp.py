@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 from google.cloud import functions_v2
 
+from functions_tui.registry.kinds import kind_of
+
 from functions_tui.components.gcp import DEPLOYED_CODE_KEY, DIGEST_KEY, MARK_KEY, OWNER_KEY, GcpComponent
 from functions_tui.registry.component import ApplyError
 from functions_tui.registry.fingerprint import spec_fingerprint
-from functions_tui.registry.models import DEPLOYED_CODE_KEYS, OWNER_KEYS, FunctionSpec, digest_source
+from functions_tui.registry.models import FunctionSpec, digest_source
 
 OURS = "0b7e3c1a-5d2f-4e6a-8b9c-1d2e3f4a5b6c"
 OTHER = "9f8e7d6c-5b4a-4321-8fed-cba987654321"
@@ -51,8 +53,8 @@ def gcp(fresh_gcp) -> GcpComponent:
 
 
 def test_the_keys_are_the_registry_models_spelling():
-    assert OWNER_KEY == OWNER_KEYS["gcp"] == "functions-tui_registry"
-    assert DEPLOYED_CODE_KEY == DEPLOYED_CODE_KEYS["gcp"] == "functions-tui_deployed-code"
+    assert OWNER_KEY == kind_of("gcp").owner_key == "functions-tui_registry"
+    assert DEPLOYED_CODE_KEY == kind_of("gcp").deployed_code_key == "functions-tui_deployed-code"
 
 
 def test_create_writes_the_name_mark_and_the_registry_identity(gcp, fresh_gcp):

@@ -14,11 +14,13 @@ import sys
 import orjson
 import pytest
 
+from functions_tui.registry.kinds import component_names
+
 from functions_tui.app import commands
 from functions_tui.app.config import Config
 from functions_tui.app.service import SyncService
 from functions_tui.registry.journal import Journal
-from functions_tui.registry.models import COMPONENTS, FunctionRecord, FunctionSpec
+from functions_tui.registry.models import FunctionRecord, FunctionSpec
 from functions_tui.registry.store import CorruptRegistryError, RegistryStore
 from tests.cli_helpers import cli_env, make_function, run_cli
 from tests.memory_component import MemoryComponent
@@ -148,7 +150,7 @@ def test_leftover_temp_files_are_removed(tmp_path):
 
 def _gc_service(tmp_path, max_deletions: int):
     gcp = MemoryComponent("gcp")
-    components = {n: gcp if n == "gcp" else MemoryComponent(n, available=False) for n in COMPONENTS}
+    components = {n: gcp if n == "gcp" else MemoryComponent(n, available=False) for n in component_names()}
     home = tmp_path / "home"
     home.mkdir()
     svc = SyncService(home, config=Config(max_deletions=max_deletions), components=components)

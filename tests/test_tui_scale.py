@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import threading
 
+from functions_tui.registry.kinds import component_names
+
 from functions_tui.app.service import SyncService
 from functions_tui.app.tui import FunctionsApp
 from functions_tui.app.tui_bridge import SyncJob, build_view, load_dashboard, merged_copy, run_sync
@@ -45,9 +47,7 @@ class PlanLog(SyncService):
 
 
 def _service(tmp_path, gate=None, **adapters) -> PlanLog:
-    from functions_tui.registry.models import COMPONENTS
-
-    comps = {c: adapters.get(c) or MemoryComponent(c, available=False) for c in COMPONENTS}
+    comps = {c: adapters.get(c) or MemoryComponent(c, available=False) for c in component_names()}
     (tmp_path / "home").mkdir(parents=True, exist_ok=True)
     return PlanLog(tmp_path / "home", components=comps, gate=gate)
 

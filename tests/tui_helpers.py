@@ -6,17 +6,19 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
+from functions_tui.registry.kinds import component_names
+
 from functions_tui.app.service import SyncService
 from functions_tui.app.tui import FunctionsApp
 from functions_tui.app.tui_bridge import SyncJob
-from functions_tui.registry.models import COMPONENTS, FunctionRecord, FunctionSpec
+from functions_tui.registry.models import FunctionRecord, FunctionSpec
 from tests.memory_component import MemoryComponent
 
 
 def service_with(home: Path, read_only: bool = False, **adapters: Any) -> SyncService:
     """A SyncService on ``home`` using the given real adapters; the other components are
     switched off (an unavailable in-memory component, so nothing probes a real cloud)."""
-    components = {name: adapters.get(name) or MemoryComponent(name, available=False) for name in COMPONENTS}
+    components = {name: adapters.get(name) or MemoryComponent(name, available=False) for name in component_names()}
     home.mkdir(parents=True, exist_ok=True)
     return SyncService(home, read_only=read_only, components=components)
 

@@ -1,0 +1,188 @@
+"""Component instances: config.yaml names as many places of each kind as a user has, and
+every instance is a component everywhere (detection, observation, unknown guard, policy,
+named syncs, status row, JSON key).
+
+The real-backend cases run two AWS instances as two regions of one moto server, driven by the
+command as a user runs it; out-of-band changes go through the AWS CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from functions_tui.app.config import parse_config
+from functions_tui.app.service import SyncService
+from functions_tui.registry import kinds
+from functions_tui.registry.plan_types import State
+from tests import kind_example
+from tests.cli_helpers import cli_env, make_function, one_line_error, run_cli, write_yaml
+from tests.provider_clis import aws as aws_cli
+
+EAST, WEST = "us-east-1", "eu-west-1"
+
+
+# --- config.yaml ------------------------------------------------------------------------------
+
+def test_without_a_components_block_there_is_one_instance_per_kind(tmp_path):
+    config = parse_config(write_yaml(tmp_path / "config.yaml", {"max_deletions": 3}))
+    assert config.component_names == ["docker", "gcp", "aws"]
+    assert [i.kind.name for i in config.instances] == ["docker", "gcp", "aws"]
+    assert config.policy_for("docker") == "ask" and config.policy_for("aws") == "component-wins"
+
+
+def test_instances_are_named_with_their_kind_settings_and_policies(tmp_path):
+    config = parse_config(write_yaml(tmp_path / "config.yaml", {
+        "components": {"aws-prod": {"kind": "aws", "profile": "prod", "region": WEST},
+                       "aws-dev": {"kind": "aws", "region": EAST},
+                       "gcp-eu": {"kind": "gcp", "project": "eu-project", "locations": ["europe-west1"]},
+                       "docker": {"kind": "docker", "host": "ssh://builder"}},
+        "policies": {"aws-dev": "registry-wins"}}))
+    assert config.component_names == ["aws-prod", "aws-dev", "gcp-eu", "docker"]
+    assert config.instance("aws-prod").settings == {"profile": "prod", "region": WEST}
+    assert config.policy_for("aws-dev") == "registry-wins" and config.policy_for("aws-prod") == "component-wins"
+    assert [s.name for s in config.syncs] == config.component_names   # a sync per component by default
+
+    from functions_tui.app.adapters import adapter_settings
+    assert adapter_settings("gcp-eu", config)["locations"] == ("europe-west1",)
+    assert adapter_settings("docker", config)["base_url"] == "ssh://builder"
+    # The environment points the default instances only: a named one says where it is.
+    assert adapter_settings("aws-dev", config)["region"] == EAST
+
+
+@pytest.mark.parametrize("text, message", [
+    ("components:\n  aws-x: {kind: azure}\n", "config.yaml:2: components.aws-x.kind: 'azure' is not one of"),
+    ("components:\n  aws-x: {region: x}\n", "config.yaml:2: components.aws-x.kind: required field is missing"),
+    ("components:\n  aws-x: {kind: aws, project: p}\n",
+     "config.yaml:2: components.aws-x.project: unknown field (known: endpoint, kind, profile, region, role)"),
+    ("components:\n  AWS_Prod: {kind: aws}\n", "config.yaml:2: components.AWS_Prod: an instance name is lowercase"),
+    ("components:\n  aws-x: {kind: aws}\npolicies:\n  aws: ask\n", "config.yaml:4: policies.aws: unknown field"),
+    ("components:\n  aws-x: {kind: aws}\naws:\n  region: eu-west-1\n",
+     "config.yaml:4: aws: settings for the default aws instance, but components: names no aws instance"),
+])
+def test_a_bad_components_block_names_the_line_and_the_fix(tmp_path, text, message):
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    with pytest.raises(Exception) as info:
+        parse_config(path)
+    assert message in str(info.value)
+
+
+# --- a fourth kind: one module and its registration ---------------------------------------------
+
+@pytest.fixture
+def example_kind():
+    kinds.register(kind_example.KIND)
+    kind_example.PLACES.clear()
+    yield kind_example
+    kinds.unregister(kind_example.KIND.name)
+    kind_example.PLACES.clear()
+
+
+def test_a_new_kind_is_one_module_and_its_registration(tmp_path, example_kind):
+    home = tmp_path / "home"
+    write_yaml(home / "config.yaml", {"components": {"shelf-a": {"kind": "example"},
+                                                     "shelf-b": {"kind": "example", "shelf": "b"}}})
+    src = make_function(tmp_path / "src", "hello", memory=128, targets={"shelf-a": {}, "shelf-b": {"shelf": "top"}})
+    service = SyncService(home=home)
+    service.add(src)
+    assert service.component_names() == ["shelf-a", "shelf-b"]
+    assert service.config.policy_for("shelf-a") == "registry-wins"   # the kind's default
+
+    result = service.apply(service.plan())
+    assert not result.failed and len(result.results) == 2   # created on both shelves
+    plan = service.plan()
+    assert {(s.component, s.state) for s in plan.statuses} == {("shelf-a", State.IN_SYNC), ("shelf-b", State.IN_SYNC)}
+    assert set(example_kind.PLACES) == {"shelf-a", "shelf-b"}
+    # Its limits are checked at add like any provider's.
+    bad = make_function(tmp_path / "bad", "big", memory=4096, targets={"shelf-a": {}})
+    with pytest.raises(Exception, match="memory: 4096 MB is outside what shelf-a"):
+        service.add(bad)
+
+
+# --- two AWS instances: two regions of one moto server ------------------------------------------
+
+@pytest.fixture
+def two_regions(tmp_path, aws_clean):
+    home = tmp_path / "home"
+    env = cli_env(home, **aws_clean.handle.env())
+    write_yaml(home / "config.yaml", {"components": {
+        "aws-east": {"kind": "aws", "region": EAST, "role": aws_clean.role_arn},
+        "aws-west": {"kind": "aws", "region": WEST, "role": aws_clean.role_arn}}})
+    make_function(tmp_path / "src", "alpha", memory=128, targets={"aws-east": {}, "aws-west": {}})
+    make_function(tmp_path / "src", "beta", memory=128, targets={"aws-west": {}})
+    assert run_cli("add", str(tmp_path / "src"), env=env).returncode == 0
+    first = run_cli("--sync", env=env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    return home, env, aws_clean
+
+
+def _functions(backend, region: str) -> dict[str, int]:
+    listed = aws_cli(backend, "lambda", "list-functions", "--region", region)["Functions"]
+    return {f["FunctionName"]: f["MemorySize"] for f in listed}
+
+
+def test_one_function_on_two_instances_each_a_component(two_regions):
+    home, env, aws = two_regions
+    assert _functions(aws, EAST) == {"alpha": 128}
+    assert _functions(aws, WEST) == {"alpha": 128, "beta": 128}
+
+    status = run_cli("status", "--json", env=env)
+    assert status.returncode == 0, status.stdout + status.stderr
+    doc = json.loads(status.stdout)
+    assert set(doc["components"]) == {"aws-east", "aws-west"}
+    table = run_cli("status", env=env).stdout
+    assert "aws-east" in table and "aws-west" in table
+
+
+def test_drift_on_one_instance_is_that_instances_only(two_regions):
+    home, env, aws = two_regions
+    aws_cli(aws, "lambda", "update-function-configuration", "--function-name", "alpha", "--memory-size", "512",
+            "--region", WEST)
+    dry = run_cli("--sync", "--dry-run", "--json", env=env)
+    assert dry.returncode == 2, dry.stdout + dry.stderr
+    states = {(s["function"], s["component"]): s["state"] for s in json.loads(dry.stdout)["statuses"]}
+    assert states == {("alpha", "aws-east"): "in_sync", ("alpha", "aws-west"): "drifted",
+                      ("beta", "aws-west"): "in_sync"}
+    # component-wins (the kind's default): pulled from aws-west, then pushed to aws-east.
+    assert run_cli("--sync", env=env).returncode == 0
+    assert _functions(aws, EAST) == {"alpha": 512}
+    assert run_cli("--sync", "--dry-run", env=env).returncode == 0
+
+
+def test_an_outage_of_one_instance_is_unknown_there_and_the_other_syncs(two_regions, tmp_path):
+    home, env, aws = two_regions
+    config = (home / "config.yaml").read_text()
+    # aws-west now points at an endpoint nobody answers on (a network cut to that region).
+    write_yaml(home / "config.yaml", {"components": {
+        "aws-east": {"kind": "aws", "region": EAST, "role": aws.role_arn},
+        "aws-west": {"kind": "aws", "region": WEST, "role": aws.role_arn, "endpoint": "http://127.0.0.1:9"}}})
+    make_function(tmp_path / "src", "alpha", memory=256, targets={"aws-east": {}, "aws-west": {}})
+    assert run_cli("add", str(tmp_path / "src" / "alpha"), env=env).returncode == 0
+    run = run_cli("--sync", "--json", env=env)
+    doc = json.loads(run.stdout)
+    assert doc["components"]["aws-west"]["status"] in ("unknown", "unavailable"), doc["components"]
+    assert _functions(aws, EAST) == {"alpha": 256}                      # the reachable one synced
+    assert _functions(aws, WEST) == {"alpha": 128, "beta": 128}         # nothing touched there
+    assert run.returncode != 0                                          # and the run says it was partial
+    (home / "config.yaml").write_text(config)
+    assert run_cli("--sync", env=env).returncode == 0
+    assert _functions(aws, WEST)["alpha"] == 256
+
+
+def test_a_kinds_name_in_targets_means_its_only_instance_and_is_refused_when_ambiguous(tmp_path, aws_clean):
+    home = tmp_path / "home"
+    env = cli_env(home, **aws_clean.handle.env())
+    write_yaml(home / "config.yaml", {"components": {"aws-prod": {"kind": "aws", "region": EAST}}})
+    make_function(tmp_path / "one", "alpha", targets={"aws": {}})
+    assert run_cli("add", str(tmp_path / "one"), env=env).returncode == 0
+    from functions_tui.registry.store import RegistryStore
+    assert list(RegistryStore(home / "registry.json").find("alpha").spec.targets) == ["aws-prod"]
+
+    write_yaml(home / "config.yaml", {"components": {"aws-prod": {"kind": "aws", "region": EAST},
+                                                     "aws-dev": {"kind": "aws", "region": WEST}}})
+    path = make_function(tmp_path / "two", "beta", targets={"aws": {}})
+    done = run_cli("add", str(tmp_path / "two"), env=env)
+    assert done.returncode == 1
+    assert one_line_error(done.stderr).startswith(f"functions-tui: error: {path}:")
+    assert "targets.aws: unknown field (known: aws-dev, aws-prod)" in done.stderr
