@@ -419,16 +419,26 @@ class AwsComponent:
     # -- observe -------------------------------------------------------------------------
 
     def _list_functions(self) -> tuple[list[dict[str, Any]], str]:
-        """Every $LATEST configuration, page by page; on failure what came before and the error."""
-        functions: list[dict[str, Any]] = []
+        """Every function once, as its $LATEST configuration, ordered by name; on failure what
+        came before and the error.
+
+        No ``FunctionVersion``: ListFunctions then lists only $LATEST, so published versions
+        (``NAME:1``...) never show up as functions of their own (aliases never do). A name
+        seen on two pages (a listing that shifted between page reads) is one function: the
+        later page's configuration is the newer one. Ordered by name so the observation does
+        not depend on where the pages were cut or on the order the server lists in.
+        """
+        by_name: dict[str, dict[str, Any]] = {}
         page_number = 0
+        error = ""
         try:
             paginator = self.lambda_client.get_paginator("list_functions")
             for page_number, page in enumerate(paginator.paginate(PaginationConfig={"PageSize": self.page_size}), 1):
-                functions.extend(page.get("Functions", []))
+                for config in page.get("Functions", []):
+                    by_name[config["FunctionName"]] = config
         except Exception as exc:  # any failure makes the listing partial, never an empty account
-            return functions, describe_error(exc, f"ListFunctions page {page_number + 1}")
-        return functions, ""
+            error = describe_error(exc, f"ListFunctions page {page_number + 1}")
+        return [by_name[name] for name in sorted(by_name)], error
 
     def _marked_tags(self) -> tuple[dict[str, dict[str, str]], str]:
         """Tags of every Lambda function carrying our mark, by function name."""
