@@ -123,6 +123,13 @@ LIMITS = Limits(
                   "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
                   "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
                   "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR"),
+    # Lambda runs container images from Amazon ECR only, named by tag or by digest
+    # (CreateFunction's Code.ImageUri; images-create.html).
+    images=True,
+    image_pattern=r"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/[a-z0-9][a-z0-9._/-]*"
+                  r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})",
+    image_rule="an Amazon ECR image with a tag or a digest: "
+               "ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY:TAG or ...@sha256:DIGEST",
     source="https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html",
 )
 

@@ -10,7 +10,9 @@ the loader turns the first into ``file:line: field: problem (allowed: ...)``.
 Runtimes: one declaration names one runtime for all its targets, and Lambda spells a
 version ``python3.12`` / ``nodejs20.x`` where Cloud Functions spells it ``python312`` /
 ``nodejs20``; a runtime is accepted when it names one the provider lists in either spelling
-(:func:`runtime_key`).
+(:func:`runtime_key`). A target that runs a prebuilt image (``targets.<c>.image``) takes no
+runtime from the declaration, so none is checked there; whether a provider runs such images,
+and how it spells their references, is its ``images`` / ``image_pattern``.
 """
 
 from __future__ import annotations
@@ -40,6 +42,11 @@ class Limits:
     env_key_rule: str = ""
     env_reserved: tuple[str, ...] = ()
     env_reserved_prefixes: tuple[str, ...] = ()
+    #: Whether the provider runs a prebuilt image a declaration names (``targets.<c>.image``),
+    #: a full match of an acceptable reference, and that pattern in words.
+    images: bool = False
+    image_pattern: str = ""
+    image_rule: str = ""
     source: str = ""                                 # where the numbers are documented
 
 
@@ -77,7 +84,8 @@ def check(limits: Limits, component: str, *, name: str, runtime: str, memory: in
         if too_long or (limits.name_pattern and not re.fullmatch(limits.name_pattern, name)):
             problems.append(("name", f"{_clip(name)} is not a valid function name on {where} "
                                      f"(allowed: {limits.name_rule})"))
-    if limits.runtimes and runtime_key(runtime) not in {runtime_key(r) for r in limits.runtimes}:
+    if limits.runtimes and not (target or {}).get("image") \
+            and runtime_key(runtime) not in {runtime_key(r) for r in limits.runtimes}:
         problems.append(("runtime", f"{_clip(runtime)} is not a runtime of {where} "
                                     f"(allowed: {', '.join(limits.runtimes)})"))
     if limits.memory_mb is not None:
@@ -118,6 +126,17 @@ def check(limits: Limits, component: str, *, name: str, runtime: str, memory: in
             problems.append(("env", f"{total} bytes of names and values are more than {where} takes "
                                     f"(allowed: at most {limits.env_total_bytes} bytes in all)"))
     return problems
+
+
+def image_problem(limits: Limits, component: str, image: str) -> str:
+    """Why ``component`` cannot run the prebuilt ``image`` a declaration names, or ""."""
+    where = f"{component} ({limits.provider})"
+    if not limits.images:
+        return (f"{where} builds each function from its source and runs no prebuilt image "
+                f"(remove image, or run the image on a component that takes one)")
+    if limits.image_pattern and not re.fullmatch(limits.image_pattern, image):
+        return f"{_clip(image, 80)} is not an image reference {where} takes (allowed: {limits.image_rule})"
+    return ""
 
 
 def describe(limits: Limits) -> dict[str, str]:
