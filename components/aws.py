@@ -244,11 +244,12 @@ def observed_code_digest(config: dict[str, Any], tags: dict[str, str], code: dic
     has, so code_digest shows as drift. An image function: :func:`image_code_digest` (``code``:
     GetFunction's ``Code``, when asked).
     """
-    changed = code_changed(config, tags)
+    deployed, current = tags.get(DEPLOYED_CODE_KEY), config.get("CodeSha256")
+    changed = bool(deployed and current and current != deployed)   # code_changed, inline: once per function
     if config.get("PackageType") == IMAGE_PACKAGE:
         return image_code_digest(config, tags, changed, code)
     if changed:
-        return DRIFT_PREFIX + config["CodeSha256"]
+        return DRIFT_PREFIX + current
     return tags.get(DIGEST_KEY, "")
 
 
@@ -307,7 +308,7 @@ def lambda_values(config: dict[str, Any], tags: dict[str, str], base: dict[str, 
     values = dict(base) if base is not None else config_values(config)
     values["labels"] = {k: v for k, v in tags.items() if not is_managed_label(k)}
     values["code_digest"] = digest = observed_code_digest(config, tags, code)
-    if digest.startswith(IMAGE_PREFIX):
+    if config.get("PackageType") == IMAGE_PACKAGE and digest.startswith(IMAGE_PREFIX):
         values["target"] = {"image": digest[len(IMAGE_PREFIX):]}
     return values
 
@@ -316,7 +317,7 @@ def observed(config: dict[str, Any], tags: dict[str, str], base: dict[str, Any] 
              code: dict[str, Any] | None = None) -> ObservedFunction:
     values = lambda_values(config, tags, base, code)
     kind = values["runtime"] or ("image" if config.get("PackageType") == IMAGE_PACKAGE else config.get("PackageType", ""))
-    summary = f"lambda {config.get('FunctionName')} {kind} {values['memory']} MB"
+    summary = f"lambda {config['FunctionName']} {kind} {values['memory']} MB"
     return ObservedFunction(name=config["FunctionName"], component=NAME, values=values,
                             resource_id=config.get("FunctionArn", ""), marked=MARK_KEY in tags,
                             summary=summary.strip(), owner=tags.get(OWNER_KEY) or None)
