@@ -225,10 +225,6 @@ def code_sha256(package: bytes) -> str:
     return base64.b64encode(hashlib.sha256(package).digest()).decode("ascii")
 
 
-def is_image(config: dict[str, Any]) -> bool:
-    return config.get("PackageType") == IMAGE_PACKAGE
-
-
 def code_changed(config: dict[str, Any], tags: dict[str, str]) -> bool:
     """Whether the CodeSha256 Lambda shows differs from the one recorded at our last deploy
     (``DEPLOYED_CODE_KEY``): someone replaced the code (``aws lambda update-function-code``,
@@ -760,9 +756,10 @@ class AwsComponent:
         changes: dict[str, Any] = {}
         # An image function's runtime and handler are its image's: never sent (Lambda refuses
         # them for PackageType Image), whatever the fields say.
-        if "runtime" in fields and not image:
+        own_runtime = not image and config.get("PackageType") != IMAGE_PACKAGE
+        if "runtime" in fields and own_runtime:
             changes["Runtime"] = spec.runtime
-        if "entry_point" in fields and not image:
+        if "entry_point" in fields and own_runtime:
             changes["Handler"] = spec.entry_point
         if "memory" in fields:
             changes["MemorySize"] = int(spec.memory)
