@@ -18,6 +18,8 @@ What moto cannot show, and how these tests handle it:
   manifests with ``aws ecr put-image``, so the digest Lambda reports is the image's.
 * moto does not apply ImageConfig changes made with UpdateFunctionConfiguration, so an
   ImageConfig override is not exercised here (the adapter neither compares nor sends it).
+* A GetFunction that fails for a function the listing just showed cannot be forced on moto:
+  that one test (``..._stubbed``) answers the adapter's real clients with botocore's Stubber.
 """
 
 from __future__ import annotations
@@ -290,3 +292,30 @@ def test_claim_keeps_the_image(aws_ours, aws_clean):
     claimed = other.claim("thumbs", created.resource_id)
     assert claimed.values["code_digest"] == IMAGE_PREFIX + IMAGE
     assert cli_tags(aws_clean, created.resource_id)[OWNER_KEY] == other.registry_id
+
+
+def test_a_failed_image_lookup_shows_the_change_and_keeps_the_listing_whole_stubbed(monkeypatch):
+    # A GetFunction that fails for a listed function cannot be forced on moto: botocore's
+    # Stubber (a fake) answers the adapter's real clients here.
+    from tests.test_aws_faults import ARN, stubbed_component, tag_page
+
+    for key, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                       ("AWS_CONFIG_FILE", "/nonexistent"), ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")):
+        monkeypatch.setenv(key, value)
+    component, lam, tagging = stubbed_component()
+    listed = {"FunctionName": "thumbs", "FunctionArn": ARN.format("thumbs"), "PackageType": "Image",
+              "MemorySize": 512, "Timeout": 30, "CodeSha256": "f" * 64, "LastModified": "2024-01-02T03:04:05.000+0000"}
+    lam.add_response("list_functions", {"Functions": [listed]})
+    page = tag_page(["thumbs"])
+    page["ResourceTagMappingList"][0]["Tags"] += [{"Key": DIGEST_KEY, "Value": IMAGE_PREFIX + IMAGE},
+                                                 {"Key": DEPLOYED_CODE_KEY, "Value": "0" * 64}]
+    tagging.add_response("get_resources", page)
+    lam.add_client_error("get_function", "ServiceException", "internal failure", http_status_code=500,
+                         expected_params={"FunctionName": "thumbs"})
+
+    observation = component.observe()
+    assert observation.complete and observation.errors == []
+    seen = observation.items["thumbs"]
+    assert seen.values["code_digest"] == "aws:" + "f" * 64 and "target" not in seen.values
+    assert "image unknown: GetFunction thumbs: ServiceException" in seen.summary
+    lam.assert_no_pending_responses()
