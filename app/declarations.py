@@ -20,6 +20,15 @@ declaring several; found recursively under a folder.
       aws: {region: eu-west-1, role: "arn:aws:iam::123:role/lambda"}
     variables: {GREETING: hi}  # defaults for ${VAR}; the environment wins
 
+A target may run a prebuilt container image instead of a package of the source
+(registry.models.IMAGE_PREFIX), where its kind runs images (its ``LIMITS.images``: aws)::
+
+    targets:
+      aws: {role: "arn:...", image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/hello:1.4"}
+
+The image brings its runtime and entry point, so ``runtime`` may be left out when every
+target runs an image; the image reference is that target's code (changing it redeploys).
+
 ``functions.yaml`` has ``variables:`` and ``functions:`` (a list of the above). The schema is
 strict: unknown fields, wrong types and unset variables are errors naming file, line, field;
 so is a value a targeted component's provider would refuse (its ``LIMITS``, registry.limits).
@@ -155,9 +164,17 @@ def _function(r: Reader, node, prefix: str, skip: tuple[str, ...] = ()) -> Funct
     }
     for key in skip:
         readers[key] = lambda n, f: None
-    values = r.fields(node, prefix, readers, required=("name", "runtime"))
+    values = r.fields(node, prefix, readers, required=("name",))
     for key in skip:
         values.pop(key, None)
+    if "runtime" not in values:
+        # Only an image brings its own runtime: required unless every target runs one.
+        targets = values.get("targets") or {}
+        if not targets or not all(t.get("image") for t in targets.values()):
+            raise r.error(node, f"{prefix}.runtime" if prefix else "runtime",
+                          "required field is missing (only a function whose every target runs an image "
+                          "may leave it out)")
+        values["runtime"] = ""
     source = _source(r, node, prefix, values)
     values["source"] = str(source)
     values.setdefault("memory", DEFAULT_MEMORY_MB)
@@ -263,10 +280,11 @@ def _env_map(r: Reader, node, field: str) -> dict[str, str]:
 def declared_snapshot(spec: FunctionSpec) -> dict[str, Any]:
     """What a declaration says, as ``FunctionSpec.declared`` keeps it: the values as read,
     env values only as keyed hashes (never in clear), each target's run state (its default
-    when the file gives none) and the source folder's digest."""
+    when the file gives none), the image of each target that runs one and the source
+    folder's digest."""
     from functions_tui.registry.fingerprint import hash_value  # keyed: registry.secrets
 
-    return {
+    snapshot = {
         "runtime": spec.runtime,
         "entry_point": spec.entry_point,
         "memory": spec.memory,
@@ -276,6 +294,10 @@ def declared_snapshot(spec: FunctionSpec) -> dict[str, Any]:
         "targets_state": {c: spec.desired_state(c) for c in spec.targets},
         "code_digest": spec.code_digest,
     }
+    images = {c: spec.image(c) for c in spec.targets if spec.image(c)}
+    if images:  # (only then: most functions run their source, and records stay as they were)
+        snapshot["targets_image"] = images
+    return snapshot
 
 
 def merge_declared(declared: FunctionSpec, registered: FunctionSpec | None) -> FunctionSpec:
@@ -325,6 +347,15 @@ def merge_declared(declared: FunctionSpec, registered: FunctionSpec | None) -> F
                 state = registered.desired_state(component)
                 if state != merged.desired_state(component):
                     target["state"] = state
+    images = snap.get("targets_image")
+    if isinstance(images, dict):
+        # An image the file still names as it did when last read keeps the registry's (a pull
+        # may have taken the one the component runs since); an edited one is the file's.
+        for component, target in merged.targets.items():
+            if (component in images and registered.image(component)
+                    and (now.get("targets_image") or {}).get(component) == images[component]
+                    and target.get("image")):
+                target["image"] = registered.image(component)
     return merged
 
 
@@ -348,7 +379,19 @@ def _target(r: Reader, component: str, node, field: str) -> dict[str, Any]:
             out[key] = r.integer(value, name, minimum=1)
         else:
             out[key] = r.string(value, name)
+        if key == "image":
+            _check_image(r, component, value, name, out[key])
     return out
+
+
+def _check_image(r: Reader, component: str, node, field: str, image: str) -> None:
+    """A prebuilt image only where the kind runs one, spelled as its provider names images."""
+    from functions_tui.registry.limits import image_problem
+
+    limits = component_limits(component)
+    problem = image_problem(limits, component, image) if limits is not None else ""
+    if problem:
+        raise r.error(node, field, problem)
 
 
 def check_after(specs: Iterable[FunctionSpec], known: set[str] | Mapping[str, Iterable[str]] | None = None,

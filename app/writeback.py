@@ -16,7 +16,9 @@ What is never rewritten:
   FILE:LINE)`` (for env only the variable's name: env values are secrets);
 - a value the user edited since it was last read (the snapshot ``FunctionSpec.declared``
   differs from the file): ``functions-tui add`` registers the edit instead;
-- ``code_digest``: it is the source folder's digest, not a declaration value.
+- ``code_digest``: it is the source folder's digest, not a declaration value; except for a
+  target that runs a prebuilt image, whose code is its ``targets.<component>.image``: that is
+  written.
 
 Writes are atomic (a temp file beside it, then ``os.replace``, keeping the file's mode). A
 file that cannot be written (read-only, gone, changed meanwhile, its function no longer
@@ -25,7 +27,8 @@ the old one (so the next ``add`` does not revert it) and ``declaration_behind`` 
 
 Fields are the engine's flat names: ``runtime``, ``entry_point``, ``memory``, ``timeout``,
 ``env`` / ``env.KEY``, ``labels`` / ``labels.KEY``, ``state`` (goes to
-``targets.<component>.state``), ``code_digest`` (skipped); no fields means all of them.
+``targets.<component>.state``), ``code_digest`` (``targets.<component>.image`` for a target
+that runs an image, else skipped); no fields means all of them.
 """
 
 from __future__ import annotations
@@ -50,7 +53,11 @@ DEFAULTS: dict[str, Any] = {"entry_point": "main", "memory": DEFAULT_MEMORY_MB, 
 MAPS = ("env", "labels")
 
 # A path in the declaration: ("memory",), ("env", KEY), ("labels", KEY),
-# ("targets", COMPONENT, "state"), or ("targets", COMPONENT) for a whole new target.
+# ("targets", COMPONENT, "state"), ("targets", COMPONENT, "image"), or ("targets", COMPONENT)
+# for a whole new target.
+
+#: The snapshot key (FunctionSpec.declared) of each per-target setting a pull can change.
+TARGET_SNAPSHOTS = {"state": "targets_state", "image": "targets_image"}
 
 _UNREAD = object()   # a value that cannot be read (unset variable, wrong type)
 _WIDTH = 1_000_000   # never let the emitter fold a value
@@ -110,9 +117,10 @@ def pulled_fields(results: Iterable[Any]) -> dict[str, list[tuple[str, str, list
     return out
 
 
-def _paths(pulls: Iterable[tuple[str, str, list[str]]]) -> list[tuple]:
+def _paths(pulls: Iterable[tuple[str, str, list[str]]], spec: FunctionSpec | None = None) -> list[tuple]:
     """The declaration paths the pulled fields touch, in a stable order (whole ``env`` /
-    ``labels`` stay as ("env", None) until the file's keys are known)."""
+    ``labels`` stay as ("env", None) until the file's keys are known). ``spec``: the
+    registry's, to tell a target that runs an image (its code is a declaration value)."""
     out: dict[tuple, None] = {}
     for component, kind, fields in pulls:
         if kind == "adopt":
@@ -125,6 +133,8 @@ def _paths(pulls: Iterable[tuple[str, str, list[str]]]) -> list[tuple]:
                 out[(head, key or None)] = None
             elif head == "state":
                 out[("targets", component, "state")] = None
+            elif head == "code_digest" and spec is not None and spec.image(component):
+                out[("targets", component, "image")] = None
             # code_digest (the source's digest) and anything else: not a declaration value
     return list(out)
 
@@ -138,7 +148,9 @@ def _registry_value(spec: FunctionSpec, path: tuple) -> Any:
     if head in MAPS:
         return getattr(spec, head).get(path[1])
     if head == "targets" and len(path) == 3:
-        return spec.desired_state(path[1]) if path[1] in spec.targets else None
+        if path[1] not in spec.targets:
+            return None
+        return spec.desired_state(path[1]) if path[2] == "state" else (spec.image(path[1]) or None)
     return None
 
 
@@ -173,9 +185,11 @@ def _snapshot_get(declared: Mapping[str, Any], path: tuple) -> tuple[bool, Any]:
         mapping = declared.get(head)
         return (isinstance(mapping, dict), mapping.get(path[1]) if isinstance(mapping, dict) else None)
     if head == "targets" and len(path) == 3:
-        states = declared.get("targets_state")
-        return (isinstance(states, dict) and path[1] in states,
-                states.get(path[1]) if isinstance(states, dict) else None)
+        settings = declared.get(TARGET_SNAPSHOTS[path[2]])
+        if path[2] == "image" and isinstance(settings, dict):
+            return (True, settings.get(path[1]))   # (the snapshot lists only targets with an image)
+        return (isinstance(settings, dict) and path[1] in settings,
+                settings.get(path[1]) if isinstance(settings, dict) else None)
     return (False, None)
 
 
@@ -190,11 +204,11 @@ def _snapshot_put(declared: dict[str, Any], path: tuple, value: Any) -> None:
         else:
             mapping[path[1]] = value
     elif head == "targets" and len(path) == 3:
-        states = declared.setdefault("targets_state", {})
+        settings = declared.setdefault(TARGET_SNAPSHOTS[path[2]], {})
         if value is None:
-            states.pop(path[1], None)
+            settings.pop(path[1], None)
         else:
-            states[path[1]] = value
+            settings[path[1]] = value
 
 
 def updated_snapshot(declared: Mapping[str, Any] | None, outcome: FunctionWrite) -> dict[str, Any]:
@@ -348,7 +362,7 @@ class _Doc:
         if hit is None or _is_null(hit[1]):
             if head in SCALARS:
                 return DEFAULTS.get(head, _UNREAD)
-            if head == "targets" and len(path) == 3:
+            if head == "targets" and len(path) == 3 and path[2] == "state":
                 return default_state(path[1]) if self.node(path[:2]) is not None else None
             return None
         node = hit[1]
@@ -718,7 +732,7 @@ def write_back(requests: Iterable[tuple[FunctionSpec, Iterable[tuple[str, str, l
         file = _declared_file(spec)
         if file is None:
             continue
-        by_file.setdefault(file, []).append((spec, _paths(pulls)))
+        by_file.setdefault(file, []).append((spec, _paths(pulls, spec)))
     for file, items in by_file.items():
         _write_file(file, items, environ, report)
     return report
@@ -810,7 +824,11 @@ def _write_function(file: Path, text: str, spec: FunctionSpec, paths: list[tuple
         hit = doc.node(path)
         if registry is None and path[0] not in MAPS:
             continue   # the component did not report it: nothing to write
-        if path[0] == "targets":
+        if path[0] == "targets" and path[2] == "image":
+            if path[:2] in ops:
+                fw.settled[path] = registry   # the new target is written with it
+                continue
+        elif path[0] == "targets":
             component = path[1]
             if path[:2] in ops and registry == default_state(component):
                 fw.settled[path] = registry   # the new target says it by default
@@ -895,11 +913,14 @@ def _file_snapshot(doc: _Doc, spec: FunctionSpec) -> dict[str, Any]:
             if value is not _UNREAD and value is not None:
                 values[key] = _snap((head, key), value)
         out[head] = values
-    out["targets_state"] = {}
+    out["targets_state"], images = {}, {}
     for component in doc.keys("targets"):
-        value = doc.value(("targets", component, "state"))
-        if value is not _UNREAD and value is not None:
-            out["targets_state"][component] = value
+        for setting, into in (("state", out["targets_state"]), ("image", images)):
+            value = doc.value(("targets", component, setting))
+            if value is not _UNREAD and value is not None:
+                into[component] = value
+    if images:   # (as app.declarations.declared_snapshot keeps them)
+        out["targets_image"] = images
     try:
         if spec.source and Path(spec.source).exists():
             out["code_digest"] = code_digest(Path(spec.source))
@@ -954,7 +975,7 @@ def declaration_behind(record: Any, environ: Mapping[str, str] | None = None) ->
                        f" and pruned); remove it from {doc.where(path)}, or the next `add` deploys it there again")
         elif readonly:
             out.append(f"{name}: {readonly}")
-        elif path[0] == "targets" and registry not in _states(path[1]):
+        elif path[0] == "targets" and path[2] == "state" and registry not in _states(path[1]):
             out.append(f"{name}: {registry!r} cannot be declared in {doc.where(path)}")
         elif current is not _UNREAD and not _same(path, _snapshot_get(declared, path)[1], current):
             out.append(f"{name}: {doc.where(path)} was edited since it was last read (run functions-tui add)")
@@ -976,6 +997,9 @@ def _behind_paths(spec: FunctionSpec) -> list[tuple]:
             paths += [(head, k) for k in dict.fromkeys([*getattr(spec, head), *declared[head]])]
     if isinstance(declared.get("targets_state"), dict):
         paths += [("targets", c, "state") for c in dict.fromkeys([*spec.targets, *declared["targets_state"]])]
+    if isinstance(declared.get("targets_image"), dict):
+        paths += [("targets", c, "image") for c in dict.fromkeys([*declared["targets_image"],
+                                                                  *(c for c in spec.targets if spec.image(c))])]
     out = []
     for path in paths:
         known, snap = _snapshot_get(declared, path)

@@ -13,6 +13,18 @@ tests exercise the real path. The tag index lags fresh creates on AWS, so listed
 does not show yet and that changed in the last 15 minutes are asked about directly (a
 handful at most; more leaves the observation incomplete rather than guessing).
 
+Container-image functions (``PackageType: Image``, declared with ``targets.aws.image``) have no
+Runtime or Handler (the image brings them; neither is compared nor ever sent) and their code is
+the image: ``code_digest`` ``image:<reference>`` (registry.models.IMAGE_PREFIX). The listing has
+no image reference (only GetFunction's ``Code.ImageUri`` does) but does carry CodeSha256, the
+digest of the image Lambda resolved; so the digest tag records the reference we deployed and
+the deployed-code tag that digest, and while they agree observing asks nothing more. A
+function whose code changed since (or that lacks our record) costs one GetFunction, at most
+MAX_IMAGE_LOOKUPS an observe.
+
+Versions and aliases: ListFunctions is called without ``FunctionVersion``, so it lists each
+function once, as $LATEST; published versions and aliases are parts of it, never functions.
+
 Ownership: every function we deploy carries two tags, ``functions-tui.function`` (its name)
 and ``functions-tui.registry`` (the identity of the registry that deployed it, ``registry_id``);
 observe() reports every function with the first as an item and the second as its ``owner``
@@ -44,14 +56,25 @@ from pathlib import Path
 from typing import Any
 
 from functions_tui.registry.component import ApplyError, Detection, Observation, ObservedFunction
-from functions_tui.registry.limits import Limits, provider_runtime
+from functions_tui.registry.fingerprint import code_identity
 from functions_tui.registry.kinds import Kind, register
-from functions_tui.registry.models import FunctionSpec, is_managed_label, utc_now
+from functions_tui.registry.limits import Limits, provider_runtime
+from functions_tui.registry.models import IMAGE_PREFIX, FunctionSpec, is_managed_label, utc_now
 from functions_tui.registry.packaging import PackagingError, source_files, warn_sensitive
 
 NAME = "aws"   # the kind's name, and its default instance's
 #: Prefix of the code digest reported when Lambda's CodeSha256 is not the one we deployed.
 DRIFT_PREFIX = "aws:"
+
+#: Lambda's PackageType of a function deployed as a container image (the other is "Zip").
+IMAGE_PACKAGE = "Image"
+#: At most this many GetFunction calls per observe to learn which image an image function runs
+#: (only for one whose code changed since our deploy, or without our record of it); beyond
+#: that its code reads as changed without the reference (``aws:<CodeSha256>``).
+MAX_IMAGE_LOOKUPS = 25
+#: Lambda's longest tag value: a longer image reference is not kept in the digest tag (observing
+#: that function then asks GetFunction each time).
+MAX_TAG_VALUE = 256
 
 #: Oldest botocore we trust: knows AWS_ENDPOINT_URL_<SERVICE>, standard retry mode and the
 #: Lambda waiters function_active_v2 / function_updated_v2 (compared as versions).
@@ -103,6 +126,13 @@ LIMITS = Limits(
     label_rule="keys of 1 to 128 and values of at most 256 letters, digits, spaces and + - = . _ : / @; "
                "keys not starting with aws:",
     labels_max=46,
+    # Lambda runs container images from Amazon ECR only, named by tag or by digest
+    # (CreateFunction's Code.ImageUri; images-create.html).
+    images=True,
+    image_pattern=r"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/[a-z0-9][a-z0-9._/-]*"
+                  r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})",
+    image_rule="an Amazon ECR image with a tag or a digest: "
+               "ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY:TAG or ...@sha256:DIGEST",
     source="https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html",
 )
 
@@ -129,7 +159,7 @@ KIND = register(Kind(
     default_state="active",
     states=("active",),
     default_policy="component-wins",
-    target_fields={"region": "str", "role": "str", "state": "str", "architecture": "str"},
+    target_fields={"region": "str", "role": "str", "state": "str", "architecture": "str", "image": "str"},
     settings={"region": "str", "profile": "str", "role": "str", "endpoint": "str"},
     adapter="functions_tui.components.aws:AwsComponent",
     adapter_arguments=_adapter_arguments,
@@ -232,19 +262,56 @@ def code_sha256(package: bytes) -> str:
     return base64.b64encode(hashlib.sha256(package).digest()).decode("ascii")
 
 
-def observed_code_digest(config: dict[str, Any], tags: dict[str, str]) -> str:
+def code_changed(config: dict[str, Any], tags: dict[str, str]) -> bool:
+    """Whether the CodeSha256 Lambda shows differs from the one recorded at our last deploy
+    (``DEPLOYED_CODE_KEY``): someone replaced the code (``aws lambda update-function-code``,
+    the console). Without that tag (deployed by an older functions-tui) nothing can tell."""
+    deployed, current = tags.get(DEPLOYED_CODE_KEY), config.get("CodeSha256")
+    return bool(deployed and current and current != deployed)
+
+
+def observed_code_digest(config: dict[str, Any], tags: dict[str, str], code: dict[str, Any] | None = None) -> str:
     """Our digest tag, unless the code changed out of band.
 
-    ``DEPLOYED_CODE_KEY`` holds the CodeSha256 Lambda reported for our last deploy; the
-    listing carries the current one. When they differ someone replaced the code
-    (``aws lambda update-function-code``, the console): report ``aws:<CodeSha256>``, a value
-    no registry digest has, so code_digest shows as drift. Without that tag (deployed by an
-    older functions-tui) the digest tag is all we know.
+    A zip function whose code changed reads as ``aws:<CodeSha256>``, a value no registry digest
+    has, so code_digest shows as drift. An image function: :func:`image_code_digest` (``code``:
+    GetFunction's ``Code``, when asked).
     """
     deployed, current = tags.get(DEPLOYED_CODE_KEY), config.get("CodeSha256")
-    if deployed and current and current != deployed:
+    changed = bool(deployed and current and current != deployed)   # code_changed, inline: once per function
+    if config.get("PackageType") == IMAGE_PACKAGE:
+        return image_code_digest(config, tags, changed, code)
+    if changed:
         return DRIFT_PREFIX + current
     return tags.get(DIGEST_KEY, "")
+
+
+def image_code_digest(config: dict[str, Any], tags: dict[str, str], changed: bool,
+                      code: dict[str, Any] | None) -> str:
+    """An image function's code_digest: ``image:<the reference it runs>``.
+
+    While the code is the one we deployed, our digest tag says which reference that was. Else
+    GetFunction's ``code`` does: the reference it was given, or, when that is still the one we
+    deployed but the content differs (the tag was moved to another image and the function
+    updated with it), the resolved ``repo@sha256:...`` it runs. Without ``code``: changed code
+    reads as ``aws:<CodeSha256>`` (the change shows, the reference is unknown).
+    """
+    ours = tags.get(DIGEST_KEY, "")
+    if not changed and ours.startswith(IMAGE_PREFIX):
+        return ours
+    if code:
+        uri, resolved = code.get("ImageUri") or "", code.get("ResolvedImageUri") or ""
+        if changed and resolved and ours == IMAGE_PREFIX + uri:
+            return IMAGE_PREFIX + resolved
+        if uri:
+            return IMAGE_PREFIX + uri
+    return DRIFT_PREFIX + config["CodeSha256"] if changed else ours
+
+
+def needs_image_lookup(config: dict[str, Any], tags: dict[str, str]) -> bool:
+    """An image function whose reference the listing and our tags cannot give (one GetFunction)."""
+    return (config.get("PackageType") == IMAGE_PACKAGE
+            and (code_changed(config, tags) or not tags.get(DIGEST_KEY, "").startswith(IMAGE_PREFIX)))
 
 
 def config_values(config: dict[str, Any]) -> dict[str, Any]:
@@ -252,7 +319,8 @@ def config_values(config: dict[str, Any]) -> dict[str, Any]:
     works these out while the tag pages are still coming in.
 
     ListFunctions on AWS omits ``State`` (only GetFunction has it), so a missing State reads
-    as "active": a listed function exists and serves.
+    as "active": a listed function exists and serves. An image function has no Runtime and
+    no Handler: both read as "" (R has none for a target that runs an image).
     """
     return {
         "runtime": config.get("Runtime") or "",
@@ -264,22 +332,35 @@ def config_values(config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def lambda_values(config: dict[str, Any], tags: dict[str, str], base: dict[str, Any] | None = None) -> dict[str, Any]:
+def lambda_values(config: dict[str, Any], tags: dict[str, str], base: dict[str, Any] | None = None,
+                  code: dict[str, Any] | None = None) -> dict[str, Any]:
     """Raw fingerprint values from a Lambda configuration (listing or get_function) and its tags
-    (``base``: ``config_values(config)`` when already worked out)."""
+    (``base``: ``config_values(config)`` when already worked out; ``code``: GetFunction's Code).
+    An image function also reports its ``target`` (``{"image": reference}``), so adopting it
+    declares the image it runs."""
     values = dict(base) if base is not None else config_values(config)
     values["labels"] = {k: v for k, v in tags.items() if not is_managed_label(k)}
-    values["code_digest"] = observed_code_digest(config, tags)
+    values["code_digest"] = digest = observed_code_digest(config, tags, code)
+    if config.get("PackageType") == IMAGE_PACKAGE and digest.startswith(IMAGE_PREFIX):
+        values["target"] = {"image": digest[len(IMAGE_PREFIX):]}
     return values
 
 
-def observed(config: dict[str, Any], tags: dict[str, str], base: dict[str, Any] | None = None, *,
-             component: str = NAME) -> ObservedFunction:
-    values = lambda_values(config, tags, base)
-    summary = f"lambda {config.get('FunctionName')} {values['runtime'] or config.get('PackageType', '')} {values['memory']} MB"
+def observed(config: dict[str, Any], tags: dict[str, str], base: dict[str, Any] | None = None,
+             code: dict[str, Any] | None = None, *, component: str = NAME) -> ObservedFunction:
+    values = lambda_values(config, tags, base, code)
+    kind = values["runtime"] or ("image" if config.get("PackageType") == IMAGE_PACKAGE else config.get("PackageType", ""))
+    summary = f"lambda {config['FunctionName']} {kind} {values['memory']} MB"
     return ObservedFunction(name=config["FunctionName"], component=component, values=values,
                             resource_id=config.get("FunctionArn", ""), marked=MARK_KEY in tags,
                             summary=summary.strip(), owner=tags.get(OWNER_KEY) or None)
+
+
+def _digest_tag(spec: FunctionSpec) -> str:
+    """The digest tag's value: the code the spec wants here (the source's digest, or
+    ``image:<reference>``); "" for a reference too long for a tag (observe then asks)."""
+    digest = code_identity(spec, NAME)
+    return digest if len(digest) <= MAX_TAG_VALUE else ""
 
 
 def placeholder_handler(runtime: str, handler: str) -> tuple[str, str]:
@@ -308,6 +389,22 @@ def zip_source(spec: FunctionSpec) -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(*placeholder_handler(spec.runtime, spec.entry_point))
     return buffer.getvalue()
+
+
+def _check_package_type(spec: FunctionSpec, config: dict[str, Any], component: str = NAME) -> None:
+    """Lambda never changes a function's package type: deploying an image to a zip function
+    (or source to an image function) is refused here, saying how to get there."""
+    image, current = spec.image(component), config.get("PackageType") or "Zip"
+    if bool(image) != (current == IMAGE_PACKAGE):
+        wanted = f"the image {image}" if image else "a package of its source"
+        raise ApplyError(
+            f"{spec.name}: the Lambda function is {'an' if current[:1] in 'AEIOU' else 'a'} {current} function "
+            f"and the registry wants {wanted}; "
+            f"Lambda cannot change a function's package type: delete it on Lambda (`aws lambda "
+            f"delete-function --function-name {spec.name}`) and deploy it again (`functions-tui deploy "
+            f"{spec.name} --to aws`), or "
+            + ("remove targets.aws.image from the declaration" if image else
+               "set targets.aws.image in the declaration to the image it should run"))
 
 
 class AwsComponent:
@@ -456,16 +553,26 @@ class AwsComponent:
     # -- observe -------------------------------------------------------------------------
 
     def _list_functions(self) -> tuple[list[dict[str, Any]], str]:
-        """Every $LATEST configuration, page by page; on failure what came before and the error."""
-        functions: list[dict[str, Any]] = []
+        """Every function once, as its $LATEST configuration, ordered by name; on failure what
+        came before and the error.
+
+        No ``FunctionVersion``: ListFunctions then lists only $LATEST, so published versions
+        (``NAME:1``...) never show up as functions of their own (aliases never do). A name
+        seen on two pages (a listing that shifted between page reads) is one function: the
+        later page's configuration is the newer one. Ordered by name so the observation does
+        not depend on where the pages were cut or on the order the server lists in.
+        """
+        by_name: dict[str, dict[str, Any]] = {}
         page_number = 0
+        error = ""
         try:
             paginator = self.lambda_client.get_paginator("list_functions")
             for page_number, page in enumerate(paginator.paginate(PaginationConfig={"PageSize": self.page_size}), 1):
-                functions.extend(page.get("Functions", []))
+                for config in page.get("Functions", []):
+                    by_name[config["FunctionName"]] = config
         except Exception as exc:  # any failure makes the listing partial, never an empty account
-            return functions, describe_error(exc, f"ListFunctions page {page_number + 1}")
-        return functions, ""
+            error = describe_error(exc, f"ListFunctions page {page_number + 1}")
+        return [by_name[name] for name in sorted(by_name)], error
 
     def _marked_tags(self) -> tuple[dict[str, dict[str, str]], str]:
         """Tags of every Lambda function carrying our mark, by function name."""
@@ -538,18 +645,45 @@ class AwsComponent:
             observation.complete = False
             observation.errors.append(check_error)
         ownership_known = not (tags_error or check_error)
+        lookups: list[tuple[dict[str, Any], dict[str, str]]] = []
         for config in functions:
             name = config["FunctionName"]
             tags = tags_by_name.get(name)
             if tags is not None and MARK_KEY in tags:
                 observation.items[name] = observed(config, tags, bases.get(name), component=self.name)
+                if config.get("PackageType") == IMAGE_PACKAGE and needs_image_lookup(config, tags):
+                    lookups.append((config, tags))
             elif tags is not None or ownership_known:
                 # Only when the tag listing was whole (or we asked) do we know it is not ours.
                 observation.unmarked.append(name)
         # Tagged but not listed: the tag index lags deletions on AWS; the listing decides
         # what exists, so these are neither items nor unmarked.
+        self._look_up_images(observation, lookups, bases)
         observation.duration_s = time.perf_counter() - started
         return observation
+
+    def _look_up_images(self, observation: Observation, lookups: list[tuple[dict[str, Any], dict[str, str]]],
+                        bases: dict[str, dict[str, Any]]) -> None:
+        """Ask GetFunction which image each of ``lookups`` runs (image functions whose code
+        changed since our deploy, or without our record of it): at most MAX_IMAGE_LOOKUPS.
+
+        A lookup that fails, or one past the limit, leaves the item as the listing read it
+        (changed code as ``aws:<CodeSha256>``) with the reason in its summary: the function is
+        listed, so the observation stays complete; only its reference is unknown, and a pull
+        of it is refused (registry.apply) rather than guessed.
+        """
+        for number, (config, tags) in enumerate(lookups):
+            name = config["FunctionName"]
+            item = observation.items[name]
+            if number >= MAX_IMAGE_LOOKUPS:
+                item.summary += f" (image not looked up: more than {MAX_IMAGE_LOOKUPS} changed image functions)"
+                continue
+            try:
+                code = self.lambda_client.get_function(FunctionName=name).get("Code") or {}
+            except Exception as exc:
+                item.summary += f" (image unknown: {describe_error(exc, f'GetFunction {name}')})"
+                continue
+            observation.items[name] = observed(config, tags, bases.get(name), code)
 
     # -- apply ---------------------------------------------------------------------------
 
@@ -571,8 +705,9 @@ class AwsComponent:
         tags = {k: str(v) for k, v in spec.labels.items() if not is_managed_label(k)}
         tags[MARK_KEY] = spec.name
         tags[OWNER_KEY] = self.registry_id
-        if spec.code_digest:
-            tags[DIGEST_KEY] = spec.code_digest
+        digest = _digest_tag(spec)
+        if digest:
+            tags[DIGEST_KEY] = digest
         return tags
 
     def _call(self, action: str, method: Any, **kwargs: Any) -> Any:
@@ -590,9 +725,10 @@ class AwsComponent:
         self._call(f"wait for {name}", self.lambda_client.get_waiter(waiter_name).wait, FunctionName=name,
                    WaiterConfig={"Delay": delay, "MaxAttempts": max(1, int(self.wait_timeout_s / delay))})
 
-    def _current(self, name: str) -> tuple[dict[str, Any], dict[str, str]]:
+    def _current(self, name: str) -> tuple[dict[str, Any], dict[str, str], dict[str, Any]]:
+        """The function's configuration, tags and Code (an image function's reference is there)."""
         response = self._call(f"GetFunction {name}", self.lambda_client.get_function, FunctionName=name)
-        return response["Configuration"], dict(response.get("Tags") or {})
+        return response["Configuration"], dict(response.get("Tags") or {}), dict(response.get("Code") or {})
 
     def _settle(self, name: str, config: dict[str, Any]) -> None:
         if config.get("State") == "Pending":
@@ -607,43 +743,60 @@ class AwsComponent:
         if not role:
             raise ApplyError(f"{spec.name}: no IAM role for Lambda: set targets.aws.role in function.yaml "
                              f"or the aws role_arn in config")
-        package = zip_source(spec)
+        image = spec.image(self.name)
         tags = self._tags_for(spec)
-        # Lambda's CodeSha256 of a zip upload is the package's SHA-256: known before the call,
-        # so the deployed-code tag rides on CreateFunction (checked against the answer below).
-        tags[DEPLOYED_CODE_KEY] = code_sha256(package)
+        if image:
+            # The image brings its runtime and handler: Lambda takes neither with PackageType
+            # Image. Its CodeSha256 is the digest Lambda resolves the reference to, known only
+            # from the answer (tagged below).
+            package_args: dict[str, Any] = {"PackageType": IMAGE_PACKAGE, "Code": {"ImageUri": image}}
+        else:
+            package = zip_source(spec)
+            # Lambda's CodeSha256 of a zip upload is the package's SHA-256: known before the call,
+            # so the deployed-code tag rides on CreateFunction (checked against the answer below).
+            tags[DEPLOYED_CODE_KEY] = code_sha256(package)
+            package_args = {"Runtime": provider_runtime(LIMITS, spec.runtime), "Handler": spec.entry_point,
+                            "Code": {"ZipFile": package}}
         config = self._call(
             f"CreateFunction {spec.name}", self.lambda_client.create_function,
-            FunctionName=spec.name, Runtime=provider_runtime(LIMITS, spec.runtime), Role=role,
-            Handler=spec.entry_point,
-            Code={"ZipFile": package}, MemorySize=int(spec.memory), Timeout=int(spec.timeout),
-            Environment={"Variables": {k: str(v) for k, v in spec.env.items()}},
+            FunctionName=spec.name, Role=role, **package_args, MemorySize=int(spec.memory),
+            Timeout=int(spec.timeout), Environment={"Variables": {k: str(v) for k, v in spec.env.items()}},
             Tags=tags, Publish=False)
+        if image and not config.get("CodeSha256") and (
+                config.get("State") == "Pending" or config.get("LastUpdateStatus") == "InProgress"):
+            self._settle(spec.name, config)   # (the digest may come only once the image is resolved)
+            config, _, _ = self._current(spec.name)
         reported = config.get("CodeSha256")
-        if reported and reported != tags[DEPLOYED_CODE_KEY]:
+        if reported and reported != tags.get(DEPLOYED_CODE_KEY):
             tags[DEPLOYED_CODE_KEY] = reported  # what Lambda says it holds is what we compare with
             self._call(f"TagResource {spec.name}", self.lambda_client.tag_resource,
                        Resource=config["FunctionArn"], Tags={DEPLOYED_CODE_KEY: reported})
         if config.get("State") == "Pending" or config.get("LastUpdateStatus") == "InProgress":
             self._settle(spec.name, config)
-            config, _ = self._current(spec.name)
-        return observed(config, tags, component=self.name)
+            config, _, _ = self._current(spec.name)
+        return observed(config, tags, code={"ImageUri": image} if image else None, component=self.name)
 
     def update(self, spec: FunctionSpec, fields: list[str]) -> ObservedFunction:
         self._owner("update", spec.name)
         self._check_region(spec)
         name = spec.name
-        config, tags = self._current(name)
+        config, tags, code = self._current(name)
         if tags.get(MARK_KEY) is None:
             raise ApplyError(f"{name}: the Lambda function has no {MARK_KEY} tag; functions-tui only "
                              f"changes functions it created")
         if "state" in fields and spec.desired_state(self.name) != "active":
             raise ApplyError(f"{name}: Lambda functions have no stop/start; set targets.aws.state to active")
+        image = spec.image(self.name)
+        if "code_digest" in fields:
+            _check_package_type(spec, config, self.name)
         self._settle(name, config)
         changes: dict[str, Any] = {}
-        if "runtime" in fields:
+        # An image function's runtime and handler are its image's: never sent (Lambda refuses
+        # them for PackageType Image), whatever the fields say.
+        own_runtime = not image and config.get("PackageType") != IMAGE_PACKAGE
+        if "runtime" in fields and own_runtime:
             changes["Runtime"] = provider_runtime(LIMITS, spec.runtime)
-        if "entry_point" in fields:
+        if "entry_point" in fields and own_runtime:
             changes["Handler"] = spec.entry_point
         if "memory" in fields:
             changes["MemorySize"] = int(spec.memory)
@@ -657,10 +810,13 @@ class AwsComponent:
             self._settle(name, result)
         deployed_code = tags.get(DEPLOYED_CODE_KEY)
         if "code_digest" in fields:
+            package = {"ImageUri": image} if image else {"ZipFile": zip_source(spec)}
             result = self._call(f"UpdateFunctionCode {name}", self.lambda_client.update_function_code,
-                                FunctionName=name, ZipFile=zip_source(spec))
-            deployed_code = result.get("CodeSha256") or deployed_code
+                                FunctionName=name, **package)
             self._settle(name, result)
+            if image and result.get("LastUpdateStatus") == "InProgress":
+                result = self._current(name)[0]   # the digest of the image as Lambda resolved it
+            deployed_code = result.get("CodeSha256") or deployed_code
         # The tags we want: the spec's labels when they are to change (else the current ones),
         # our name mark and identity, the digest and deployed-code hash of what now runs.
         wanted = self._tags_for(spec) if "labels" in fields else {
@@ -670,13 +826,13 @@ class AwsComponent:
             wanted.pop(DIGEST_KEY, None)
             if DIGEST_KEY in tags:
                 wanted[DIGEST_KEY] = tags[DIGEST_KEY]
-        elif spec.code_digest:
-            wanted[DIGEST_KEY] = spec.code_digest
+        elif _digest_tag(spec):
+            wanted[DIGEST_KEY] = _digest_tag(spec)
         if deployed_code:
             wanted[DEPLOYED_CODE_KEY] = deployed_code
         if self._retag(name, config["FunctionArn"], tags, wanted) or changes or "code_digest" in fields:
-            config, tags = self._current(name)
-        return observed(config, tags, component=self.name)
+            config, tags, code = self._current(name)
+        return observed(config, tags, code=code, component=self.name)
 
     def _retag(self, name: str, arn: str, current: dict[str, str], wanted: dict[str, str]) -> bool:
         """Make the tags ``wanted`` with the fewest calls; True when anything was sent."""
@@ -711,7 +867,7 @@ class AwsComponent:
         nothing else (one TagResource); returns the function as observe() would show it."""
         owner = self._owner("claim", name)
         target = function_name_from_arn(resource_id) if resource_id else name
-        config, tags = self._current(target)
+        config, tags, code = self._current(target)
         if MARK_KEY not in tags:
             raise ApplyError(f"{target}: refusing to claim a Lambda function without the {MARK_KEY} tag "
                              f"(functions-tui only claims what carries its mark; `import` adopts others)")
@@ -719,4 +875,4 @@ class AwsComponent:
             self._call(f"TagResource {target}", self.lambda_client.tag_resource,
                        Resource=config["FunctionArn"], Tags={OWNER_KEY: owner})
             tags[OWNER_KEY] = owner
-        return observed(config, tags, component=self.name)
+        return observed(config, tags, code=code, component=self.name)

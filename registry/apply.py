@@ -29,7 +29,8 @@ from functions_tui.registry.fingerprint import FINGERPRINT_FIELDS
 from functions_tui.registry.journal import Journal, JournalError, mark_live, mark_over
 from functions_tui.registry.lock import RegistryLock, read_holder
 from functions_tui.registry.merge import COMPONENT, CONFLICT, REGISTRY, SIDES, decided_sides
-from functions_tui.registry.models import ComponentRecord, FunctionRecord, FunctionSpec, is_managed_label, utc_now
+from functions_tui.registry.models import (IMAGE_PREFIX, ComponentRecord, FunctionRecord, FunctionSpec, is_managed_label,
+                                          utc_now)
 from functions_tui.registry.plan import observed_for, order_actions, status_for
 from functions_tui.registry.plan_types import CHOICES, Action, ActionKind, ActionResult, ApplyResult, Plan, State
 
@@ -447,11 +448,15 @@ def _base_paths(component: str, old: Any, new: Any) -> set[tuple]:
             moved.add(("spec", key[0], key[1]))
         elif key[0] in ("env", "labels"):
             moved.add(("spec", key[0], "*"))   # the whole map appeared or went
-        elif key[0] == "state":
-            moved.add(("spec", "targets", component))
+        elif key[0] == "state" or (key[0] == "code_digest" and _is_image_code(before.get(key), after.get(key))):
+            moved.add(("spec", "targets", component))   # (an image's code is its target's image)
         elif key[0] in _SCALAR_BASE_FIELDS:
             moved.add(("spec", key[0]))
     return moved
+
+
+def _is_image_code(*values: Any) -> bool:
+    return any(isinstance(v, str) and v.startswith(IMAGE_PREFIX) for v in values)
 
 
 def _rebase(before: FunctionRecord | None, after: FunctionRecord,
@@ -710,7 +715,12 @@ class _Runner:
 
 def _copy_into_spec(spec: FunctionSpec, component: str, values: Mapping[str, Any], fields: Iterable[str]) -> None:
     """Copy the component's values for ``fields`` (whole fields or ``env.KEY`` / ``labels.KEY``)
-    into the spec. A value the component does not report leaves the spec's as it is."""
+    into the spec. A value the component does not report leaves the spec's as it is.
+
+    A target that runs a prebuilt image keeps its code there: a pulled ``code_digest`` is the
+    image reference the component runs now, written to ``targets.<component>.image``; the
+    image's runtime and entry point are no part of the shared spec."""
+    image_target = bool(spec.image(component))
     for f in fields:
         head, _, key = f.partition(".")
         value = values.get(head)
@@ -732,8 +742,23 @@ def _copy_into_spec(spec: FunctionSpec, component: str, values: Mapping[str, Any
         elif head in ("memory", "timeout"):
             if value not in (None, ""):
                 setattr(spec, head, int(value))
+        elif image_target and head in ("runtime", "entry_point", "code_digest"):
+            if head == "code_digest":
+                spec.targets[component]["image"] = _pulled_image(spec.name, component, value)
         elif head in ("runtime", "entry_point", "code_digest"):
             setattr(spec, head, str(value or ""))
+
+
+def _pulled_image(function: str, component: str, value: Any) -> str:
+    """The image reference in a pulled code_digest of an image target; ApplyError when the
+    component could not say which image runs (the registry's image is never replaced by a
+    value that is not one)."""
+    text = str(value or "")
+    if not text.startswith(IMAGE_PREFIX) or len(text) == len(IMAGE_PREFIX):
+        raise ApplyError(f"{function}: cannot take {component}'s code: it did not say which image runs "
+                         f"({text or 'nothing'}); deploy the registry's image instead, or set "
+                         f"targets.{component}.image in the declaration to the image you want")
+    return text[len(IMAGE_PREFIX):]
 
 
 def interrupted_operations(journal: Journal) -> list[str]:

@@ -16,7 +16,8 @@ from typing import Any, Iterable, Mapping
 
 from functions_tui.registry.component import ObservedFunction
 from functions_tui.registry import secrets as _secrets
-from functions_tui.registry.fingerprint import FINGERPRINT_FIELDS, SECRET_FIELDS, canonical_env, hash_value
+from functions_tui.registry.fingerprint import (FINGERPRINT_FIELDS, SECRET_FIELDS, canonical_env, hash_value,
+                                               image_overrides)
 from functions_tui.registry.ignore import apply_ignore, rules_for
 from functions_tui.registry.masking import mask_triple
 from functions_tui.registry.merge import flat_fields, side_of, state_of
@@ -231,7 +232,7 @@ def registry_fingerprints(spec: FunctionSpec, components: Iterable[str]) -> dict
     normalizing the shared fields once (only ``state`` differs between components).
 
     Components that want the same run state as the first one share its dict: read R, never
-    change it."""
+    change it. A target running a prebuilt image gets its own (fingerprint.image_overrides)."""
     targets = spec.targets
     out: dict[str, dict[str, Any]] = {}
     first = None
@@ -244,6 +245,10 @@ def registry_fingerprints(spec: FunctionSpec, components: Iterable[str]) -> dict
             out[component] = first = registry_fingerprint(spec, state)
         else:
             out[component] = first if state == first["state"] else {**first, "state": state}
+        if "image" in target:
+            overrides = image_overrides(target)
+            if overrides:
+                out[component] = {**out[component], **overrides}
     return out
 
 

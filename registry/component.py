@@ -56,7 +56,7 @@ class ObservedFunction:
     #: not plain values: a component whose cheap listing cannot show env (docker's image list)
     #: reports hashes; a pull that needs plain values asks the adapter (e.g. DockerComponent.read_env).
     env_hashed: bool = False
-    #: The registry identity the ownership mark names (registry.models.OWNER_KEYS), or None
+    #: The registry identity the ownership mark names (its kind's owner_key, registry.kinds), or None
     #: when the mark names only the function (a legacy mark, from before identities). Only
     #: meaningful when ``marked``; the engine compares it with its own registry id.
     owner: str | None = None

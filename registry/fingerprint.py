@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from functions_tui.registry import secrets as _secrets
-from functions_tui.registry.models import FunctionSpec, is_managed_label
+from functions_tui.registry.models import IMAGE_PREFIX, FunctionSpec, is_managed_label, target_image
 
 FINGERPRINT_FIELDS: tuple[str, ...] = (
     "runtime", "entry_point", "memory", "timeout", "env", "labels", "code_digest", "state",
@@ -84,16 +84,38 @@ def normalize(values: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+#: The fields a target running a prebuilt image decides itself (registry.models.IMAGE_PREFIX).
+IMAGE_FIELDS = ("runtime", "entry_point", "code_digest")
+
+
+def image_overrides(target: Any) -> dict[str, Any] | None:
+    """R's fields (normalized) a target that runs a prebuilt image has instead of the spec's:
+    no runtime and no entry point (the image's own) and the image reference as its code;
+    None for a target that runs the source. Applied over R wherever R is built."""
+    image = target_image(target)
+    if not image:
+        return None
+    return {"runtime": None, "entry_point": None, "code_digest": IMAGE_PREFIX + image}
+
+
+def code_identity(spec: FunctionSpec, component: str) -> str:
+    """The code ``component`` should run: the image reference for a target with ``image``,
+    else the source's digest (what an adapter records in its digest label/tag)."""
+    image = spec.image(component)
+    return IMAGE_PREFIX + image if image else spec.code_digest
+
+
 def spec_values(spec: FunctionSpec, component: str) -> dict[str, Any]:
     """The raw values the registry wants on ``component`` (env in plain text)."""
+    image = spec.image(component)
     return {
-        "runtime": spec.runtime,
-        "entry_point": spec.entry_point,
+        "runtime": "" if image else spec.runtime,
+        "entry_point": "" if image else spec.entry_point,
         "memory": spec.memory,
         "timeout": spec.timeout,
         "env": dict(spec.env),
         "labels": dict(spec.labels),
-        "code_digest": spec.code_digest,
+        "code_digest": IMAGE_PREFIX + image if image else spec.code_digest,
         "state": spec.desired_state(component),
     }
 

@@ -16,6 +16,10 @@ reporting ``python312`` for a declared ``python3.12`` is in sync.
 
 Labels: each provider's rules for user labels (GCP: lowercase keys and values, 63
 characters, at most 64 labels with ours), checked at ``add`` like the rest.
+
+A target that runs a prebuilt image (``targets.<c>.image``) takes no
+runtime from the declaration, so none is checked there; whether a provider runs such images,
+and how it spells their references, is its ``images`` / ``image_pattern``.
 """
 
 from __future__ import annotations
@@ -49,6 +53,11 @@ class Limits:
     label_value_pattern: str = ""                    # a full match of its value
     label_rule: str = ""                             # both patterns in words
     labels_max: int | None = None                    # user labels (ours take the rest)
+    #: Whether the provider runs a prebuilt image a declaration names (``targets.<c>.image``),
+    #: a full match of an acceptable reference, and that pattern in words.
+    images: bool = False
+    image_pattern: str = ""
+    image_rule: str = ""
     source: str = ""                                 # where the numbers are documented
 
 
@@ -96,7 +105,8 @@ def check(limits: Limits, component: str, *, name: str, runtime: str, memory: in
         if too_long or (limits.name_pattern and not re.fullmatch(limits.name_pattern, name)):
             problems.append(("name", f"{_clip(name)} is not a valid function name on {where} "
                                      f"(allowed: {limits.name_rule})"))
-    if limits.runtimes and runtime_key(runtime) not in {runtime_key(r) for r in limits.runtimes}:
+    if limits.runtimes and not (target or {}).get("image") \
+            and runtime_key(runtime) not in {runtime_key(r) for r in limits.runtimes}:
         problems.append(("runtime", f"{_clip(runtime)} is not a runtime of {where} "
                                     f"(allowed: {', '.join(limits.runtimes)})"))
     if limits.memory_mb is not None:
@@ -154,6 +164,17 @@ def _label_problems(limits: Limits, where: str, labels: Mapping[str, str]) -> li
         problems.append(("labels", f"{len(labels)} labels are more than {where} takes beside functions-tui's "
                                    f"own (allowed: at most {limits.labels_max})"))
     return problems
+
+
+def image_problem(limits: Limits, component: str, image: str) -> str:
+    """Why ``component`` cannot run the prebuilt ``image`` a declaration names, or ""."""
+    where = f"{component} ({limits.provider})"
+    if not limits.images:
+        return (f"{where} builds each function from its source and runs no prebuilt image "
+                f"(remove image, or run the image on a component that takes one)")
+    if limits.image_pattern and not re.fullmatch(limits.image_pattern, image):
+        return f"{_clip(image, 80)} is not an image reference {where} takes (allowed: {limits.image_rule})"
+    return ""
 
 
 def describe(limits: Limits) -> dict[str, str]:

@@ -15,8 +15,23 @@ from typing import Any
 
 from functions_tui.registry.kinds import MANAGED_LABEL_KEYS, default_state
 
+#: A target may run a prebuilt container image instead of a package of the source folder
+#: (``targets.<component>.image``, e.g. an ECR image for a Lambda function). Such a target's
+#: code is the image: R's ``code_digest`` there is this prefix plus the image reference (so
+#: changing the reference is a code change and the source folder's digest is none), and it
+#: has no runtime or entry point of its own (the image brings them: nothing to compare there
+#: and nothing to deploy). Which kinds run images is the kind's to say (registry.limits).
+IMAGE_PREFIX = "image:"
+
 DEFAULT_MEMORY_MB = 256
 DEFAULT_TIMEOUT_S = 60
+
+
+def target_image(target: Any) -> str:
+    """The image reference a target runs (``targets.<component>.image``), or "" when it runs a
+    package of the function's source."""
+    image = target.get("image") if target.__class__ is dict else None
+    return str(image) if image else ""
 
 
 def utc_now() -> str:
@@ -37,7 +52,8 @@ class FunctionSpec:
     ``targets`` maps a component name to its settings, e.g.
     ``{"docker": {"port": 8080, "state": "running"}, "gcp": {"project": "p", "region":
     "europe-west1", "trigger": "http"}, "aws": {"region": "eu-west-1", "role": "arn:..."}}``;
-    a component absent from ``targets`` is not a place this function is deployed to.
+    a component absent from ``targets`` is not a place this function is deployed to. A target
+    with ``image`` runs that prebuilt image, not the source (IMAGE_PREFIX).
     ``ignore`` lists fingerprint fields (or ``env.NAME`` / ``labels.NAME``) whose
     differences are never drift, like Argo CD's ignoreDifferences.
 
@@ -108,6 +124,10 @@ class FunctionSpec:
             get("declared_in", ""),
             _copy_plain(get("declared") or {}),
         )
+
+    def image(self, component: str) -> str:
+        """The prebuilt image ``component`` runs (its target's ``image``), or "" (see IMAGE_PREFIX)."""
+        return target_image(self.targets.get(component))
 
     def desired_state(self, component: str) -> str:
         return str(self.targets.get(component, {}).get("state", default_state(component)))

@@ -22,7 +22,7 @@ from functions_tui.registry.classify import (MARKED, NOT_DEPLOYED, STALE_BASE, c
                                field_diffs, observed_fingerprint, ownership, raw_equal, registry_fingerprint,
                                spec_raw, top_level)
 from functions_tui.registry.component import ObservedFunction, Observation
-from functions_tui.registry.fingerprint import spec_values
+from functions_tui.registry.fingerprint import IMAGE_FIELDS, image_overrides, spec_values
 from functions_tui.registry.gc_pause import gc_paused
 from functions_tui.registry.ignore import apply_ignore, rules_for
 from functions_tui.registry.merge import COMPONENT, CONFLICT, REGISTRY
@@ -359,6 +359,10 @@ def _classify_and_decide(records: Mapping[str, FunctionRecord], observations: Ma
                     raw = spec_raw(spec)
                 else:  # components wanting the same state share R (read only)
                     registry = first if state == first["state"] else {**first, "state": state}
+                if "image" in target:  # runs a prebuilt image: its own code, no runtime / entry point
+                    overrides = image_overrides(target)
+                    if overrides:
+                        registry = {**registry, **overrides}
             comp_record = comp_records.get(c)
             base = comp_record.base if comp_record is not None else None
             foreign = ""
@@ -367,7 +371,7 @@ def _classify_and_decide(records: Mapping[str, FunctionRecord], observations: Ma
                 if claim and complete[c]:
                     claims.append(Action(name, c, ActionKind.CLAIM, _claim_reason(c), depends_on=list(spec.after)))
             if (not foreign and not rules and registry is not None and observed is not None
-                    and raw_equal(observed, raw, state, registry)):
+                    and "image" not in target and raw_equal(observed, raw, state, registry)):
                 # The common case, without building C: the component shows what the registry
                 # wants. Only a stale base or a new resource id is left to record.
                 stale = base != registry
@@ -440,21 +444,35 @@ def _adopt_into(spec: FunctionSpec, pair: _Pair) -> None:
     from the spec (keyed, like a PULL, so it can clash with another component's pull), plus
     a new target. ``state`` is always listed: it marks the fields as worked out here."""
     current = pair.current
-    hypothetical = {**fast_normalize(spec_values(spec, pair.status.component)), "state": current.get("state")}
+    component = pair.status.component
+    hypothetical = {**fast_normalize(spec_values(spec, component)), "state": current.get("state")}
+    overrides = image_overrides(_target_of(spec, pair))
+    if overrides:  # adopting a function that runs an image: the target it brings says so
+        hypothetical.update(overrides)
     pair.registry = hypothetical  # what R is for this component once adopted
     diffs = field_diffs(apply_ignore(hypothetical, pair.rules), None, apply_ignore(current, pair.rules))
     pair.action.fields = ["state"] + [d.field for d in diffs]
     pair.action.diffs = diffs
 
 
-def _pulled_values(pair: _Pair) -> dict[str, Any]:
-    """{field or field.key: C's fingerprint value} a PULL/ADOPT pair brings into the spec."""
+def _target_of(spec: FunctionSpec, pair: _Pair) -> Any:
+    """The pair's target: the spec's, or for an adoption the one the resource brings."""
+    target = spec.targets.get(pair.status.component)
+    if target is None and pair.observed is not None:
+        target = pair.observed.values.get("target")
+    return target
+
+
+def _pulled_values(pair: _Pair, own: bool = False) -> dict[str, Any]:
+    """{field or field.key: C's fingerprint value} a PULL/ADOPT pair brings into the spec.
+    ``own``: the pair's target runs an image, whose code, runtime and entry point are that
+    target's alone (registry.models.IMAGE_PREFIX), never another component's."""
     current = pair.current or {}
     out = {}
     for f in pair.action.fields:
         head, _, key = f.partition(".")
-        if head == "state":
-            continue  # a run state belongs to one component's target, never shared
+        if head == "state" or (own and head in IMAGE_FIELDS):
+            continue  # a run state (an image) belongs to one component's target, never shared
         out[f] = (current.get(head) or {}).get(key) if key else current.get(head)
     return out
 
@@ -483,8 +501,9 @@ def _propagate_pulls(record: FunctionRecord, row: list[_Pair], direction: Direct
     owner: dict[str, str] = {}
     clashes: set[str] = set()
     clash_fields: list[str] = []
+    spec = record.spec
     for p in pulls:
-        for f, v in _pulled_values(p).items():
+        for f, v in _pulled_values(p, own=image_overrides(_target_of(spec, p)) is not None).items():
             if f in merged and merged[f] != v:
                 clashes.update({owner[f], p.status.component})
                 clash_fields.append(f)
@@ -510,6 +529,11 @@ def _propagate_pulls(record: FunctionRecord, row: list[_Pair], direction: Direct
             continue
         pulled_here = p.action is not None and p.action.kind in _PULLS
         target = _with_values(p.registry, merged)
+        overrides = image_overrides(_target_of(spec, p))
+        if overrides:  # what other components pulled never replaces the image this one runs,
+            target.update(overrides)
+            if pulled_here:  # while a pull of this one's own image takes it
+                target.update({f: p.current.get(f) for f in IMAGE_FIELDS if f in p.action.fields})
         if pulled_here and "state" in p.action.fields:
             target["state"] = p.current.get("state")  # the pull takes this component's run state too
         diffs = field_diffs(apply_ignore(target, p.rules), None, apply_ignore(p.current, p.rules))
