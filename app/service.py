@@ -81,7 +81,52 @@ class SyncService:
             if self._config is None:
                 self._config = load_config(self.home)
                 self._config.activate()   # its instances are the components (registry.kinds)
+                self._components_named_by_kind()
             return self._config
+
+    def _components_named_by_kind(self) -> None:
+        """A registry written before config.yaml named instances keys targets and bases by
+        kind (``aws``). Once components: names them otherwise (``aws-prod``), such a key means
+        the kind's default instance: renamed in one registry write, so no function reads as
+        not deployed there, or its resource as unknown to the registry (which gc would take
+        for dangling). A kind with several instances and none named as it cannot be guessed:
+        refused, saying what to name. Nothing is read unless a kind has no same-named instance."""
+        from functions_tui.registry import kinds
+
+        config = self._config
+        renamed = {k: kinds.default_instance(k) for k in kinds.kinds() if k not in config.component_names}
+        if not renamed or self._injected or not self.store.exists():
+            return
+        snapshot = self.store.load()
+        stale = {k for k in renamed
+                 if any(k in r.spec.targets or k in r.components for r in snapshot.functions.values())}
+        if not stale:
+            return
+        ambiguous = sorted(k for k in stale if renamed[k] is None)
+        if ambiguous:
+            raise ServiceError(
+                f"the registry has functions on {', '.join(ambiguous)}, and {config.path} names several "
+                f"instances of that kind but none called {' or '.join(ambiguous)}: name the one they are on "
+                f"{ambiguous[0]} (components: {ambiguous[0]}: {{kind: {ambiguous[0]}, ...}})")
+        if self.read_only:
+            raise ReadOnlyError(read_only_refusal(
+                f"renaming {', '.join(sorted(stale))} in the registry to {', '.join(renamed[k] for k in sorted(stale))}"))
+        with self.store.transaction("user") as txn:
+            for record in txn.records():
+                moves = [(k, renamed[k]) for k in stale if k in record.spec.targets or k in record.components]
+                for old, new in moves:
+                    if old in record.spec.targets:
+                        record.spec.targets[new] = record.spec.targets.pop(old)
+                    if old in record.components:
+                        moved = record.components.pop(old)
+                        moved.component = new
+                        record.components[new] = moved
+                    for part in ("targets_state", "targets_image"):   # the declaration's snapshot
+                        kept = (record.spec.declared or {}).get(part)
+                        if isinstance(kept, dict) and old in kept:
+                            kept[new] = kept.pop(old)
+                if moves:
+                    txn.put(record, action="component renamed: " + ", ".join(f"{o} -> {n}" for o, n in moves))
 
     def _check_writable(self, what: str) -> None:
         if self.read_only:

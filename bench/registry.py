@@ -47,7 +47,10 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from functions_tui.components import load_kinds
 from functions_tui.registry.kinds import component_names
+
+load_kinds()   # the records it makes target every default component (one per kind)
 
 from functions_tui.registry.fingerprint import spec_fingerprint
 from functions_tui.registry.gc_pause import gc_paused

@@ -186,3 +186,48 @@ def test_a_kinds_name_in_targets_means_its_only_instance_and_is_refused_when_amb
     assert done.returncode == 1
     assert one_line_error(done.stderr).startswith(f"functions-tui: error: {path}:")
     assert "targets.aws: unknown field (known: aws-dev, aws-prod)" in done.stderr
+
+
+def test_a_registry_of_todays_shape_moves_to_named_instances_without_loss(tmp_path, aws_clean):
+    """A registry that synced to ``aws`` (one instance per kind, the default), then a
+    config.yaml naming that account's region ``aws-prod``: the functions are aws-prod's, in
+    sync there, and nothing reads as dangling (which gc would delete)."""
+    home = tmp_path / "home"
+    env = cli_env(home, **aws_clean.handle.env())
+    write_yaml(home / "config.yaml", {"aws": {"role": aws_clean.role_arn}})
+    make_function(tmp_path / "src", "alpha", memory=128, targets={"aws": {}})
+    assert run_cli("add", str(tmp_path / "src"), env=env).returncode == 0
+    assert run_cli("--sync", "aws", env=env).returncode == 0
+    before = json.loads((home / "registry.json").read_text())
+
+    write_yaml(home / "config.yaml", {"components": {"aws-prod": {"kind": "aws", "region": EAST,
+                                                                  "role": aws_clean.role_arn}}})
+    dry = run_cli("--sync", "--dry-run", "--json", env=env)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert [(s["function"], s["component"], s["state"]) for s in json.loads(dry.stdout)["statuses"]] == [
+        ("alpha", "aws-prod", "in_sync")]
+    gc = run_cli("gc", "--yes", env=env)
+    assert gc.returncode == 0 and _functions(aws_clean, EAST) == {"alpha": 128}
+
+    from functions_tui.registry.store import RegistryStore
+    store = RegistryStore(home / "registry.json")
+    record = store.find("alpha")
+    assert list(record.spec.targets) == ["aws-prod"] and list(record.components) == ["aws-prod"]
+    assert record.components["aws-prod"].base is not None                    # the base came along
+    assert "component renamed: aws -> aws-prod" in [h.action for h in store.history("alpha")]
+    assert before["functions"] != json.loads((home / "registry.json").read_text())["functions"]
+
+
+def test_several_instances_of_a_kind_with_none_named_as_it_is_refused_until_one_is(tmp_path, aws_clean):
+    home = tmp_path / "home"
+    env = cli_env(home, **aws_clean.handle.env())
+    write_yaml(home / "config.yaml", {"aws": {"role": aws_clean.role_arn}})
+    make_function(tmp_path / "src", "alpha", memory=128, targets={"aws": {}})
+    assert run_cli("add", str(tmp_path / "src"), env=env).returncode == 0
+    before = (home / "registry.json").read_bytes()
+    write_yaml(home / "config.yaml", {"components": {"aws-east": {"kind": "aws", "region": EAST},
+                                                     "aws-west": {"kind": "aws", "region": WEST}}})
+    done = run_cli("status", env=env)
+    assert done.returncode == 1
+    assert "the registry has functions on aws" in done.stderr and "none called aws" in done.stderr
+    assert (home / "registry.json").read_bytes() == before
