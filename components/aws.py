@@ -407,6 +407,39 @@ def _check_package_type(spec: FunctionSpec, config: dict[str, Any], component: s
                "set targets.aws.image in the declaration to the image it should run"))
 
 
+#: The AWS services this adapter calls (their models are all botocore loads).
+SERVICES = ("lambda", "resourcegroupstaggingapi")
+
+
+def _services_we_use_loader(session: Any) -> Any:
+    """botocore's model loader, answering "which services exist" for the two we use only.
+
+    Before loading a model, botocore checks the service name against every service it knows,
+    found by walking each of its ~400 model folders, once per model type: three walks and
+    ~1,300 directory listings, about 25 ms of every command that reaches AWS, for a check
+    whose answer for ``lambda`` never changes. Everything else (search paths, the data_path
+    setting, extras, caching) is botocore's own Loader."""
+    import os
+
+    from botocore.loaders import Loader
+
+    class ServicesWeUseLoader(Loader):
+        def list_available_services(self, type_name: str) -> list[str]:
+            found = set()
+            for location in self._potential_locations():
+                for service in SERVICES:
+                    folder = os.path.join(location, service)
+                    if os.path.isdir(folder) and any(
+                            self.file_loader.exists(os.path.join(folder, version, type_name))
+                            for version in os.listdir(folder)):
+                        found.add(service)
+            return sorted(found)
+
+    data_path = session.get_config_variable("data_path")   # AWS_DATA_PATH, as botocore.loaders.create_loader
+    paths = [os.path.expanduser(os.path.expandvars(p)) for p in data_path.split(os.pathsep)] if data_path else []
+    return ServicesWeUseLoader(extra_search_paths=paths)
+
+
 class AwsComponent:
     """The ``aws`` component: Lambda functions in one region, marked by a tag."""
 
@@ -452,6 +485,7 @@ class AwsComponent:
         session = botocore.session.Session(profile=self.profile)
         if self.region:
             session.set_config_variable("region", self.region)
+        session.register_component("data_loader", _services_we_use_loader(session))
         return session
 
     def _detect_session(self) -> Any:
