@@ -36,7 +36,7 @@ def _free_port() -> int:
 
 def _start_moto_process() -> tuple[subprocess.Popen, str]:
     port = _free_port()
-    code = ("import sys, threading; from components.local_backends.moto_server import start_moto; "
+    code = ("import sys, threading; from functions_tui.components.local_backends.moto_server import start_moto; "
             f"start_moto(port={port}); threading.Event().wait()")
     process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     endpoint = f"http://127.0.0.1:{port}"

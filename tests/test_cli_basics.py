@@ -207,7 +207,7 @@ def test_sandbox_without_moto_says_which_command_installs_it(tmp_path):
                  "        if name == 'moto' or name.startswith('moto.'):\n"
                  "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
                  "sys.meta_path.insert(0, WithoutMotoInstalled())\n"
-                 "from app.cli import main\n"
+                 "from functions_tui.app.cli import main\n"
                  "sys.exit(main(['--sandbox', '--sync', '--dry-run']))\n")
     result = subprocess.run([sys.executable, "-c", hide_moto], env=cli_env(tmp_path / "home"),
                             capture_output=True, text=True, timeout=120)

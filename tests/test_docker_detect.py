@@ -61,7 +61,7 @@ def detect_as_other_user(socket_path: Path) -> dict:
         return DockerComponent(base_url=f"unix://{socket_path}").detect().to_dict()
     script = (
         "import json, os, docker, docker.errors, docker.utils\n"
-        "from components.docker import DockerComponent\n"
+        "from functions_tui.components.docker import DockerComponent\n"
         f"os.setgroups([]); os.setgid({NOBODY}); os.setuid({NOBODY})\n"
         f"print(json.dumps(DockerComponent(base_url='unix://{socket_path}').detect().to_dict()))\n"
     )

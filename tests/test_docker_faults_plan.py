@@ -73,10 +73,10 @@ def test_permission_denied_plans_nothing_destructive(deployed, docker_backend):
         pytest.skip("needs root to act as another user")
     script = (
         "import json, os, sys, docker, docker.errors, docker.utils\n"
-        "from components.docker import DockerComponent\n"
-        "from registry.models import FunctionRecord\n"
-        "from registry.plan import build_plan\n"
-        "from registry.plan_types import DESTRUCTIVE, ActionKind\n"
+        "from functions_tui.components.docker import DockerComponent\n"
+        "from functions_tui.registry.models import FunctionRecord\n"
+        "from functions_tui.registry.plan import build_plan\n"
+        "from functions_tui.registry.plan_types import DESTRUCTIVE, ActionKind\n"
         "records = {k: FunctionRecord.from_dict(v) for k, v in json.load(sys.stdin).items()}\n"
         "os.setgroups([]); os.setgid(65534); os.setuid(65534)\n"
         f"component = DockerComponent(base_url={docker_backend.host!r})\n"

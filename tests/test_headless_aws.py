@@ -241,7 +241,7 @@ def test_an_interrupted_operation_is_reported_at_the_next_run_then_cleared(proje
     home, env, aws = project
     _deploy(env)
     # A process that journals a cloud change and dies before finishing it (as a kill -9 would).
-    code = ("from registry.journal import Journal; import sys; "
+    code = ("from functions_tui.registry.journal import Journal; import sys; "
             "Journal.in_dir(sys.argv[1]).begin('alpha', 'aws', 'update', run='crashed'); import os; os._exit(0)")
     subprocess.run([sys.executable, "-c", code, str(home)], check=True, env=env)
 

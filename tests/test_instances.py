@@ -231,3 +231,72 @@ def test_several_instances_of_a_kind_with_none_named_as_it_is_refused_until_one_
     assert done.returncode == 1
     assert "the registry has functions on aws" in done.stderr and "none called aws" in done.stderr
     assert (home / "registry.json").read_bytes() == before
+
+
+# --- two GCP projects on the emulator ----------------------------------------------------------
+
+def test_two_gcp_projects_are_two_components_each_with_its_own_drift(tmp_path, fresh_gcp):
+    """gcp-a and gcp-b: two projects of one Cloud Functions endpoint. One function on both;
+    a change made in project b with Google's own client is drift there only."""
+    from google.cloud import functions_v2
+    from google.protobuf import field_mask_pb2
+
+    home = tmp_path / "home"
+    env = cli_env(home)
+    write_yaml(home / "config.yaml", {"components": {
+        "gcp-a": {"kind": "gcp", "project": "project-a", "endpoint": fresh_gcp.endpoint},
+        "gcp-b": {"kind": "gcp", "project": "project-b", "endpoint": fresh_gcp.endpoint}}})
+    make_function(tmp_path / "src", "alpha", memory=256, targets={"gcp-a": {}, "gcp-b": {}})
+    assert run_cli("add", str(tmp_path / "src"), env=env).returncode == 0
+    first = run_cli("--sync", env=env)
+    assert first.returncode == 0, first.stdout + first.stderr
+
+    client = fresh_gcp.client()
+    names = sorted(f.name for project in ("project-a", "project-b")
+                   for f in client.list_functions(parent=f"projects/{project}/locations/-"))
+    assert names == ["projects/project-a/locations/us-central1/functions/alpha",
+                     "projects/project-b/locations/us-central1/functions/alpha"]
+    client.update_function(
+        function=functions_v2.Function(name=names[1], service_config=functions_v2.ServiceConfig(
+            available_memory="512M")),
+        update_mask=field_mask_pb2.FieldMask(paths=["service_config.available_memory"])).result(timeout=10)
+
+    dry = run_cli("--sync", "--dry-run", "--json", env=env)
+    assert dry.returncode == 2, dry.stdout + dry.stderr
+    states = {s["component"]: s["state"] for s in json.loads(dry.stdout)["statuses"]}
+    assert states == {"gcp-a": "in_sync", "gcp-b": "drifted"}
+
+
+# --- two Docker engines ------------------------------------------------------------------------
+
+@pytest.fixture
+def second_engine(tmp_path, docker_backend):
+    """A second private dockerd beside the session's: another host a user's functions run on."""
+    from functions_tui.components.local_backends.dockerd import start_dockerd
+
+    engine = start_dockerd(tmp_path / "dockerd-b")
+    try:
+        yield engine
+    finally:
+        engine.stop()
+
+
+@pytest.mark.docker
+def test_two_docker_engines_are_two_components_each_with_its_own_drift(tmp_path, docker_clean, second_engine):
+    from tests.provider_clis import docker as docker_cli
+
+    home = tmp_path / "home"
+    env = cli_env(home)
+    write_yaml(home / "config.yaml", {"components": {"docker-a": {"kind": "docker", "host": docker_clean.host},
+                                                     "docker-b": {"kind": "docker", "host": second_engine.host}}})
+    make_function(tmp_path / "src", "alpha", memory=64, targets={"docker-a": {}, "docker-b": {}})
+    assert run_cli("add", str(tmp_path / "src"), env=env).returncode == 0
+    first = run_cli("--sync", env=env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    for engine in (docker_clean, second_engine):
+        assert "functions-tui-alpha" in docker_cli(engine, "ps", "--format", "{{.Names}}")
+
+    docker_cli(second_engine, "stop", "functions-tui-alpha")   # someone stopped it on host b
+    dry = run_cli("--sync", "--dry-run", "--json", env=env)
+    states = {s["component"]: s["state"] for s in json.loads(dry.stdout)["statuses"]}
+    assert states == {"docker-a": "in_sync", "docker-b": "drifted"}, dry.stdout

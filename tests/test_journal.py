@@ -153,7 +153,7 @@ def test_files_are_private(journal):
 def test_appends_from_several_processes_and_compactions_lose_nothing(journal):
     code = (
         "import sys\n"
-        "from registry.journal import Journal\n"
+        "from functions_tui.registry.journal import Journal\n"
         "j = Journal(sys.argv[1])\n"
         "for i in range(150):\n"
         "    e = j.begin(f'{sys.argv[2]}-{i}', 'aws', 'create', run=sys.argv[2])\n"

@@ -187,7 +187,7 @@ def test_status_warns_about_interrupted_operations(tmp_path):
     make_function(tmp_path / "src", "alpha")
     assert run_cli("add", str(tmp_path / "src"), env=env).returncode == 0
     # A process that journals a cloud change and dies before clearing it.
-    code = ("import sys; from registry.journal import Journal; "
+    code = ("import sys; from functions_tui.registry.journal import Journal; "
             "Journal.in_dir(sys.argv[1]).begin('alpha', 'aws', 'create')")
     subprocess.run([sys.executable, "-c", code, str(home)], check=True)
     result = run_cli("status", env=env)
