@@ -772,6 +772,17 @@ def _write_file(file: Path, items: list[tuple[FunctionSpec, list[tuple]]], envir
             fw.written = []
 
 
+def _named_by_kind(doc: _Doc, spec: FunctionSpec) -> dict[str, str]:
+    """component -> the ``targets`` key the file names it by, for each target of ``spec``
+    the file declares under its kind's name instead of its own (app.declarations.target_names)."""
+    from functions_tui.app.declarations import target_names
+
+    keys = doc.keys("targets")
+    names = target_names()
+    return {names[key]: key for key in keys
+            if key in names and names[key] != key and names[key] in spec.targets and names[key] not in keys}
+
+
 def _not_written(fw: FunctionWrite, spec: FunctionSpec, paths: list[tuple], why: str) -> None:
     if paths:
         fw.warnings.append(f"{spec.name}: the declaration was not updated: {why}")
@@ -801,6 +812,13 @@ def _write_function(file: Path, text: str, spec: FunctionSpec, paths: list[tuple
     for path in _behind_paths(spec):
         if path not in expanded:
             expanded.append(path)
+    # A component the file names by its kind (``aws:`` for the only aws instance, aws-prod):
+    # its own settings are not rewritten under another name; the run says where they go.
+    by_kind = _named_by_kind(doc, spec)
+    for path in [p for p in expanded if p[0] == "targets" and p[1] in by_kind]:
+        expanded.remove(path)
+        fw.warnings.append(f"{spec.name}: {_label(path)}: not written back: {doc.where(('targets', by_kind[path[1]]))} "
+                           f"names {path[1]} by its kind ({by_kind[path[1]]}:); write {path[1]}: there to have it kept")
     # A state for a target the file does not declare yet declares the target (with its
     # settings from the registry) first.
     for i, path in reversed(list(enumerate(expanded))):

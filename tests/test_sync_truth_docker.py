@@ -113,3 +113,28 @@ def test_a_second_registry_leaves_the_first_ones_images_and_containers_alone(pro
     code, doc = _dry(env, schema)
     assert code == 0 and _status(doc)["state"] == "in_sync"
     assert _status(doc, "other")["state"] == "foreign"
+
+
+def test_a_pulled_run_state_for_an_instance_the_file_names_by_its_kind_is_reported_not_misplaced(tmp_path, docker_clean):
+    """config.yaml names the engine ``laptop`` (its only docker instance); the declaration says
+    ``targets: {docker: {}}``, which means laptop. A container stopped by hand is pulled: the
+    registry takes it, the file is left as it is (no second entry for the same engine) and the
+    run says where to write it; the next add keeps the pulled state."""
+    home = tmp_path / "home"
+    env = cli_env(home)
+    write_yaml(home / "config.yaml", {"components": {"laptop": {"kind": "docker", "host": docker_clean.host}},
+                                      "policies": {"laptop": "component-wins"}})
+    declaration = make_function(tmp_path / "src", "alpha", memory=128, targets={"docker": {}})
+    assert run_cli("add", str(tmp_path / "src"), env=env).returncode == 0
+    assert run_cli("--sync", env=env).returncode == 0
+    before = declaration.read_text()
+    docker(docker_clean, "stop", "-t", "0", _container(docker_clean)[0])
+
+    done = run_cli("--sync", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert declaration.read_text() == before
+    assert "targets.laptop.state: not written back" in done.stdout + done.stderr
+    assert "names laptop by its kind (docker:); write laptop: there" in done.stdout + done.stderr
+    assert run_cli("add", str(declaration), env=env).returncode == 0     # nothing reverts the pulled state
+    assert run_cli("--sync", "--dry-run", env=env).returncode == 0
+    assert _container(docker_clean)[1] in ("exited", "created")
