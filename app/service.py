@@ -1034,7 +1034,8 @@ class SyncService:
         image = spec.image(draft.component)
         try:
             marked = adapter.mark_imported(draft.name, ("image:" + image) if image else spec.code_digest,
-                                           str(draft.observed.values.get("deployed_code") or ""))
+                                           str(draft.observed.values.get("deployed_code") or ""),
+                                           resource_id=draft.observed.resource_id)
         except ApplyError as exc:
             raise ServiceError(str(exc)) from exc
         with self.store.transaction("import") as txn:

@@ -60,7 +60,7 @@ from functions_tui.registry.fingerprint import code_identity
 from functions_tui.registry.kinds import Kind, register
 from functions_tui.registry.limits import Limits, provider_runtime
 from functions_tui.registry.models import IMAGE_PREFIX, FunctionSpec, is_managed_label, utc_now
-from functions_tui.registry.packaging import PackagingError, source_files, warn_sensitive
+from functions_tui.registry.packaging import PackagingError, extract_package, source_files, warn_sensitive
 
 NAME = "aws"   # the kind's name, and its default instance's
 #: Prefix of the code digest reported when Lambda's CodeSha256 is not the one we deployed.
@@ -956,7 +956,8 @@ class AwsComponent:
             return f"its code location could not be downloaded here ({type(exc).__name__}: {str(exc)[:120]})"
         return ""
 
-    def mark_imported(self, name: str, code_digest: str, deployed_code: str) -> ObservedFunction:
+    def mark_imported(self, name: str, code_digest: str, deployed_code: str,
+                      resource_id: str = "") -> ObservedFunction:
         """Tag an unmarked function with this registry's mark: its name, our identity, the
         digest of the source import wrote (``code_digest``) and Lambda's CodeSha256 read at
         import (``deployed_code``). One TagResource: configuration and code are never touched.
@@ -975,13 +976,3 @@ class AwsComponent:
         config, tags, code = self._current(name)
         return observed(config, tags, code=code, component=self.name)
 
-
-def extract_package(package: bytes, folder: Path) -> None:
-    """Unzip a deployment package into ``folder``, refusing members that would land outside it."""
-    root = folder.resolve()
-    with zipfile.ZipFile(io.BytesIO(package)) as archive:
-        for member in archive.infolist():
-            target = (root / member.filename).resolve()
-            if not target.is_relative_to(root):
-                raise ValueError(f"package member {member.filename!r} lies outside the function's folder")
-        archive.extractall(root)
