@@ -1032,12 +1032,20 @@ class SyncService:
         adapter = self.adapter(draft.component)
         adapter.registry_id = lineage
         image = spec.image(draft.component)
+        from functions_tui.registry.journal import Journal
+
+        # Like every cloud change: journaled before it is made, cleared once the registry holds it
+        # (an interrupted import is reported at the next start, as an interrupted apply is).
+        journal = Journal.for_store(self.store)
+        entry = journal.begin(draft.name, draft.component, "import", resource_id=draft.observed.resource_id)
         try:
             marked = adapter.mark_imported(draft.name, ("image:" + image) if image else spec.code_digest,
                                            str(draft.observed.values.get("deployed_code") or ""),
                                            resource_id=draft.observed.resource_id)
         except ApplyError as exc:
+            journal.finish(entry, made=False)
             raise ServiceError(str(exc)) from exc
+        journal.finish(entry, made=True)
         with self.store.transaction("import") as txn:
             if not txn.lineage:
                 txn.lineage = lineage
@@ -1050,6 +1058,7 @@ class SyncService:
             record = FunctionRecord(spec=spec, components={draft.component: ComponentRecord(
                 draft.component, base=marked.fingerprint(), resource_id=marked.resource_id, last_sync=utc_now())})
             txn.put(record, action="add", component=draft.component)
+        journal.clear([entry.id])
         return record
 
 

@@ -100,6 +100,7 @@ def test_import_writes_marks_and_registers_it_in_sync(home, tmp_path):
     assert dry.returncode == 0, dry.stdout + dry.stderr
     info = run_cli("info", "legacy", env=env)
     assert info.returncode == 0 and "legacy" in info.stdout
+    assert "interrupted" not in run_cli("status", env=env).stderr   # the journaled mark was cleared
 
 
 def test_dry_run_writes_and_marks_nothing(home, tmp_path):
