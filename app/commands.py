@@ -351,6 +351,7 @@ def import_(args) -> int:
               " identity: not asked (not a terminal); run again with --yes to do it", file=sys.stderr)
         return EXIT_ERROR
     root = Path(args.to).expanduser().resolve()
+    made_root = not root.exists()
     failed = False
     for name in dict.fromkeys(args.names):
         final = root / name
@@ -388,6 +389,8 @@ def import_(args) -> int:
         except ServiceError as exc:
             failed = True
             print(f"functions-tui: error: {exc}", file=sys.stderr)
+    if made_root and root.is_dir() and not any(root.iterdir()):
+        root.rmdir()   # made for scratch folders only: nothing was imported into it
     return EXIT_ERROR if failed else EXIT_OK
 
 

@@ -10,12 +10,14 @@ function.yaml without it (the download path itself, a zip from a presigned URL, 
 
 from __future__ import annotations
 
+import os
 import stat
+import subprocess
 
 import yaml
 
 from functions_tui.components.aws import DEPLOYED_CODE_KEY, DIGEST_KEY, MARK_KEY, OWNER_KEY
-from tests.cli_helpers import cli_env, registry_bytes, registry_id, run_cli, write_yaml
+from tests.cli_helpers import cli_env, command, registry_bytes, registry_id, run_cli, write_yaml
 from tests.provider_clis import aws, zip_file
 
 import pytest
@@ -148,3 +150,51 @@ def test_a_marked_or_missing_name_is_refused_and_the_others_imported(home, tmp_p
                for line in errors), errors
     assert any("nothere" in line and "not found" in line for line in errors), errors
     assert sorted(p.name for p in (tmp_path / "second").iterdir()) == ["other"]   # nothing half-done
+    assert "legacy" in first.stdout
+
+
+def test_a_container_image_function_is_declared_by_its_image(home, tmp_path):
+    home_dir, env, backend = home
+    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/legacy:v1"
+    created = aws(backend, "lambda", "create-function", "--function-name", "boxed", "--package-type", "Image",
+                  "--code", f"ImageUri={image}", "--role", backend.role_arn, "--memory-size", "512")
+    before = config_of(backend, "boxed")
+    dest = tmp_path / "imported"
+    done = run_cli("import", "aws", "boxed", "--to", str(dest), "--yes", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "container image" in done.stdout   # why no code was written
+    declared = yaml.safe_load((dest / "boxed" / "function.yaml").read_text())
+    assert declared["targets"] == {"aws": {"image": image}} and "runtime" not in declared
+    assert declared["memory"] == 512
+    assert comparable(config_of(backend, "boxed")) == comparable(before)
+    tags = tags_of(backend, created["FunctionArn"])
+    assert tags[MARK_KEY] == "boxed" and tags[DIGEST_KEY] == "image:" + image
+    dry = run_cli("--sync", "--dry-run", "aws", env=env)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+
+
+def on_a_terminal(args: list[str], env: dict, answer: str) -> subprocess.CompletedProcess:
+    """The CLI with its stdin on a pseudo-terminal (so it asks), answering ``answer``."""
+    controller, terminal = os.openpty()
+    try:
+        os.write(controller, answer.encode() + b"\n")
+        return subprocess.run(command() + args, stdin=terminal, env=env, capture_output=True, text=True, timeout=180)
+    finally:
+        os.close(controller)
+        os.close(terminal)
+
+
+def test_on_a_terminal_it_asks_and_no_leaves_everything_as_it_was(home, tmp_path):
+    home_dir, env, backend = home
+    created = out_of_band(backend, tmp_path, "legacy")
+    dest = tmp_path / "imported"
+    declined = on_a_terminal(["import", "aws", "legacy", "--to", str(dest)], env, "n")
+    assert declined.returncode == 0, declined.stderr
+    assert "not imported" in declined.stdout
+    assert not dest.exists()
+    assert MARK_KEY not in tags_of(backend, created["FunctionArn"])
+
+    accepted = on_a_terminal(["import", "aws", "legacy", "--to", str(dest)], env, "y")
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+    assert (dest / "legacy" / "function.yaml").exists()
+    assert tags_of(backend, created["FunctionArn"])[MARK_KEY] == "legacy"
