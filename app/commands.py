@@ -346,6 +346,10 @@ def import_(args) -> int:
             print(f"{name}  {summary}".rstrip())
         return EXIT_OK
     dry_run = bool(args.sub_dry_run or args.dry_run)
+    if not dry_run and service.read_only:
+        from functions_tui.app.service import ReadOnlyError, read_only_refusal
+
+        raise ReadOnlyError(read_only_refusal("importing functions"))
     if not dry_run and not args.yes and not sys.stdin.isatty():
         print(f"functions-tui: error: import marks {', '.join(args.names)} on {component} with this registry's"
               " identity: not asked (not a terminal); run again with --yes to do it", file=sys.stderr)
@@ -356,6 +360,8 @@ def import_(args) -> int:
     for name in dict.fromkeys(args.names):
         final = root / name
         try:
+            if name in (".", "..") or "/" in name or os.sep in name:
+                raise ServiceError(f"{name!r} is not a function name")
             if final.exists():
                 raise ServiceError(f"{name}: {final} exists already; not overwriting it (choose another --to)")
             if not dry_run:
@@ -395,7 +401,7 @@ def import_(args) -> int:
 
 
 def _print_import(draft, final, dry_run: bool) -> None:
-    would = "would write" if dry_run else "writes"
+    would = "would write" if dry_run else "will write"
     print(f"{draft.name}: {would} {final / 'function.yaml'}")
     for line in yaml_text(_masked(draft.declaration)).splitlines():
         print(f"    {line}")
@@ -407,7 +413,7 @@ def _print_import(draft, final, dry_run: bool) -> None:
     if draft.clear_env:
         print(f"{draft.name}: env {', '.join(draft.clear_env)} written in clear (the file is 0600);"
               " replace a value with a ${VAR} reference to keep it out of the file")
-    print(f"{draft.name}: {'would mark' if dry_run else 'marks'} it on {draft.component} with this registry's"
+    print(f"{draft.name}: {'would mark' if dry_run else 'will mark'} it on {draft.component} with this registry's"
           " identity (labels/tags only: its configuration and code stay as they are)")
 
 

@@ -198,3 +198,12 @@ def test_on_a_terminal_it_asks_and_no_leaves_everything_as_it_was(home, tmp_path
     assert accepted.returncode == 0, accepted.stdout + accepted.stderr
     assert (dest / "legacy" / "function.yaml").exists()
     assert tags_of(backend, created["FunctionArn"])[MARK_KEY] == "legacy"
+
+
+def test_read_only_refuses_before_writing_anything(home, tmp_path):
+    home_dir, env, backend = home
+    created = out_of_band(backend, tmp_path, "legacy")
+    dest = tmp_path / "imported"
+    refused = run_cli("--read-only", "import", "aws", "legacy", "--to", str(dest), "--yes", env=env)
+    assert refused.returncode == 1 and "read-only" in refused.stderr.lower(), refused.stderr
+    assert not dest.exists() and MARK_KEY not in tags_of(backend, created["FunctionArn"])
