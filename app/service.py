@@ -986,15 +986,15 @@ class SyncService:
         declaration: dict[str, Any] = {"name": name}
         image = (values.get("target") or {}).get("image")
         if not image:
-            declaration["runtime"] = values.get("runtime") or ""
-            declaration["entry_point"] = values.get("entry_point") or ""
+            declaration["runtime"] = literal(values.get("runtime") or "")
+            declaration["entry_point"] = literal(values.get("entry_point") or "")
         for key in ("memory", "timeout"):
             if values.get(key) not in (None, ""):
                 declaration[key] = int(values[key])
-        env = {str(k): str(v) for k, v in (values.get("env") or {}).items()}
+        env = {str(k): literal(str(v)) for k, v in (values.get("env") or {}).items()}
         if env:
             declaration["env"] = env
-        labels = {str(k): str(v) for k, v in (values.get("labels") or {}).items()}
+        labels = {str(k): literal(str(v)) for k, v in (values.get("labels") or {}).items()}
         if labels:
             declaration["labels"] = labels
         declaration["targets"] = {component: dict(values.get("target") or {})}
@@ -1060,6 +1060,12 @@ class SyncService:
             txn.put(record, action="add", component=draft.component)
         journal.clear([entry.id])
         return record
+
+
+def literal(text: str) -> str:
+    """A provider's value as declaration text that reads back as itself: every scalar of a
+    function.yaml interpolates ``${VAR}``, and ``$$`` is a plain ``$``."""
+    return text.replace("$", "$$")
 
 
 @dataclass

@@ -10,6 +10,7 @@ function.yaml without it (the download path itself, a zip from a presigned URL, 
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -37,7 +38,7 @@ def out_of_band(backend, tmp_path, name: str, **extra: str) -> dict:
     args = ["lambda", "create-function", "--function-name", name, "--runtime", "python3.11",
             "--handler", "main.main", "--role", backend.role_arn, "--zip-file", f"fileb://{package}",
             "--memory-size", "256", "--timeout", "30",
-            "--environment", "Variables={API_TOKEN=s3cr3t-value,MODE=prod}", "--tags", "team=data"]
+            "--environment", json.dumps({"Variables": {"API_TOKEN": "s3cr3t-value", "MODE": "pr${od}"}}), "--tags", "team=data"]
     return aws(backend, *args)
 
 
@@ -81,12 +82,13 @@ def test_import_writes_marks_and_registers_it_in_sync(home, tmp_path):
     assert "s3cr3t-value" not in done.stdout + done.stderr   # env values are never printed
     assert "API_TOKEN, MODE written in clear" in done.stdout and "${VAR}" in done.stdout
     assert "no code written" in done.stdout   # moto's code location is not reachable here
+    # (a provider's value with a $ is written as $$, so it reads back as itself, not as ${od})
 
     path = dest / "legacy" / "function.yaml"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     declared = yaml.safe_load(path.read_text())
     assert declared == {"name": "legacy", "runtime": "python3.11", "entry_point": "main.main", "memory": 256,
-                        "timeout": 30, "env": {"API_TOKEN": "s3cr3t-value", "MODE": "prod"},
+                        "timeout": 30, "env": {"API_TOKEN": "s3cr3t-value", "MODE": "pr$${od}"},
                         "labels": {"team": "data"}, "targets": {"aws": {"region": backend.region}}}
     assert not [p for p in dest.iterdir() if p.name.startswith(".import-")]   # no scratch folder left
 
