@@ -114,6 +114,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("name", help="the function's name on the component")
     s.add_argument("--from", dest="source", required=True, metavar="COMPONENT",
                    help=f"where it runs ({components})").completer = _components
+    s = sub.add_parser("import", help="bring functions running on a component without a mark under management"
+                       " (no NAME: list them)")
+    s.add_argument("component", metavar="COMPONENT", help=f"where they run ({components})").completer = _components
+    s.add_argument("names", nargs="*", metavar="NAME", help="the functions to import (none: list the unmarked ones)")
+    s.add_argument("--to", default=".", metavar="DIR", help="write DIR/NAME/function.yaml and its code (default: .)")
+    s.add_argument("--yes", action="store_true", help="mark them without asking")
+    s.add_argument("--dry-run", action="store_true", dest="sub_dry_run",
+                   help="print what would be written and marked; change nothing")
     s = sub.add_parser("gc", help="remove dangling marked resources and drop ghosts")
     s.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     s = sub.add_parser("delete", help="remove a function from its components and the registry")
@@ -327,7 +335,7 @@ def _dispatch(args) -> int:
                                           dry_run=args.sub_dry_run or args.dry_run,
                                           as_json=args.sub_json or args.json,
                                           allow_empty=args.sub_allow_empty or args.allow_empty)
-        return getattr(commands, args.command)(args)
+        return getattr(commands, "import_" if args.command == "import" else args.command)(args)
     finally:
         if getattr(args, "service", None) is not None:
             args.service.discard_probes()   # components read for a command that did not need them

@@ -9,8 +9,10 @@ the one central place ``read_only`` is enforced.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
@@ -940,3 +942,140 @@ class SyncService:
         if not actions:
             raise ServiceError(f"{name} is not on {component}: nothing to delete")
         return actions
+
+    # --- import: bring a function no registry deployed under management (issue 14) -----------
+    def unmarked_functions(self, component: str) -> list[tuple[str, str]]:
+        """(name, one-line summary) of each function on ``component`` that carries no mark."""
+        self.require(component)
+        observation = self._observe_one(component)
+        if not observation.complete and not observation.unmarked:
+            raise ServiceError(f"{component}: {'; '.join(observation.errors) or 'the listing failed'}")
+        names = sorted(observation.unmarked)
+        describe = getattr(self.adapter(component), "describe_unmarked", None)
+        if describe is None or not names:
+            return [(n, "") for n in names]
+        seen = describe(names)
+        return [(n, seen[n].summary if n in seen else "") for n in names]
+
+    def import_prepare(self, component: str, name: str, folder: Path) -> "ImportDraft":
+        """Read ``name``'s configuration and code on ``component`` and write its function.yaml
+        (mode 0600: env values may be secrets) and code into ``folder`` (a new, empty folder
+        the caller moves into place only once this succeeded). Nothing on the component or in
+        the registry changes. Raises ServiceError (one line naming it) when it cannot be imported."""
+        from functions_tui.registry.component import ApplyError
+
+        self.require(component)
+        adapter = self.adapter(component)
+        describe = getattr(adapter, "describe_unmarked", None)
+        if describe is None:
+            raise ServiceError(f"{component}: import is not supported for this kind of component yet")
+        try:
+            seen = describe([name])[name]
+        except ApplyError as exc:
+            raise ServiceError(f"{name}: not found on {component} ({exc})") from exc
+        if seen.marked:
+            if seen.owner and seen.owner != self.registry_id():
+                raise ServiceError(f"{name} on {component} was deployed by another registry ({seen.owner}):"
+                                   f" `functions-tui adopt {name} --from {component}` takes it over")
+            raise ServiceError(f"{name} on {component} carries this registry's mark already:"
+                               f" `functions-tui adopt {name} --from {component}` or `--sync {component}` manage it")
+        if name in self.record_map():
+            raise ServiceError(f"{name}: a function of that name is in the registry already; not importing it")
+        values = seen.values
+        note = adapter.download_code(seen, folder)
+        declaration: dict[str, Any] = {"name": name}
+        image = (values.get("target") or {}).get("image")
+        if not image:
+            declaration["runtime"] = literal(values.get("runtime") or "")
+            declaration["entry_point"] = literal(values.get("entry_point") or "")
+        for key in ("memory", "timeout"):
+            if values.get(key) not in (None, ""):
+                declaration[key] = int(values[key])
+        env = {str(k): literal(str(v)) for k, v in (values.get("env") or {}).items()}
+        if env:
+            declaration["env"] = env
+        labels = {str(k): literal(str(v)) for k, v in (values.get("labels") or {}).items()}
+        if labels:
+            declaration["labels"] = labels
+        declaration["targets"] = {component: dict(values.get("target") or {})}
+        import yaml
+
+        path = folder / "function.yaml"
+        text = yaml.safe_dump(declaration, sort_keys=False, default_flow_style=False)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+        return ImportDraft(name=name, component=component, observed=seen, declaration=declaration,
+                           files=files, code_note=note, clear_env=sorted(env))
+
+    def import_commit(self, draft: "ImportDraft", folder: Path) -> FunctionRecord:
+        """Mark the function import_prepare read (its declaration now in ``folder``) with this
+        registry's identity, then register it, in one registry write, with its spec (add()'s
+        reading of the written declaration) and its base on the component: the fingerprint of
+        the marked resource, exactly as an adoption records it (registry.apply's ``_set_base``),
+        so the next sync reads it as in sync. The mark is one label/tag write: configuration and
+        code are never changed. A registry that does not exist yet is created by that write with
+        the identity the mark already carries (as apply does for a first deploy)."""
+        import uuid
+
+        from functions_tui.app.declarations import load_declarations, merge_declared
+        from functions_tui.registry.component import ApplyError
+        from functions_tui.registry.models import ComponentRecord
+
+        self._check_writable("importing a function")
+        paths.ensure_config_dir(self.home)
+        spec = next(s for s in load_declarations(folder, known={n: list(r.spec.after) for n, r in self.records().items()})
+                    if s.name == draft.name)
+        spec = merge_declared(spec, None)
+        lineage = self.registry_id() or str(uuid.uuid4())
+        adapter = self.adapter(draft.component)
+        adapter.registry_id = lineage
+        image = spec.image(draft.component)
+        from functions_tui.registry.journal import Journal
+
+        # Like every cloud change: journaled before it is made, cleared once the registry holds it
+        # (an interrupted import is reported at the next start, as an interrupted apply is).
+        journal = Journal.for_store(self.store)
+        entry = journal.begin(draft.name, draft.component, "import", resource_id=draft.observed.resource_id)
+        try:
+            marked = adapter.mark_imported(draft.name, ("image:" + image) if image else spec.code_digest,
+                                           str(draft.observed.values.get("deployed_code") or ""),
+                                           resource_id=draft.observed.resource_id)
+        except ApplyError as exc:
+            journal.finish(entry, made=False)
+            raise ServiceError(str(exc)) from exc
+        journal.finish(entry, made=True)
+        with self.store.transaction("import") as txn:
+            if not txn.lineage:
+                txn.lineage = lineage
+            elif txn.lineage != lineage:
+                raise ServiceError(f"{draft.name}: the registry was replaced while importing; it is marked with"
+                                   f" identity {lineage}: `functions-tui adopt {draft.name} --from {draft.component}`")
+            if txn.get(draft.name) is not None:
+                raise ServiceError(f"{draft.name}: registered meanwhile; it is marked now:"
+                                   f" `functions-tui --sync {draft.component}` reads it")
+            record = FunctionRecord(spec=spec, components={draft.component: ComponentRecord(
+                draft.component, base=marked.fingerprint(), resource_id=marked.resource_id, last_sync=utc_now())})
+            txn.put(record, action="add", component=draft.component)
+        journal.clear([entry.id])
+        return record
+
+
+def literal(text: str) -> str:
+    """A provider's value as declaration text that reads back as itself: every scalar of a
+    function.yaml interpolates ``${VAR}``, and ``$$`` is a plain ``$``."""
+    return text.replace("$", "$$")
+
+
+@dataclass
+class ImportDraft:
+    """What import read of one function and wrote into its folder (not yet moved into place)."""
+
+    name: str
+    component: str
+    observed: Any
+    declaration: dict[str, Any]
+    files: list[str]
+    code_note: str      # "" when the code was written, else why not
+    clear_env: list[str]

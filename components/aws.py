@@ -60,7 +60,7 @@ from functions_tui.registry.fingerprint import code_identity
 from functions_tui.registry.kinds import Kind, register
 from functions_tui.registry.limits import Limits, provider_runtime
 from functions_tui.registry.models import IMAGE_PREFIX, FunctionSpec, is_managed_label, utc_now
-from functions_tui.registry.packaging import PackagingError, source_files, warn_sensitive
+from functions_tui.registry.packaging import PackagingError, extract_package, source_files, warn_sensitive
 
 NAME = "aws"   # the kind's name, and its default instance's
 #: Prefix of the code digest reported when Lambda's CodeSha256 is not the one we deployed.
@@ -910,3 +910,69 @@ class AwsComponent:
                        Resource=config["FunctionArn"], Tags={OWNER_KEY: owner})
             tags[OWNER_KEY] = owner
         return observed(config, tags, code=code, component=self.name)
+
+    # -- import (functions-tui import: bring an unmarked function under management) ----------
+
+    def describe_unmarked(self, names: list[str]) -> dict[str, ObservedFunction]:
+        """Each named function's configuration as observe() reads a marked one (env in clear),
+        read with one GetFunction each; plus what import needs: ``target`` (its region, or the
+        image a container-image function runs), ``deployed_code`` (Lambda's CodeSha256 now)
+        and ``code_location`` (GetFunction's presigned URL of the zip package, if any).
+        ``marked`` / ``owner`` say whether it carries a mark already (import refuses those).
+        A name that is not there raises ApplyError naming it."""
+        found: dict[str, ObservedFunction] = {}
+        for name in names:
+            config, tags, code = self._current(name)
+            values = lambda_values(config, {k: v for k, v in tags.items() if not is_managed_label(k)}, code=code)
+            image = config.get("PackageType") == IMAGE_PACKAGE
+            values["code_digest"] = (IMAGE_PREFIX + code["ImageUri"]) if image and code.get("ImageUri") else (
+                DRIFT_PREFIX + str(config.get("CodeSha256") or ""))
+            values["target"] = ({"image": code["ImageUri"]} if image and code.get("ImageUri")
+                                else {"region": self.lambda_client.meta.region_name})
+            values["deployed_code"] = config.get("CodeSha256") or ""
+            values["code_location"] = "" if image else str(code.get("Location") or "")
+            seen = observed(config, tags, component=self.name)
+            found[name] = ObservedFunction(name=name, component=self.name, values=values,
+                                           resource_id=seen.resource_id, marked=seen.marked,
+                                           summary=seen.summary, owner=seen.owner)
+        return found
+
+    def download_code(self, seen: ObservedFunction, folder: Path) -> str:
+        """Unpack the zip package GetFunction's ``Code.Location`` points at into ``folder``;
+        "" when written, else why not (an image function's code is its image; a location
+        this machine cannot fetch). Only the package's own files are written."""
+        if seen.values.get("target", {}).get("image"):
+            return "its code is the container image named in targets (nothing to download)"
+        location = seen.values.get("code_location") or ""
+        if not location:
+            return "Lambda gave no code location"
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(location, timeout=20) as response:   # a presigned S3 URL
+                package = response.read()
+            extract_package(package, folder)
+        except Exception as exc:
+            return f"its code location could not be downloaded here ({type(exc).__name__}: {str(exc)[:120]})"
+        return ""
+
+    def mark_imported(self, name: str, code_digest: str, deployed_code: str,
+                      resource_id: str = "") -> ObservedFunction:
+        """Tag an unmarked function with this registry's mark: its name, our identity, the
+        digest of the source import wrote (``code_digest``) and Lambda's CodeSha256 read at
+        import (``deployed_code``). One TagResource: configuration and code are never touched.
+        Refuses a function that got a mark meanwhile or whose code changed since it was read."""
+        owner = self._owner("import", name)
+        config, tags, _ = self._current(name)
+        if MARK_KEY in tags:
+            raise ApplyError(f"{name}: it carries the {MARK_KEY} tag already; not importing it")
+        if deployed_code and config.get("CodeSha256") != deployed_code:
+            raise ApplyError(f"{name}: its code changed on Lambda while it was being imported; run import again")
+        wanted = {MARK_KEY: name, OWNER_KEY: owner, DEPLOYED_CODE_KEY: str(config.get("CodeSha256") or "")}
+        if code_digest and len(code_digest) <= MAX_TAG_VALUE:
+            wanted[DIGEST_KEY] = code_digest
+        self._call(f"TagResource {name}", self.lambda_client.tag_resource,
+                   Resource=config["FunctionArn"], Tags={k: v for k, v in wanted.items() if v})
+        config, tags, code = self._current(name)
+        return observed(config, tags, code=code, component=self.name)
+

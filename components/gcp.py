@@ -36,7 +36,7 @@ from functions_tui.registry.component import ApplyError, Detection, Observation,
 from functions_tui.registry.limits import Limits, provider_runtime
 from functions_tui.registry.kinds import Kind, register
 from functions_tui.registry.models import FunctionSpec, digest_source, is_managed_label, utc_now
-from functions_tui.registry.packaging import PackagingError, source_files, warn_sensitive
+from functions_tui.registry.packaging import PackagingError, extract_package, source_files, warn_sensitive
 
 COMPONENT = "gcp"   # the kind's name, and its default instance's
 #: Prefix of the code digest reported when the function's source is not the one we deployed.
@@ -627,6 +627,85 @@ class GcpComponent:
                              f"(operation {operation.operation.name} may still complete; observe again)") from exc
         except Exception as exc:
             raise ApplyError(f"gcp: {what} failed: {_short(exc)}") from exc
+
+    # ------------------------------------------------------------------ import
+    def _unmarked_raw(self, names: list[str]) -> dict[str, Any]:
+        """The raw functions whose id is one of ``names``, over the configured locations."""
+        client, wanted, found = self._get_client(), set(names), {}
+        for location in self.locations:
+            parent = f"projects/{self.project}/locations/{location}"
+            try:
+                for page in client.list_functions(request={"parent": parent, "page_size": self.page_size},
+                                                  retry=self._retry(), timeout=self.timeout_s).pages:
+                    for fn in type(page).pb(page).functions:
+                        fid = fn.name.rsplit("/", 1)[-1]
+                        if fid in wanted:
+                            found.setdefault(fid, fn)
+            except Exception as exc:
+                raise ApplyError(f"gcp: listing {parent} failed: {_short(exc)}") from exc
+        return found
+
+    def describe_unmarked(self, names: list[str]) -> dict[str, ObservedFunction]:
+        """Each named function's configuration as observe() reads a marked one (env in clear),
+        plus what import needs: ``target`` (its project and region) and ``deployed_code`` (the
+        provider's code identity, as the deployed-code label records it). ``marked`` / ``owner``
+        say whether it carries a mark already. A name that is not there raises ApplyError."""
+        raw = self._unmarked_raw(list(names))
+        found: dict[str, ObservedFunction] = {}
+        for name in names:
+            fn = raw.get(name)
+            if fn is None:
+                raise ApplyError(f"gcp: no function {name} in project {self.project} ({', '.join(self.locations)})")
+            labels = dict(fn.labels)
+            seen = _observed(self.name, fn, name)
+            values = dict(seen.values)
+            code = code_hash(fn.build_config)
+            values["code_digest"] = DRIFT_PREFIX + code if code else ""
+            parts = fn.name.split("/")
+            values["target"] = {"project": parts[1], "region": parts[3]}
+            values["deployed_code"] = code
+            found[name] = ObservedFunction(name=name, component=self.name, values=values, resource_id=fn.name,
+                                           marked=MARK_KEY in labels, summary=seen.summary,
+                                           owner=labels.get(OWNER_KEY) or None)
+        return found
+
+    def download_code(self, seen: ObservedFunction, folder: Path) -> str:
+        """Unpack the function's source archive (generateDownloadUrl, then a GET of the signed
+        URL it answers) into ``folder``; "" when written, else why not."""
+        import requests
+
+        try:
+            answer = self._get_client().generate_download_url(request={"name": seen.resource_id},
+                                                              retry=self._retry(), timeout=self.timeout_s)
+            got = requests.get(answer.download_url, timeout=self.timeout_s)
+            got.raise_for_status()
+            extract_package(got.content, folder)
+        except Exception as exc:
+            return f"its source archive could not be downloaded ({_short(exc)})"
+        return ""
+
+    def mark_imported(self, name: str, code_digest: str, deployed_code: str,
+                      resource_id: str = "") -> ObservedFunction:
+        """Label an unmarked function with this registry's mark: its name, our identity, the
+        digest of the source import wrote and the provider's code identity read at import. A
+        labels-only patch (update mask ``labels``): configuration and code never change.
+        Refuses a function that got a mark meanwhile or whose code changed since it was read."""
+        owner = self._owner("import", name)
+        current = self._get(resource_id) if resource_id else self._unmarked_raw([name]).get(name)
+        if current is None:
+            raise ApplyError(f"gcp: cannot import {name}: it does not exist (any more)")
+        if current.labels.get(MARK_KEY):
+            raise ApplyError(f"gcp: {name} carries the {MARK_KEY} label already; not importing it")
+        now = code_hash(current.build_config)
+        if deployed_code and now != deployed_code:
+            raise ApplyError(f"gcp: the source of {name} changed while it was being imported; run import again")
+        labels = {**current.labels, MARK_KEY: label_value(name), OWNER_KEY: owner}
+        if code_digest:
+            labels[DIGEST_KEY] = encode_digest(code_digest)
+        if now:
+            labels[DEPLOYED_CODE_KEY] = now
+        marked = self._patch_labels(current.name, labels, f"marking {name}")
+        return _observed(self.name, marked, label_value(name))
 
 
 # ---------------------------------------------------------------------- mapping

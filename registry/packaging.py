@@ -254,3 +254,15 @@ def sensitive_warnings(listing: SourceFiles, function: str, component: str = "")
 def warn_sensitive(listing: SourceFiles, function: str, component: str = "") -> None:
     for line in sensitive_warnings(listing, function, component):
         warning_sink(line)
+
+
+def extract_package(package: bytes, folder: Path) -> None:
+    """Unzip a deployment package (a provider's copy of a function's code, read by ``import``)
+    into ``folder``, refusing members that would land outside it."""
+    root = folder.resolve()
+    with zipfile.ZipFile(io.BytesIO(package)) as archive:
+        for member in archive.infolist():
+            target = (root / member.filename).resolve()
+            if not target.is_relative_to(root):
+                raise ValueError(f"package member {member.filename!r} lies outside the function's folder")
+        archive.extractall(root)

@@ -53,7 +53,7 @@ ENUMS: dict[str, tuple[str, ...]] = {
                      "COMMIT_FUNCTION_UPGRADE_AS_GEN2_SUCCESSFUL", "COMMIT_FUNCTION_UPGRADE_AS_GEN2_ERROR"),
 }
 
-# The Function resource and every message inside it (and generateUploadUrl's request), by the names the proto gives them
+# The Function resource and every message inside it (and generateUploadUrl's and generateDownloadUrl's requests), by the names the proto gives them
 # (the discovery document prefixes two: DISCOVERY_NAMES).
 MESSAGES: dict[str, dict[str, Field]] = {
     "Function": {
@@ -102,6 +102,7 @@ MESSAGES: dict[str, dict[str, Field]] = {
     "OnDeployUpdatePolicy": {"runtimeVersion": _f(S, out=True)},
     "StateMessage": {"severity": _f("Severity"), "type": _f(S), "message": _f(S)},
     "GenerateUploadUrlRequest": {"kmsKeyName": _f(S), "environment": _f("Environment")},
+    "GenerateDownloadUrlRequest": {},
     "UpgradeInfo": {"upgradeState": _f("UpgradeState"), "serviceConfig": _f("ServiceConfig"),
                     "eventTrigger": _f("EventTrigger"), "buildConfig": _f("BuildConfig")},
 }
@@ -121,6 +122,7 @@ QUERY_PARAMETERS: dict[str, frozenset[str]] = {
     "list_functions": frozenset({"filter", "orderBy", "pageSize", "pageToken"}),
     "create_function": frozenset({"functionId"}),
     "generate_upload_url": frozenset(),
+    "generate_download_url": frozenset(),
     "get_function": frozenset({"revision"}),
     "patch_function": frozenset({"updateMask"}),
     "delete_function": frozenset(),

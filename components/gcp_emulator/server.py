@@ -7,11 +7,13 @@ calls, see its ``transports/rest_base.py``):
   POST   /v2/projects/P/locations/L/functions?functionId create → Operation
   POST   /v2/projects/P/locations/L/functions:generateUploadUrl
   GET    /v2/projects/P/locations/L/functions/F          get
+  POST   /v2/projects/P/locations/L/functions/F:generateDownloadUrl   → {downloadUrl} of its source archive
   PATCH  /v2/projects/P/locations/L/functions/F?updateMask → Operation
   DELETE /v2/projects/P/locations/L/functions/F          → Operation
   GET    /v2/projects/P/locations/L/operations[/ID]      operations
   PUT    /_emulator/uploads/OBJECT                        the upload URL (accepts a zip; answers
                                                           x-goog-generation as Cloud Storage does)
+  GET    /_emulator/downloads/OBJECT                      the download URL (the zip uploaded there)
 
 Every answer honours the ``X-Goog-FieldMask`` header and the ``fields`` system parameter
 (partial responses, field_mask.py). Requests are held to the API's definition first (query
@@ -50,11 +52,13 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("POST", re.compile(rf"^/v2/({_LOC})/functions$"), "create_function"),
     ("POST", re.compile(rf"^/v2/({_LOC})/functions:generateUploadUrl$"), "generate_upload_url"),
     ("GET", re.compile(rf"^/v2/({_LOC}/functions/[^/:]+)$"), "get_function"),
+    ("POST", re.compile(rf"^/v2/({_LOC}/functions/[^/:]+):generateDownloadUrl$"), "generate_download_url"),
     ("PATCH", re.compile(rf"^/v2/({_LOC}/functions/[^/:]+)$"), "patch_function"),
     ("DELETE", re.compile(rf"^/v2/({_LOC}/functions/[^/:]+)$"), "delete_function"),
     ("GET", re.compile(rf"^/v2/({_LOC}/operations/[^/]+)$"), "get_operation"),
     ("GET", re.compile(rf"^/v2/({_LOC})/operations$"), "list_operations"),
     ("PUT", re.compile(r"^/_emulator/uploads/([^/]+)$"), "put_upload"),
+    ("GET", re.compile(r"^/_emulator/downloads/([^/]+)$"), "get_download"),
     ("GET", re.compile(r"^/_emulator/health$"), "health"),
     ("POST", re.compile(r"^/_emulator/reset$"), "reset"),
     ("POST", re.compile(r"^/_emulator/faults$"), "faults"),
@@ -126,7 +130,7 @@ class _Handler(BaseHTTPRequestHandler):
                                  "content_type": self.headers.get("Content-Type"),
                                  "field_mask": self.headers.get(field_mask.HEADER),
                                  "authorization": "Authorization" in self.headers, "size": len(raw)}
-        if handler != "put_upload":   # an upload's bytes stay in state.uploads, not in the log
+        if handler not in ("put_upload", "get_download"):   # an archive's bytes stay in state.uploads, not in the log
             try:
                 entry["body"] = json.loads(raw) if raw else None
             except ValueError:
@@ -187,6 +191,17 @@ class _Handler(BaseHTTPRequestHandler):
     def _generate_upload_url(self, parent: str, query: dict[str, str], raw: bytes):
         return 200, self.state.generate_upload_url(parent, self._base_url(),
                                                    self._json(raw, "generate_upload_url_request"))
+
+    def _generate_download_url(self, name: str, query: dict[str, str], raw: bytes):
+        return 200, self.state.generate_download_url(name, self._base_url(),
+                                                     self._json(raw, "generate_download_url_request"))
+
+    def _get_download(self, obj: str, query: dict[str, str], raw: bytes):
+        # As Cloud Storage answers a GET of a signed URL: the object's bytes, as uploaded.
+        data = self.state.download(obj)
+        if data is None:
+            return _storage_error(404, "NoSuchKey", "The specified key does not exist.")
+        return 200, data, {"Content-Type": UPLOAD_CONTENT_TYPE}
 
     def _get_function(self, name: str, query: dict[str, str], raw: bytes):
         return 200, self.state.get_function(name)

@@ -340,6 +340,25 @@ class EmulatorState:
                 "storageSource": {"bucket": f"gcf-v2-uploads-{project}", "object": obj},
             }
 
+    def generate_download_url(self, name: str, base_url: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """generateDownloadUrl: a URL of the function's source archive (the object its
+        buildConfig.source.storageSource names); FAILED_PRECONDITION when the emulator holds
+        no bytes for it (a source from a repository, or state loaded without the archive)."""
+        with self._lock:
+            current = self._existing(name)
+            validation.parse_message(body or {}, "GenerateDownloadUrlRequest", "generate_download_url_request")
+            storage = ((current.get("buildConfig") or {}).get("source") or {}).get("storageSource") or {}
+            obj = storage.get("object") or ""
+            if not (obj and (self.uploads.get(obj) or {}).get("data")):
+                raise EmulatorError("FAILED_PRECONDITION", f"function {name} has no source archive to download")
+            return {"downloadUrl": f"{base_url}/_emulator/downloads/{obj}"}
+
+    def download(self, obj: str) -> bytes | None:
+        """The bytes a download URL serves (None: no such object)."""
+        with self._lock:
+            data = (self.uploads.get(obj) or {}).get("data")
+            return bytes(data) if data else None
+
     def receive_upload(self, obj: str, data: bytes) -> int:
         """The PUT of a zip to an upload URL; returns the object's new generation (GCS answers
         it in the ``x-goog-generation`` header: microseconds, strictly increasing)."""

@@ -1,0 +1,211 @@
+"""``functions-tui import aws [NAME...]`` against moto's server: a Lambda function created out
+of band (the real ``aws`` command line, no mark) is written to a function.yaml, marked with this
+registry's identity (tags only: its configuration and code stay as they were) and registered
+with its base, so the next ``--sync --dry-run aws`` reads it as in sync.
+
+moto's GetFunction gives a ``Code.Location`` on ``awslambda-REGION-tasks.s3.REGION.amazonaws.com``,
+a host it does not serve: the code cannot be downloaded here, and import says so and writes the
+function.yaml without it (the download path itself, a zip from a presigned URL, is not reached).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+
+import yaml
+
+from functions_tui.components.aws import DEPLOYED_CODE_KEY, DIGEST_KEY, MARK_KEY, OWNER_KEY
+from tests.cli_helpers import cli_env, command, registry_bytes, registry_id, run_cli, write_yaml
+from tests.provider_clis import aws, zip_file
+
+import pytest
+
+
+@pytest.fixture
+def home(tmp_path, aws_clean):
+    home = tmp_path / "home"
+    env = cli_env(home, **aws_clean.handle.env())
+    write_yaml(home / "config.yaml", {"aws": {"role": aws_clean.role_arn}})
+    assert run_cli("status", env=env).returncode in (0, 2)   # the registry and its identity exist
+    return home, env, aws_clean
+
+
+def out_of_band(backend, tmp_path, name: str, **extra: str) -> dict:
+    package = zip_file(tmp_path, name, {"main.py": "def main(event, context):\n    return 'hand made'\n"})
+    args = ["lambda", "create-function", "--function-name", name, "--runtime", "python3.11",
+            "--handler", "main.main", "--role", backend.role_arn, "--zip-file", f"fileb://{package}",
+            "--memory-size", "256", "--timeout", "30",
+            "--environment", json.dumps({"Variables": {"API_TOKEN": "s3cr3t-value", "MODE": "pr${od}"}}), "--tags", "team=data"]
+    return aws(backend, *args)
+
+
+def config_of(backend, name: str) -> dict:
+    return aws(backend, "lambda", "get-function-configuration", "--function-name", name)
+
+
+def tags_of(backend, arn: str) -> dict:
+    return aws(backend, "lambda", "list-tags", "--resource", arn)["Tags"]
+
+
+def comparable(config: dict) -> dict:
+    return {k: config.get(k) for k in ("Runtime", "Handler", "MemorySize", "Timeout", "Environment", "CodeSha256",
+                                       "CodeSize", "Role", "PackageType")}
+
+
+def test_listing_names_the_unmarked_functions_only(home, tmp_path):
+    _, env, backend = home
+    out_of_band(backend, tmp_path, "legacy")
+    make = write_yaml(tmp_path / "src" / "ours" / "function.yaml", {
+        "name": "ours", "runtime": "python3.11", "entry_point": "main.main", "targets": {"aws": {}}})
+    (make.parent / "main.py").write_text("def main(e, c):\n    return 1\n")
+    assert run_cli("add", str(make.parent), env=env).returncode == 0
+    assert run_cli("--sync", "aws", env=env).returncode == 0
+
+    listed = run_cli("import", "aws", env=env)
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == ["legacy"]
+    assert "python3.11" in lines[0] and "256" in lines[0]
+
+
+def test_import_writes_marks_and_registers_it_in_sync(home, tmp_path):
+    home, env, backend = home
+    created = out_of_band(backend, tmp_path, "legacy")
+    before = config_of(backend, "legacy")
+    dest = tmp_path / "imported"
+
+    done = run_cli("import", "aws", "legacy", "--to", str(dest), "--yes", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "s3cr3t-value" not in done.stdout + done.stderr   # env values are never printed
+    assert "API_TOKEN, MODE written in clear" in done.stdout and "${VAR}" in done.stdout
+    assert "no code written" in done.stdout   # moto's code location is not reachable here
+    # (a provider's value with a $ is written as $$, so it reads back as itself, not as ${od})
+
+    path = dest / "legacy" / "function.yaml"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    declared = yaml.safe_load(path.read_text())
+    assert declared == {"name": "legacy", "runtime": "python3.11", "entry_point": "main.main", "memory": 256,
+                        "timeout": 30, "env": {"API_TOKEN": "s3cr3t-value", "MODE": "pr$${od}"},
+                        "labels": {"team": "data"}, "targets": {"aws": {"region": backend.region}}}
+    assert not [p for p in dest.iterdir() if p.name.startswith(".import-")]   # no scratch folder left
+
+    # Marked: name, our identity, the written source's digest, Lambda's own code hash; nothing else.
+    after = config_of(backend, "legacy")
+    assert comparable(after) == comparable(before)
+    tags = tags_of(backend, created["FunctionArn"])
+    assert tags[MARK_KEY] == "legacy" and tags[OWNER_KEY] == registry_id(home)
+    assert tags[DEPLOYED_CODE_KEY] == before["CodeSha256"] and tags[DIGEST_KEY].startswith("sha256:")
+    assert tags["team"] == "data"
+
+    dry = run_cli("--sync", "--dry-run", "aws", env=env)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    info = run_cli("info", "legacy", env=env)
+    assert info.returncode == 0 and "legacy" in info.stdout
+    assert "interrupted" not in run_cli("status", env=env).stderr   # the journaled mark was cleared
+
+
+def test_dry_run_writes_and_marks_nothing(home, tmp_path):
+    home_dir, env, backend = home
+    created = out_of_band(backend, tmp_path, "legacy")
+    registry = registry_bytes(home_dir)
+    dest = tmp_path / "imported"
+    dry = run_cli("import", "aws", "legacy", "--to", str(dest), "--dry-run", env=env)
+    assert dry.returncode == 0, dry.stderr
+    assert "would write" in dry.stdout and "would mark" in dry.stdout and "s3cr3t-value" not in dry.stdout
+    assert not dest.exists()
+    assert MARK_KEY not in tags_of(backend, created["FunctionArn"])
+    assert registry_bytes(home_dir) == registry
+
+
+def test_without_a_terminal_and_without_yes_it_refuses(home, tmp_path):
+    home_dir, env, backend = home
+    created = out_of_band(backend, tmp_path, "legacy")
+    dest = tmp_path / "imported"
+    refused = run_cli("import", "aws", "legacy", "--to", str(dest), env=env)
+    assert refused.returncode == 1
+    assert "not a terminal" in refused.stderr and "--yes" in refused.stderr
+    assert not dest.exists() and MARK_KEY not in tags_of(backend, created["FunctionArn"])
+
+
+def test_a_marked_or_missing_name_is_refused_and_the_others_imported(home, tmp_path):
+    home_dir, env, backend = home
+    out_of_band(backend, tmp_path, "legacy")
+    out_of_band(backend, tmp_path, "other")
+    dest = tmp_path / "imported"
+    first = run_cli("import", "aws", "legacy", "--to", str(dest), "--yes", env=env)
+    assert first.returncode == 0, first.stderr
+
+    theirs = out_of_band(backend, tmp_path, "theirs")
+    aws(backend, "lambda", "tag-resource", "--resource", theirs["FunctionArn"],
+        "--tags", f"{MARK_KEY}=theirs,{OWNER_KEY}=another-registry")
+
+    again = run_cli("import", "aws", "legacy", "nothere", "theirs", "other", "--to", str(tmp_path / "second"),
+                    "--yes", env=env)
+    assert again.returncode == 1
+    errors = again.stderr.strip().splitlines()
+    assert len(errors) == 3, errors
+    assert any("legacy" in line and "this registry's mark" in line and "--sync aws" in line for line in errors), errors
+    assert any("theirs" in line and "another registry" in line and "adopt theirs --from aws" in line
+               for line in errors), errors
+    assert any("nothere" in line and "not found" in line for line in errors), errors
+    assert sorted(p.name for p in (tmp_path / "second").iterdir()) == ["other"]   # nothing half-done
+    assert "legacy" in first.stdout
+
+
+def test_a_container_image_function_is_declared_by_its_image(home, tmp_path):
+    home_dir, env, backend = home
+    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/legacy:v1"
+    created = aws(backend, "lambda", "create-function", "--function-name", "boxed", "--package-type", "Image",
+                  "--code", f"ImageUri={image}", "--role", backend.role_arn, "--memory-size", "512")
+    before = config_of(backend, "boxed")
+    dest = tmp_path / "imported"
+    done = run_cli("import", "aws", "boxed", "--to", str(dest), "--yes", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "container image" in done.stdout   # why no code was written
+    declared = yaml.safe_load((dest / "boxed" / "function.yaml").read_text())
+    assert declared["targets"] == {"aws": {"image": image}} and "runtime" not in declared
+    assert declared["memory"] == 512
+    assert comparable(config_of(backend, "boxed")) == comparable(before)
+    tags = tags_of(backend, created["FunctionArn"])
+    assert tags[MARK_KEY] == "boxed" and tags[DIGEST_KEY] == "image:" + image
+    dry = run_cli("--sync", "--dry-run", "aws", env=env)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+
+
+def on_a_terminal(args: list[str], env: dict, answer: str) -> subprocess.CompletedProcess:
+    """The CLI with its stdin on a pseudo-terminal (so it asks), answering ``answer``."""
+    controller, terminal = os.openpty()
+    try:
+        os.write(controller, answer.encode() + b"\n")
+        return subprocess.run(command() + args, stdin=terminal, env=env, capture_output=True, text=True, timeout=180)
+    finally:
+        os.close(controller)
+        os.close(terminal)
+
+
+def test_on_a_terminal_it_asks_and_no_leaves_everything_as_it_was(home, tmp_path):
+    home_dir, env, backend = home
+    created = out_of_band(backend, tmp_path, "legacy")
+    dest = tmp_path / "imported"
+    declined = on_a_terminal(["import", "aws", "legacy", "--to", str(dest)], env, "n")
+    assert declined.returncode == 0, declined.stderr
+    assert "not imported" in declined.stdout
+    assert not dest.exists()
+    assert MARK_KEY not in tags_of(backend, created["FunctionArn"])
+
+    accepted = on_a_terminal(["import", "aws", "legacy", "--to", str(dest)], env, "y")
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+    assert (dest / "legacy" / "function.yaml").exists()
+    assert tags_of(backend, created["FunctionArn"])[MARK_KEY] == "legacy"
+
+
+def test_read_only_refuses_before_writing_anything(home, tmp_path):
+    home_dir, env, backend = home
+    created = out_of_band(backend, tmp_path, "legacy")
+    dest = tmp_path / "imported"
+    refused = run_cli("--read-only", "import", "aws", "legacy", "--to", str(dest), "--yes", env=env)
+    assert refused.returncode == 1 and "read-only" in refused.stderr.lower(), refused.stderr
+    assert not dest.exists() and MARK_KEY not in tags_of(backend, created["FunctionArn"])
