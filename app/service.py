@@ -63,6 +63,7 @@ class SyncService:
         self.home = paths.config_dir(home)
         self.read_only = read_only
         self._config = config
+        self._config_active = False
         self.store = RegistryStore(self.home / paths.REGISTRY_FILE,  # keeps config.yaml's `generations:`
                                    generations=lambda: getattr(self.config, "generations", 10))
         self._adapters: dict[str, Any] = dict(components or {})
@@ -82,8 +83,14 @@ class SyncService:
         with self._lock:
             if self._config is None:
                 self._config = load_config(self.home)
+            if not self._config_active:   # (a config given to the constructor too)
                 self._config.activate()   # its instances are the components (registry.kinds)
-                self._components_named_by_kind()
+                self._config_active = True   # (set first: the registry write below reads the config)
+                try:
+                    self._components_named_by_kind()
+                except BaseException:
+                    self._config_active = False   # not settled: asked again on the next use
+                    raise
             return self._config
 
     def _components_named_by_kind(self) -> None:

@@ -300,3 +300,12 @@ def test_two_docker_engines_are_two_components_each_with_its_own_drift(tmp_path,
     dry = run_cli("--sync", "--dry-run", "--json", env=env)
     states = {s["component"]: s["state"] for s in json.loads(dry.stdout)["statuses"]}
     assert states == {"docker-a": "in_sync", "docker-b": "drifted"}, dry.stdout
+
+
+def test_a_config_given_to_the_service_names_the_components_too(tmp_path):
+    config = parse_config(write_yaml(tmp_path / "config.yaml", {"components": {"aws-dev": {"kind": "aws"},
+                                                                               "laptop": {"kind": "docker"}}}))
+    service = SyncService(home=tmp_path / "home", config=config)
+    assert service.component_names() == ["aws-dev", "laptop"]
+    assert kinds.component_names() == ("aws-dev", "laptop")          # what the engine asks
+    assert kinds.kind_of("laptop").name == "docker" and kinds.default_state("laptop") == "running"
