@@ -73,11 +73,18 @@ def sync_jobs(service: Any) -> list[SyncJob]:
 
 
 def component_names(service: Any) -> list[str]:
+    """The service's components; before there is a service (the sandbox's app, on screen while
+    its backends start), the default ones: one per kind."""
     try:
         names = list(service.component_names())
     except Exception:
         names = []
-    return names or list(known_components())
+    if names:
+        return names
+    from functions_tui.components import load_kinds
+
+    load_kinds()
+    return list(known_components())
 
 
 # --- the view model ------------------------------------------------------------------------

@@ -75,3 +75,19 @@ async def _watch_the_start(app, sandbox, screen_checked, docker_may_build) -> No
                                 and not app.syncing, rounds=6000), app.dashboard.activity.entries[-8:]
         assert row_state(app, "docker", "hello") == "drifted"
         assert any("starting moto" in e for e in app.dashboard.activity.entries)
+
+
+def test_the_sandboxs_app_knows_its_components_before_any_config_is_read(tmp_path):
+    """`functions-tui --sandbox` builds the app before a service (and its config.yaml) exists:
+    in a fresh interpreter, as the command does, the panels are the default components'. (It
+    once failed there with "no component kinds are registered", while this process, which
+    had loaded them, passed.)"""
+    import subprocess
+    import sys
+
+    code = ("from functions_tui.app.tui import FunctionsApp\n"
+            "print(FunctionsApp(preparer=lambda events: None).components)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path, env={"FUNCTIONS_TUI_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['docker', 'gcp', 'aws']"
