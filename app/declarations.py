@@ -212,10 +212,8 @@ def _package(source: Path) -> SourceFiles:
 
 def component_limits(component: str):
     """The registry.limits.Limits of a component's kind, or None."""
-    try:
-        return kinds.kind_of(component).limits
-    except KeyError:
-        return None
+    kind = kinds.find_kind(component)
+    return kind.limits if kind is not None else None
 
 
 def first_limit_problem(values: Mapping[str, Any],

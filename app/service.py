@@ -45,13 +45,6 @@ def read_only_refusal(what: str) -> str:
     return f"read-only: {what} is disabled (started with --read-only; start without it to change things)"
 
 
-def _states_of(component: str, kind_of) -> tuple[str, ...]:
-    try:
-        return kind_of(component).states
-    except KeyError:
-        return ()
-
-
 class SyncService:
     def __init__(self, home: Path | None = None, *, read_only: bool = False,
                  config: Config | None = None, components: dict[str, Any] | None = None) -> None:
@@ -106,9 +99,10 @@ class SyncService:
         renamed = {k: kinds.default_instance(k) for k in kinds.kinds() if k not in config.component_names}
         if not renamed or self._injected or not self.store.exists():
             return
-        snapshot = self.store.load()
-        stale = {k for k in renamed
-                 if any(k in r.spec.targets or k in r.components for r in snapshot.functions.values())}
+        from functions_tui.registry.filters import on_component
+
+        # A query over the stored documents: no record is built unless one has to move.
+        stale = {k for k in renamed if self.store.names(on_component(k))}
         if not stale:
             return
         ambiguous = sorted(k for k in stale if renamed[k] is None)
@@ -641,9 +635,9 @@ class SyncService:
     def run_state_components(self, record: FunctionRecord, state: str) -> list[str]:
         """Where ``run`` / ``stop`` apply to ``record``: the components it targets whose kind
         has run states (Docker's containers), else the first such component there is."""
-        from functions_tui.registry.kinds import kind_of
+        from functions_tui.registry.kinds import states_of
 
-        able = [c for c in self.component_names() if state in _states_of(c, kind_of)]
+        able = [c for c in self.component_names() if state in states_of(c)]
         return [c for c in able if c in record.spec.targets] or able[:1]
 
     def set_run_state(self, name: str, state: str) -> ApplyResult:

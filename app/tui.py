@@ -28,6 +28,7 @@ from textual.worker import Worker, WorkerState
 
 from functions_tui.app.abandonable_executor import AbandonableExecutor, abandonable
 from functions_tui.app.sync_scheduler import SyncScheduler
+from functions_tui.registry.kinds import states_of
 from functions_tui.app.tui_bridge import (Clock, DashboardData, DashboardView, SyncJob, SyncOutcome, build_view,
                             component_names, load_dashboard, merged_copy,
                             run_sync, sync_jobs, system_clock)
@@ -668,7 +669,7 @@ class FunctionsApp(App):
         spec = getattr(record, "spec", None)
         # Where run/stop apply: components whose kind has run states (Docker's instances).
         run_states = {c: spec.desired_state(c) for c in comps
-                      if spec is not None and c in spec.targets and "running" in _kind_states(c)}
+                      if spec is not None and c in spec.targets and "running" in states_of(c)}
         return actions_for(name, {c: self.data.state_of(name, c) for c in comps}, in_registry=record is not None,
                            declared_in=getattr(spec, "declared_in", "") or "", run_states=run_states)
 
@@ -943,11 +944,3 @@ def main(read_only: bool = False, service: Any = None, preparer: Preparer | None
         exit_now(code)   # not waiting for background syncs (they only read) nor freeing 50k records
     return code
 
-
-def _kind_states(component: str) -> tuple[str, ...]:
-    from functions_tui.registry.kinds import kind_of
-
-    try:
-        return kind_of(component).states
-    except KeyError:
-        return ()

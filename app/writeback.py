@@ -42,7 +42,8 @@ from typing import Any, Iterable, Mapping
 
 from functions_tui.registry.storage import write_atomic
 from functions_tui.registry.fingerprint import hash_matches, hash_value
-from functions_tui.registry.kinds import default_state, kind_of
+from functions_tui.registry.kinds import default_state, find_kind
+from functions_tui.registry.kinds import states_of as _states
 from functions_tui.registry.models import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, FunctionSpec
 
 #: Declaration fields a pull can change (``state`` is ``targets.<component>.state``).
@@ -1026,18 +1027,9 @@ def _behind_paths(spec: FunctionSpec) -> list[tuple]:
     return out
 
 
-def _states(component: str) -> tuple[str, ...]:
-    try:
-        return kind_of(component).states
-    except KeyError:
-        return ()
-
-
 def _target_fields(component: str) -> Mapping[str, str]:
-    try:
-        return kind_of(component).target_fields
-    except KeyError:
-        return {}
+    kind = find_kind(component)
+    return kind.target_fields if kind is not None else {}
 
 
 def _behind_reference(path: tuple, node, registry: Any, doc: _Doc) -> str:

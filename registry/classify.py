@@ -22,7 +22,7 @@ from functions_tui.registry.ignore import apply_ignore, rules_for
 from functions_tui.registry.masking import mask_triple
 from functions_tui.registry.merge import flat_fields, side_of, state_of
 from functions_tui.registry.limits import runtime_key
-from functions_tui.registry.kinds import MANAGED_LABEL_KEYS, default_state, kind_of
+from functions_tui.registry.kinds import MANAGED_LABEL_KEYS, default_state, find_kind
 from functions_tui.registry.models import FunctionRecord, FunctionSpec
 from functions_tui.registry.plan_types import FieldDiff, PairStatus, State
 
@@ -194,10 +194,8 @@ def raw_equal(observed: ObservedFunction, raw: tuple, state: Any, registry: Mapp
 
 
 def _mark_key(component: str) -> str | None:
-    try:
-        return kind_of(component).mark_key
-    except KeyError:
-        return None
+    kind = find_kind(component)
+    return kind.mark_key if kind is not None else None
 
 
 def observed_fingerprint(observed: ObservedFunction) -> dict[str, Any]:

@@ -97,7 +97,18 @@ def _qualifier(key: str, value: str, token: str) -> QueryLike:
         return spec.labels.test(lambda labels, k=name: isinstance(labels, dict) and k in labels)
     if key == "env":
         return spec.env.test(lambda env, k=value: isinstance(env, dict) and k in env)
-    return spec.targets.test(lambda targets, c=value: isinstance(targets, dict) and c in targets)  # target
+    return targeting(value)   # target
+
+
+def targeting(component: str) -> QueryLike:
+    """The functions whose spec targets ``component``."""
+    return Query().spec.targets.test(lambda targets, c=component: isinstance(targets, dict) and c in targets)
+
+
+def on_component(component: str) -> QueryLike:
+    """The functions the registry knows anything of on ``component``: a target or a record."""
+    return targeting(component) | Query().components.test(
+        lambda components, c=component: isinstance(components, dict) and c in components)
 
 
 def _takes(key: str) -> str:

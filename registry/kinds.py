@@ -81,6 +81,9 @@ class Instance:
 
 _kinds: dict[str, Kind] = {}
 _instances: dict[str, Instance] | None = None   # None: one per kind, named as the kind
+#: The instance table the lookups read (the engine asks per pair, so it is built once, not per
+#: question); dropped whenever a kind registers or config.yaml's instances are set.
+_table: dict[str, Instance] | None = None
 
 #: Every label/tag key the tool sets itself, in every kind's spelling (never user drift).
 #: One set object, filled as kinds register (registry.classify keeps a reference to it).
@@ -94,14 +97,18 @@ class UnknownComponentError(KeyError):
 
 def register(kind: Kind) -> Kind:
     """Called by the kind's own module; registering the same kind again is a no-op."""
+    global _table
     _kinds[kind.name] = kind
+    _table = None
     MANAGED_LABEL_KEYS.update(kind.label_key(what) for what in (MARK, OWNER, DIGEST, DEPLOYED_CODE))
     return kind
 
 
 def unregister(name: str) -> None:
     """Forget a kind registered for a while (a test's); its label keys stay managed."""
+    global _table
     _kinds.pop(name, None)
+    _table = None
 
 
 def kinds() -> dict[str, Kind]:
@@ -112,64 +119,79 @@ def kinds() -> dict[str, Kind]:
 
 def use_instances(instances: Iterable[Instance] | None) -> None:
     """The instances config.yaml names (None: one per kind, the default)."""
-    global _instances
+    global _instances, _table
     _instances = None if instances is None else {i.name: i for i in instances}
+    _table = None
+
+
+def _current() -> dict[str, Instance]:
+    global _table
+    if _table is None:
+        _table = (_instances if _instances is not None
+                  else {name: Instance(name, kind) for name, kind in kinds().items()})
+    return _table
 
 
 def instances() -> dict[str, Instance]:
     """Every instance, in display order."""
-    if _instances is None:
-        return {name: Instance(name, kind) for name, kind in kinds().items()}
-    return dict(_instances)
+    return dict(_current())
 
 
 def component_names() -> tuple[str, ...]:
-    return tuple(instances())
+    return tuple(_current())
 
 
 def instance(name: str) -> Instance:
-    found = instances().get(name)
+    found = _current().get(name)
     if found is None:
         raise UnknownComponentError(f"unknown component {name!r} (known: {', '.join(component_names())})")
     return found
 
 
-def kind_of(component: str) -> Kind:
+def find_kind(component: str) -> Kind | None:
     """The kind of an instance (or of a kind's own name, for a registry written before the
-    instance existed)."""
-    found = instances().get(component)
+    instance existed); None for a component no kind knows (a test's)."""
+    found = _current().get(component)
     if found is not None:
         return found.kind
-    known = kinds()
-    if component in known:
-        return known[component]
-    raise UnknownComponentError(f"unknown component {component!r} (known: {', '.join(component_names())})")
+    return _kinds.get(component)
+
+
+def kind_of(component: str) -> Kind:
+    """find_kind, or UnknownComponentError naming the known components."""
+    kind = find_kind(component)
+    if kind is None:
+        raise UnknownComponentError(f"unknown component {component!r} (known: {', '.join(component_names())})")
+    return kind
 
 
 def default_instance(kind_name: str) -> str | None:
     """The instance a kind's name stands for in ``targets``: the one named as the kind, else
     the kind's only instance (None when there are several and none is named as the kind)."""
-    of_kind = [i.name for i in instances().values() if i.kind.name == kind_name]
+    of_kind = [i.name for i in _current().values() if i.kind.name == kind_name]
     if kind_name in of_kind:
         return kind_name
     return of_kind[0] if len(of_kind) == 1 else None
 
 
 def default_state(component: str) -> str:
-    """The run state a target of ``component`` wants when it does not say."""
-    try:
-        return kind_of(component).default_state
-    except UnknownComponentError:   # a component no kind knows (a test's): no state to want
-        return "active"
+    """The run state a target of ``component`` wants when it does not say ("active" for a
+    component no kind knows: no state to want)."""
+    kind = find_kind(component)
+    return kind.default_state if kind is not None else "active"
 
 
 def default_policy(component: str) -> str:
     """The policy when config.yaml gives none: the kind's (Docker's local copies are often
     mid-edit, so a person decides; the clouds are the truth)."""
-    try:
-        return kind_of(component).default_policy
-    except UnknownComponentError:
-        return "ask"
+    kind = find_kind(component)
+    return kind.default_policy if kind is not None else "ask"
+
+
+def states_of(component: str) -> tuple[str, ...]:
+    """The run states a target of ``component`` may ask for (none for an unknown component)."""
+    kind = find_kind(component)
+    return kind.states if kind is not None else ()
 
 
 def rank(component: str) -> int:
