@@ -14,10 +14,7 @@ import importlib
 KIND_MODULES = ("docker", "gcp", "aws")
 
 
-def load_kinds(extra: tuple[str, ...] = ()) -> None:
-    """Import every kind's module (each registers its KIND); ``extra``: more modules by their
-    full name (a kind that lives elsewhere, e.g. a test's)."""
+def load_kinds() -> None:
+    """Import every kind's module (each registers its KIND)."""
     for module in KIND_MODULES:
         importlib.import_module(f"{__name__}.{module}")
-    for module in extra:
-        importlib.import_module(module)
