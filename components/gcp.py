@@ -6,9 +6,12 @@ An ``http://`` endpoint is the project's emulator (REST transport, anonymous cre
 otherwise credentials come from Application Default Credentials and only the project name
 is ever kept.
 
-Observing is one ``list_functions`` call per page over ``locations/-`` (no per-function get),
-reading the raw protobuf of each page so the cost stays close to the bare pager's. A failed
-page or a non-empty ``unreachable`` makes the observation incomplete, never empty.
+Observing is one list call per page over ``locations/-`` (no per-function get), made over the
+REST resource and read as JSON (``components/gcp_rest.py`` says why not through the client).
+Everything this module reads of a function is in the API's JSON mapping (camelCase, as the
+REST API answers it); what the client answers on a write is turned into the same mapping
+(``_as_json``), so one ``_observed`` reads both. A failed page or a non-empty ``unreachable``
+makes the observation incomplete, never empty.
 
 Ownership: what we deploy carries the labels ``functions-tui_function`` (the function's name)
 and ``functions-tui_registry`` (``registry_id``, the deploying registry's identity); observe()
@@ -32,6 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from functions_tui.components import gcp_rest
 from functions_tui.registry.component import ApplyError, Detection, Observation, ObservedFunction
 from functions_tui.registry.limits import Limits, provider_runtime
 from functions_tui.registry.kinds import Kind, register
@@ -115,8 +119,9 @@ DIGEST_KEY = KIND.digest_key
 OWNER_KEY = KIND.owner_key
 DEPLOYED_CODE_KEY = KIND.deployed_code_key
 
-# Function.State enum numbers → our lowercase run states.
-_STATES = {0: "unknown", 1: "active", 2: "failed", 3: "deploying", 4: "deleting", 5: "unknown"}
+# Function.State (its JSON name) → our lowercase run states.
+_STATES = {"STATE_UNSPECIFIED": "unknown", "ACTIVE": "active", "FAILED": "failed", "DEPLOYING": "deploying",
+           "DELETING": "deleting", "UNKNOWN": "unknown"}
 
 # Fingerprint field → the Function field path it lives in (the update mask).
 _MASK_PATHS = {
@@ -190,16 +195,18 @@ def zip_source(source: str | os.PathLike, function: str = "") -> bytes:
     return listing.zip_bytes()
 
 
-def _source_key(source: Any) -> str:
-    """One line naming a source exactly (raw protobuf StorageSource / RepoSource / git uri)."""
-    storage = source.resolved_storage_source if hasattr(source, "resolved_storage_source") else source.storage_source
-    if storage.bucket or storage.object_:
-        return f"gs://{storage.bucket}/{storage.object_}#{storage.generation}"
-    repo = source.resolved_repo_source if hasattr(source, "resolved_repo_source") else source.repo_source
-    if repo.repo_name:
-        revision = repo.commit_sha or repo.branch_name or repo.tag_name
-        return f"repo:{repo.project_id}/{repo.repo_name}@{revision}/{repo.dir_}"
-    return f"git:{source.git_uri}" if source.git_uri else ""
+def _source_key(source: dict[str, Any], resolved: bool) -> str:
+    """One line naming a source exactly (the JSON of a Source, or of a SourceProvenance when
+    ``resolved``). Spelled as it was when it was read from protobuf fields (an unset generation
+    is ``0``), so the hashes on functions deployed by earlier versions still match."""
+    storage = source.get("resolvedStorageSource" if resolved else "storageSource") or {}
+    if storage.get("bucket") or storage.get("object"):
+        return f"gs://{storage.get('bucket', '')}/{storage.get('object', '')}#{storage.get('generation') or 0}"
+    repo = source.get("resolvedRepoSource" if resolved else "repoSource") or {}
+    if repo.get("repoName"):
+        revision = repo.get("commitSha") or repo.get("branchName") or repo.get("tagName") or ""
+        return f"repo:{repo.get('projectId', '')}/{repo['repoName']}@{revision}/{repo.get('dir', '')}"
+    return f"git:{source['gitUri']}" if source.get("gitUri") else ""
 
 
 def source_hash(key: str) -> str:
@@ -207,17 +214,26 @@ def source_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:40] if key else ""
 
 
-def code_hash(build: Any) -> str:
-    """The provider's code identity of a deployed function (raw protobuf BuildConfig): its
-    ``source_provenance`` (the source with the storage generation resolved), or, from a
+def code_hash(build: dict[str, Any]) -> str:
+    """The provider's code identity of a deployed function (the JSON of its BuildConfig): its
+    ``sourceProvenance`` (the source with the storage generation resolved), or, from a
     backend that does not fill that in, the source as requested."""
-    key = _source_key(build.source_provenance) or _source_key(build.source)
+    key = _source_key(build.get("sourceProvenance") or {}, True) or _source_key(build.get("source") or {}, False)
     return source_hash(key)
+
+
+def _as_json(message: Any) -> dict[str, Any]:
+    """A Function or BuildConfig the client answered or we built (proto-plus or raw protobuf)
+    → its JSON mapping, the form the listing reads, so one mapping reads both."""
+    from google.protobuf import json_format
+
+    raw = message if hasattr(message, "DESCRIPTOR") else type(message).pb(message)
+    return json_format.MessageToDict(raw)
 
 
 #: The fields ``_observed`` reads, asked for as a partial response (Google's ``X-Goog-FieldMask``
 #: system parameter): timestamps, URLs and the service name are a third of each function's
-#: JSON, and protobuf's JSON parser (pure Python) spends its time per field.
+#: JSON, bytes every page would carry and decode for nothing.
 LISTED_FIELDS = ",".join(
     [f"functions.{f}" for f in ("name", "state", "labels", "buildConfig.runtime", "buildConfig.entryPoint",
                                 "buildConfig.source", "buildConfig.sourceProvenance",
@@ -249,33 +265,53 @@ class GcpComponent:
         self.retry_deadline_s = float(retry_deadline_s if retry_deadline_s is not None else timeout_s)
         self.poll_interval_s = float(poll_interval_s)
         self._client: Any = None
+        self._credentials_found: Any = None
+        self._session: Any = None
 
     # ------------------------------------------------------------------ plumbing
     @property
     def uses_emulator(self) -> bool:
         return bool(self.endpoint and self.endpoint.startswith("http://"))
 
+    def _credentials(self) -> Any:
+        """Anonymous for the emulator, else Application Default Credentials (whose project
+        fills in a missing one); found once, shared by the client and the listing session."""
+        if self._credentials_found is None:
+            if self.uses_emulator:
+                from google.auth.credentials import AnonymousCredentials
+
+                self._credentials_found = AnonymousCredentials()
+            else:
+                import google.auth
+
+                credentials, adc_project = google.auth.default(
+                    scopes=["https://www.googleapis.com/auth/cloud-platform"])
+                self.project = self.project or adc_project
+                self._credentials_found = credentials
+        return self._credentials_found
+
     def _get_client(self) -> Any:
-        """The FunctionServiceClient, built once (its HTTP session is reused for every page)."""
+        """The FunctionServiceClient for writes and single reads, built once (its HTTP session
+        is reused for every call)."""
         if self._client is not None:
             return self._client
         from google.api_core.client_options import ClientOptions
         from google.cloud import functions_v2
 
         options = ClientOptions(api_endpoint=self.endpoint) if self.endpoint else None
-        if self.uses_emulator:
-            from google.auth.credentials import AnonymousCredentials
-
-            credentials = AnonymousCredentials()
-        else:
-            import google.auth
-
-            credentials, adc_project = google.auth.default(
-                scopes=["https://www.googleapis.com/auth/cloud-platform"])
-            self.project = self.project or adc_project
         self._client = functions_v2.FunctionServiceClient(
-            transport="rest", client_options=options, credentials=credentials)
+            transport="rest", client_options=options, credentials=self._credentials())
         return self._client
+
+    def _list_pages(self, parent: str, *, page_size: int | None = None, fields: str = "",
+                    retry: Any = "default", timeout: float | None = None) -> Any:
+        """Each page of ``parent``'s functions, as JSON (gcp_rest: the listing without the client)."""
+        if self._session is None:
+            self._session = gcp_rest.session(self._credentials())
+        return gcp_rest.list_pages(self._session, gcp_rest.base_url(self.endpoint), parent,
+                                   page_size=page_size or self.page_size, fields=fields,
+                                   retry=self._retry() if retry == "default" else retry,
+                                   timeout=self.timeout_s if timeout is None else timeout)
 
     def _retry(self, idempotent: bool = True) -> Any:
         """Explicit retry: the library sets none for v2 list. Mutations retry only on errors that
@@ -326,7 +362,7 @@ class GcpComponent:
         details: dict[str, Any] = {"endpoint": self.endpoint or "", "credentials":
                                    "anonymous (emulator)" if self.uses_emulator else "application default"}
         try:
-            client = self._get_client()
+            self._credentials()
         except Exception as exc:  # google.auth.exceptions.DefaultCredentialsError and friends
             return Detection(self.name, False, version=version, details=details,
                              reason=f"no Application Default Credentials ({type(exc).__name__})", fix=ADC_FIX)
@@ -338,8 +374,8 @@ class GcpComponent:
         if self.endpoint:
             # A custom endpoint is only useful if it answers: one cheap call, no retries.
             try:
-                client.list_functions(request={"parent": f"projects/{self.project}/locations/-", "page_size": 1},
-                                      retry=None, timeout=min(self.timeout_s, 5.0))
+                next(self._list_pages(f"projects/{self.project}/locations/-", page_size=1, retry=None,
+                                      timeout=min(self.timeout_s, 5.0), fields="nextPageToken"))
             except Exception as exc:
                 return Detection(self.name, False, version=version, details=details,
                                  reason=f"endpoint {self.endpoint} is not answering: {_short(exc)}",
@@ -352,28 +388,23 @@ class GcpComponent:
         started = time.perf_counter()
         at = utc_now()
         try:
-            client = self._get_client()
+            self._credentials()
         except Exception as exc:
             return _failed(self.name, f"gcp unavailable: {_short(exc)}; fix: {ADC_FIX}", started, at)
         if not self.project:
             return _failed(self.name, f"gcp: no project configured; set {PROJECT_ENV}", started, at)
         observation = Observation(component=self.name, observed_at=at)
-        retry = self._retry()
         for location in self.locations:
             parent = f"projects/{self.project}/locations/{location}"
             page_number = 0
             try:
-                pager = client.list_functions(request={"parent": parent, "page_size": self.page_size},
-                                              retry=retry, timeout=self.timeout_s,
-                                              metadata=[("x-goog-fieldmask", LISTED_FIELDS)])
-                for page in pager.pages:
+                for page in self._list_pages(parent, fields=LISTED_FIELDS):
                     page_number += 1
-                    raw = type(page).pb(page)  # the protobuf itself: no proto-plus wrapper per function
-                    if raw.unreachable:
+                    if page.get("unreachable"):
                         observation.complete = False
                         observation.errors.append(
-                            f"gcp: locations unreachable while listing {parent}: {', '.join(raw.unreachable)}")
-                    for fn in raw.functions:
+                            f"gcp: locations unreachable while listing {parent}: {', '.join(page['unreachable'])}")
+                    for fn in page.get("functions", ()):
                         self._classify(fn, observation)
             except Exception as exc:  # an outage is never an empty account
                 observation.complete = False
@@ -381,11 +412,10 @@ class GcpComponent:
         observation.duration_s = time.perf_counter() - started
         return observation
 
-    def _classify(self, fn: Any, observation: Observation) -> None:
-        labels = fn.labels
-        mark = labels.get(MARK_KEY)
+    def _classify(self, fn: dict[str, Any], observation: Observation) -> None:
+        mark = (fn.get("labels") or {}).get(MARK_KEY)
         if not mark:
-            observation.unmarked.append(fn.name.rsplit("/", 1)[-1])
+            observation.unmarked.append(fn["name"].rsplit("/", 1)[-1])
             return
         item = _observed(self.name, fn, mark)
         if item.name in observation.items:
@@ -410,7 +440,7 @@ class GcpComponent:
             build.source = functions_v2.Source(storage_source=storage)
             # The provenance the deploy will resolve to (the upload's generation is known): so
             # the deployed-code label rides on the create (checked against the result below).
-            deployed_code = code_hash(type(build).pb(build))
+            deployed_code = code_hash(_as_json(build))
         labels = self._labels(spec, digest, owner, deployed_code)
         function = functions_v2.Function(
             name=name,
@@ -423,7 +453,7 @@ class GcpComponent:
         result = self._run(f"creating {spec.name}", lambda: client.create_function(
             request={"parent": parent, "function": function, "function_id": fid},
             retry=self._retry(idempotent=False), timeout=self.timeout_s))
-        return self._record_deployed_code(spec.name, type(result).pb(result))
+        return self._record_deployed_code(spec.name, _as_json(result))
 
     def update(self, spec: FunctionSpec, fields: list[str]) -> ObservedFunction:
         from google.cloud import functions_v2
@@ -435,7 +465,8 @@ class GcpComponent:
         current = self._get(name)
         if current is None:
             raise ApplyError(f"gcp: cannot update {spec.name}: {name} does not exist")
-        if current.labels.get(MARK_KEY) != label_value(spec.name):
+        current_labels = current.get("labels") or {}
+        if current_labels.get(MARK_KEY) != label_value(spec.name):
             raise ApplyError(f"gcp: refusing to update {name}: it does not carry our mark {MARK_KEY}")
         wanted = set(fields)
         function = functions_v2.Function(name=name)
@@ -457,19 +488,19 @@ class GcpComponent:
         if "env" in wanted:
             service.environment_variables = {str(k): str(v) for k, v in spec.env.items()}
             paths.append(_MASK_PATHS["env"])
-        digest = decode_digest(current.labels.get(DIGEST_KEY, ""))
-        deployed_code = current.labels.get(DEPLOYED_CODE_KEY, "")
+        digest = decode_digest(current_labels.get(DIGEST_KEY, ""))
+        deployed_code = current_labels.get(DEPLOYED_CODE_KEY, "")
         if "code_digest" in wanted:
             digest = spec.code_digest or (digest_source(spec.source) if _source_exists(spec) else "")
             if _source_exists(spec):
                 build.source = functions_v2.Source(storage_source=self._upload(name.rsplit("/functions/", 1)[0], spec))
                 paths.append("build_config.source")
-                deployed_code = code_hash(type(build).pb(build))
+                deployed_code = code_hash(_as_json(build))
         # The whole label map: the spec's labels when they are to change (else the current
         # ones), and our mark, identity, digest and deployed-code hash.
-        user_labels = spec.labels if "labels" in wanted else current.labels
+        user_labels = spec.labels if "labels" in wanted else current_labels
         labels = self._labels(spec, digest, owner, deployed_code, user_labels)
-        if labels != dict(current.labels):
+        if labels != current_labels:
             function.labels = labels
             paths.append("labels")
         if not paths:  # only fields GCP cannot change (e.g. state) differ: nothing to send
@@ -482,7 +513,7 @@ class GcpComponent:
         result = self._run(f"updating {spec.name}", lambda: client.update_function(
             request={"function": function, "update_mask": mask},
             retry=self._retry(idempotent=False), timeout=self.timeout_s))
-        fn = type(result).pb(result)
+        fn = _as_json(result)
         if "build_config.source" in paths:
             return self._record_deployed_code(spec.name, fn)
         return _observed(self.name, fn, label_value(spec.name))
@@ -494,13 +525,14 @@ class GcpComponent:
         current = self._find(name, resource_id, "claim")
         if current is None:
             raise ApplyError(f"gcp: cannot claim {name}: it does not exist")
-        mark = current.labels.get(MARK_KEY)
+        current_labels = current.get("labels") or {}
+        mark = current_labels.get(MARK_KEY)
         if not mark:
-            raise ApplyError(f"gcp: refusing to claim {current.name}: it does not carry our mark {MARK_KEY} "
+            raise ApplyError(f"gcp: refusing to claim {current['name']}: it does not carry our mark {MARK_KEY} "
                              f"(functions-tui only claims what carries its mark; `import` adopts others)")
-        if current.labels.get(OWNER_KEY) == owner:
+        if current_labels.get(OWNER_KEY) == owner:
             return _observed(self.name, current, mark)
-        claimed = self._patch_labels(current.name, {**current.labels, OWNER_KEY: owner}, f"claiming {name}")
+        claimed = self._patch_labels(current["name"], {**current_labels, OWNER_KEY: owner}, f"claiming {name}")
         return _observed(self.name, claimed, mark)
 
     def delete(self, name: str, resource_id: str = "") -> None:
@@ -509,11 +541,11 @@ class GcpComponent:
         current = self._find(name, resource_id, "delete")
         if current is None:
             return  # already gone: the wanted end state holds
-        if current.labels.get(MARK_KEY) != mark:
-            raise ApplyError(f"gcp: refusing to delete {current.name}: it does not carry our mark "
+        if (current.get("labels") or {}).get(MARK_KEY) != mark:
+            raise ApplyError(f"gcp: refusing to delete {current['name']}: it does not carry our mark "
                              f"{MARK_KEY}={mark} (unmanaged resources are never deleted)")
         self._run(f"deleting {name}", lambda: client.delete_function(
-            request={"name": current.name}, retry=self._retry(idempotent=False), timeout=self.timeout_s))
+            request={"name": current["name"]}, retry=self._retry(idempotent=False), timeout=self.timeout_s))
 
     # ------------------------------------------------------------------ apply helpers
     def _owner(self, action: str, name: str) -> str:
@@ -538,17 +570,17 @@ class GcpComponent:
             labels[DEPLOYED_CODE_KEY] = deployed_code
         return labels
 
-    def _record_deployed_code(self, name: str, fn: Any) -> ObservedFunction:
+    def _record_deployed_code(self, name: str, fn: dict[str, Any]) -> ObservedFunction:
         """After a deploy of source: if the provenance the backend resolved is not the one we
         predicted (the label we sent), correct the label (one more patch; not needed when the
         upload answered its generation, as Cloud Storage and the emulator do)."""
-        actual = code_hash(fn.build_config)
-        if actual and actual != fn.labels.get(DEPLOYED_CODE_KEY):
-            fn = self._patch_labels(fn.name, {**fn.labels, DEPLOYED_CODE_KEY: actual}, f"recording the code of {name}")
+        actual, labels = code_hash(fn.get("buildConfig") or {}), fn.get("labels") or {}
+        if actual and actual != labels.get(DEPLOYED_CODE_KEY):
+            fn = self._patch_labels(fn["name"], {**labels, DEPLOYED_CODE_KEY: actual}, f"recording the code of {name}")
         return _observed(self.name, fn, label_value(name))
 
-    def _patch_labels(self, resource: str, labels: dict[str, str], what: str) -> Any:
-        """Replace the function's labels and nothing else (update mask ``labels``); the raw result."""
+    def _patch_labels(self, resource: str, labels: dict[str, str], what: str) -> dict[str, Any]:
+        """Replace the function's labels and nothing else (update mask ``labels``); the result as JSON."""
         from google.cloud import functions_v2
         from google.protobuf import field_mask_pb2
 
@@ -557,10 +589,11 @@ class GcpComponent:
         result = self._run(what, lambda: client.update_function(
             request={"function": function, "update_mask": field_mask_pb2.FieldMask(paths=["labels"])},
             retry=self._retry(idempotent=False), timeout=self.timeout_s))
-        return type(result).pb(result)
+        return _as_json(result)
 
-    def _find(self, name: str, resource_id: str, action: str) -> Any:
-        """The raw function ``resource_id`` names, else the one observe() shows as ``name``; None if gone."""
+    def _find(self, name: str, resource_id: str, action: str) -> dict[str, Any] | None:
+        """The function ``resource_id`` names, else the one observe() shows as ``name`` (as
+        JSON); None if gone."""
         if resource_id:
             return self._get(resource_id)
         observation = self.observe()
@@ -572,8 +605,8 @@ class GcpComponent:
             return None
         return self._get(item.resource_id)
 
-    def _get(self, name: str) -> Any:
-        """The raw protobuf Function, or None when it does not exist."""
+    def _get(self, name: str) -> dict[str, Any] | None:
+        """The Function as JSON, or None when it does not exist."""
         from google.api_core import exceptions
 
         try:
@@ -582,7 +615,7 @@ class GcpComponent:
             return None
         except Exception as exc:
             raise ApplyError(f"gcp: cannot read {name}: {_short(exc)}") from exc
-        return type(fn).pb(fn)
+        return _as_json(fn)
 
     def _upload(self, parent: str, spec: FunctionSpec) -> Any:
         """Zip spec.source, PUT it to a fresh upload URL, return the StorageSource to deploy from."""
@@ -629,16 +662,15 @@ class GcpComponent:
             raise ApplyError(f"gcp: {what} failed: {_short(exc)}") from exc
 
     # ------------------------------------------------------------------ import
-    def _unmarked_raw(self, names: list[str]) -> dict[str, Any]:
-        """The raw functions whose id is one of ``names``, over the configured locations."""
-        client, wanted, found = self._get_client(), set(names), {}
+    def _unmarked_raw(self, names: list[str]) -> dict[str, dict[str, Any]]:
+        """The functions (whole, as JSON) whose id is one of ``names``, over the configured locations."""
+        wanted, found = set(names), {}
         for location in self.locations:
             parent = f"projects/{self.project}/locations/{location}"
             try:
-                for page in client.list_functions(request={"parent": parent, "page_size": self.page_size},
-                                                  retry=self._retry(), timeout=self.timeout_s).pages:
-                    for fn in type(page).pb(page).functions:
-                        fid = fn.name.rsplit("/", 1)[-1]
+                for page in self._list_pages(parent):
+                    for fn in page.get("functions", ()):
+                        fid = fn["name"].rsplit("/", 1)[-1]
                         if fid in wanted:
                             found.setdefault(fid, fn)
             except Exception as exc:
@@ -656,15 +688,15 @@ class GcpComponent:
             fn = raw.get(name)
             if fn is None:
                 raise ApplyError(f"gcp: no function {name} in project {self.project} ({', '.join(self.locations)})")
-            labels = dict(fn.labels)
+            labels = fn.get("labels") or {}
             seen = _observed(self.name, fn, name)
             values = dict(seen.values)
-            code = code_hash(fn.build_config)
+            code = code_hash(fn.get("buildConfig") or {})
             values["code_digest"] = DRIFT_PREFIX + code if code else ""
-            parts = fn.name.split("/")
+            parts = fn["name"].split("/")
             values["target"] = {"project": parts[1], "region": parts[3]}
             values["deployed_code"] = code
-            found[name] = ObservedFunction(name=name, component=self.name, values=values, resource_id=fn.name,
+            found[name] = ObservedFunction(name=name, component=self.name, values=values, resource_id=fn["name"],
                                            marked=MARK_KEY in labels, summary=seen.summary,
                                            owner=labels.get(OWNER_KEY) or None)
         return found
@@ -694,28 +726,32 @@ class GcpComponent:
         current = self._get(resource_id) if resource_id else self._unmarked_raw([name]).get(name)
         if current is None:
             raise ApplyError(f"gcp: cannot import {name}: it does not exist (any more)")
-        if current.labels.get(MARK_KEY):
+        current_labels = current.get("labels") or {}
+        if current_labels.get(MARK_KEY):
             raise ApplyError(f"gcp: {name} carries the {MARK_KEY} label already; not importing it")
-        now = code_hash(current.build_config)
+        now = code_hash(current.get("buildConfig") or {})
         if deployed_code and now != deployed_code:
             raise ApplyError(f"gcp: the source of {name} changed while it was being imported; run import again")
-        labels = {**current.labels, MARK_KEY: label_value(name), OWNER_KEY: owner}
+        labels = {**current_labels, MARK_KEY: label_value(name), OWNER_KEY: owner}
         if code_digest:
             labels[DIGEST_KEY] = encode_digest(code_digest)
         if now:
             labels[DEPLOYED_CODE_KEY] = now
-        marked = self._patch_labels(current.name, labels, f"marking {name}")
+        marked = self._patch_labels(current["name"], labels, f"marking {name}")
         return _observed(self.name, marked, label_value(name))
 
 
 # ---------------------------------------------------------------------- mapping
-def _observed(component: str, fn: Any, mark: str) -> ObservedFunction:
-    """A raw protobuf Function → ObservedFunction (raw values; env in plain text)."""
-    build, service = fn.build_config, fn.service_config
-    labels = dict(fn.labels)
-    memory = memory_mb(service.available_memory)
-    state = _STATES.get(int(fn.state), "unknown")
-    region = fn.name.split("/")[3] if fn.name.count("/") >= 5 else ""
+def _observed(component: str, fn: dict[str, Any], mark: str) -> ObservedFunction:
+    """A Function in its JSON mapping → ObservedFunction (raw values; env in plain text). A
+    field the JSON leaves out has its protobuf default (``""``, ``0``, empty)."""
+    build, service = fn.get("buildConfig") or {}, fn.get("serviceConfig") or {}
+    labels = fn.get("labels") or {}
+    runtime = build.get("runtime", "")
+    memory = memory_mb(service.get("availableMemory", ""))
+    state = _STATES.get(fn.get("state", ""), "unknown")
+    name = fn["name"]
+    region = name.split("/")[3] if name.count("/") >= 5 else ""
     code_digest = decode_digest(labels.get(DIGEST_KEY, ""))
     deployed = labels.get(DEPLOYED_CODE_KEY)
     if deployed:
@@ -725,17 +761,17 @@ def _observed(component: str, fn: Any, mark: str) -> ObservedFunction:
         if current and current != deployed:
             code_digest = DRIFT_PREFIX + current
     values = {
-        "runtime": build.runtime,
-        "entry_point": build.entry_point,
+        "runtime": runtime,
+        "entry_point": build.get("entryPoint", ""),
         "memory": memory,
-        "timeout": service.timeout_seconds,
-        "env": dict(service.environment_variables),
+        "timeout": int(service.get("timeoutSeconds", 0)),
+        "env": dict(service.get("environmentVariables") or {}),
         "labels": {k: v for k, v in labels.items() if not is_managed_label(k)},
         "code_digest": code_digest,
         "state": state,
     }
-    return ObservedFunction(name=mark, component=component, values=values, resource_id=fn.name, marked=True,
-                            summary=f"{region} · {state} · {build.runtime} · {memory} MB",
+    return ObservedFunction(name=mark, component=component, values=values, resource_id=name, marked=True,
+                            summary=f"{region} · {state} · {runtime} · {memory} MB",
                             owner=labels.get(OWNER_KEY) or None)
 
 

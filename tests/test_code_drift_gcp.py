@@ -15,6 +15,7 @@ import pytest
 import requests
 from google.cloud import functions_v2
 from google.protobuf import field_mask_pb2
+from google.protobuf.json_format import MessageToDict
 
 from functions_tui.components.gcp import DEPLOYED_CODE_KEY, DIGEST_KEY, MARK_KEY, code_hash, encode_digest
 from functions_tui.registry.fingerprint import spec_fingerprint
@@ -90,7 +91,7 @@ def test_create_records_the_provenance_hash_without_another_call(gcp, fresh_gcp,
     created = gcp.create(spec)
 
     fn = fresh_gcp.client().get_function(name=created.resource_id)
-    assert fn.labels[DEPLOYED_CODE_KEY] == code_hash(type(fn.build_config).pb(fn.build_config))
+    assert fn.labels[DEPLOYED_CODE_KEY] == code_hash(MessageToDict(type(fn.build_config).pb(fn.build_config)))
     assert created.values["code_digest"] == spec.code_digest
     assert len(fresh_gcp.state.operations) == 1  # the create; no follow-up label patch
 
@@ -183,7 +184,27 @@ def test_without_the_upload_generation_the_label_is_corrected_after_the_deploy(g
     created = gcp.create(spec)
 
     fn = fresh_gcp.client().get_function(name=created.resource_id)
-    assert fn.labels[DEPLOYED_CODE_KEY] == code_hash(type(fn.build_config).pb(fn.build_config))
+    assert fn.labels[DEPLOYED_CODE_KEY] == code_hash(MessageToDict(type(fn.build_config).pb(fn.build_config)))
     assert len(fresh_gcp.state.operations) == 2  # the create and the label correction
     assert created.values["code_digest"] == spec.code_digest
     assert gcp.observe().items["hello"].fingerprint() == spec_fingerprint(spec, "gcp")
+
+
+def test_the_code_hash_is_spelled_as_before_the_listing_read_json():
+    """The deployed-code labels on functions deployed by earlier versions were hashed from
+    protobuf fields (an unset generation read 0). Read from the API's JSON (int64 as a string,
+    defaults left out), the same source must give the same hash, or every such function would
+    show code drift after an upgrade."""
+    from functions_tui.components.gcp import source_hash
+
+    provenance = {"sourceProvenance": {"resolvedStorageSource": {"bucket": "b", "object": "o.zip",
+                                                                 "generation": "1712"}}}
+    assert code_hash(provenance) == source_hash("gs://b/o.zip#1712")
+    assert code_hash({"source": {"storageSource": {"bucket": "b", "object": "o.zip"}}}) == source_hash("gs://b/o.zip#0")
+    repo = {"sourceProvenance": {"resolvedRepoSource": {"projectId": "p", "repoName": "r", "commitSha": "abc"}}}
+    assert code_hash(repo) == source_hash("repo:p/r@abc/")
+    assert code_hash({"source": {"gitUri": "https://g/x.git"}}) == source_hash("git:https://g/x.git")
+    assert code_hash({}) == ""
+    built = functions_v2.BuildConfig(source=functions_v2.Source(storage_source=functions_v2.StorageSource(
+        bucket="b", object_="o.zip", generation=1712)))
+    assert code_hash(MessageToDict(type(built).pb(built))) == source_hash("gs://b/o.zip#1712")
