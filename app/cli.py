@@ -246,16 +246,12 @@ SANDBOX_INSTALL = "python3 -m pip install 'functions-tui[sandbox]'"
 
 
 def _sandbox_missing() -> str:
-    """Why the sandbox cannot start here ('' when it can): moto is an optional extra."""
-    from importlib.util import find_spec
+    """Why the sandbox cannot start here ('' when it can): a kind's backend needs an optional
+    extra (moto) that is not installed."""
+    from functions_tui.app.sandbox import missing_requirements
 
-    try:
-        spec = find_spec("moto")
-    except ImportError:
-        spec = None
-    if spec is None:
-        return f"--sandbox needs moto (the local AWS Lambda), which is not installed: run {SANDBOX_INSTALL}"
-    return ""
+    missing = missing_requirements()
+    return f"{missing}: run {SANDBOX_INSTALL}" if missing else ""
 
 
 def _dispatch(args) -> int:

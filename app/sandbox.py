@@ -1,45 +1,28 @@
 """``functions-tui --sandbox``: the product working with no cloud account.
 
-Starts the local backends (moto's server for AWS Lambda, the project's Cloud Functions
-emulator, and Docker when a daemon answers or a private ``dockerd`` can be started), seeds a
-few functions into a throw-away registry and deploys them, then changes things out of band
-the way colleagues do (a memory edit in the console, an env var patched, a function deleted,
-one created by hand with our mark), so the first screen already shows drift, a ghost and an
-unmanaged function. The environment variables the app reads are exported for this process
-only; everything is stopped and removed on exit.
+Starts every registered kind's local backend, as its ``Kind.sandbox`` declares it (moto for
+AWS Lambda, the project's Cloud Functions emulator, Docker when a daemon answers or a private
+``dockerd`` can be started), seeds a few functions into a throw-away registry and deploys
+them, then changes things out of band (app/sandbox_seed.py, the sample data), so the first
+screen already shows drift, a ghost and an unmanaged function. The environment variables the
+app reads are exported for this process only; everything is stopped and removed on exit.
+
+This module names no kind: it asks the registered kinds for their backends. The sandbox's
+components are one instance per kind that has a backend (a kind without one is absent); an
+optional backend that cannot start (Docker) leaves its kind shown as unavailable, with why.
 """
 
 from __future__ import annotations
 
-import io
+import importlib
 import os
 import shutil
-import sys
 import tempfile
-import zipfile
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Iterable, Protocol
 
-SANDBOX_PROJECT = "sandbox-project"
-#: The identity of "a teammate's registry" whose function the sandbox shows as foreign.
-TEAMMATE_REGISTRY = "7e4a3b2c-0000-4000-8000-5a4db0c5f00d"
-
-#: name -> declaration (``after`` shows deploy ordering; targets spread over the components).
-SEED_FUNCTIONS: dict[str, dict[str, Any]] = {
-    "hello": {"memory": 128, "env": {"GREETING": "hello"}, "labels": {"team": "web"},
-              "targets": {"docker": {"port": 8080}, "gcp": {"region": "us-central1"}, "aws": {}}},
-    "greeter": {"memory": 256, "after": ["hello"], "env": {"GREETING": "hi there"},
-                "targets": {"gcp": {"region": "us-central1"}, "aws": {}}},
-    "worker": {"memory": 512, "timeout": 120, "targets": {"aws": {}, "docker": {}}},
-    "reports": {"memory": 256, "after": ["worker"], "targets": {"aws": {}}},
-}
-
-
-def _say(message: str) -> None:
-    try:
-        print(f"sandbox: {message}", file=sys.stderr, flush=True)
-    except (OSError, ValueError):
-        pass   # the terminal is gone (a closed window hangs us up): stopping must still go on
+from functions_tui.app.sandbox_seed import say as _say
+from functions_tui.registry.kinds import Kind, RunningBackend
 
 
 class SandboxEvents(Protocol):
@@ -50,20 +33,57 @@ class SandboxEvents(Protocol):
     def component_ready(self, component: str) -> None: ...  # deployed and drifted: sync it
 
 
+def sandbox_kinds() -> list[Kind]:
+    """The kinds with a local backend, in the order they start: the required ones first (in
+    display order), then the optional ones. A required backend that fails stops the sandbox
+    before an optional one (a private dockerd) was started for nothing; and the optional ones,
+    outside this process (Docker's image builds are the slowest step), are seeded last, so the
+    others are usable first."""
+    from functions_tui.components import load_kinds
+    from functions_tui.registry import kinds
+
+    load_kinds()
+    with_backend = [k for k in kinds.kinds().values() if k.sandbox is not None]
+    return [k for k in with_backend if not k.sandbox.optional] + [k for k in with_backend if k.sandbox.optional]
+
+
+def missing_requirements() -> str:
+    """Why the sandbox cannot start here ('' when it can): a required backend's module that
+    is an optional extra of the package (moto) is not installed."""
+    from importlib.util import find_spec
+
+    for kind in sandbox_kinds():
+        if kind.sandbox.optional:
+            continue   # it says why itself, and the sandbox goes on without it
+        for module in kind.sandbox.requires:
+            try:
+                spec = find_spec(module)
+            except ImportError:
+                spec = None
+            if spec is None:
+                return f"--sandbox needs {module} ({kind.title}'s local backend), which is not installed"
+    return ""
+
+
 class _StderrEvents:
     """The headless commands' view of the start: a line on stderr per step."""
 
-    def __init__(self) -> None:
+    def __init__(self, kinds: list[Kind]) -> None:
+        self._labels = [k.sandbox.label for k in kinds]
         self._said: set[str] = set()
 
     def progress(self, component: str, text: str) -> None:
-        if text.startswith("deploying"):
-            if "deploying" not in self._said:
-                self._said.add("deploying")
-                _say(f"deploying {len(SEED_FUNCTIONS)} functions")
-        elif "starting" not in self._said:
-            self._said.add("starting")
-            _say("starting local backends (moto, the GCP emulator, Docker)")
+        """One line for the backends' start, one for the deploys (whatever each calls its step)."""
+        from functions_tui.app.sandbox_seed import SEED_FUNCTIONS
+
+        step = "starting" if text.startswith("starting") else "deploying"
+        if step in self._said:
+            return
+        self._said.add(step)
+        if step == "starting":
+            _say(f"starting local backends: {', '.join(self._labels)}")
+        else:
+            _say(f"deploying {len(SEED_FUNCTIONS)} functions")
 
     def environment_ready(self) -> None:
         pass
@@ -72,26 +92,32 @@ class _StderrEvents:
         pass
 
 
-
 class Sandbox:
-    """Context manager: ``with Sandbox() as sb: sb.export_env(); ...``."""
+    """Context manager: ``with Sandbox() as sb: sb.export_env(); ...``.
 
-    def __init__(self, root: str | Path | None = None, *, docker: bool = True, seed: bool = True,
+    ``leave_out``: kinds whose (optional) backend is not started; they are shown unavailable."""
+
+    def __init__(self, root: str | Path | None = None, *, leave_out: Iterable[str] = (), seed: bool = True,
                  start_on_enter: bool = True) -> None:
         self.start_on_enter = start_on_enter
         self._own_root = root is None
         self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="functions-tui-sandbox-"))
         self.home = self.root / "home"
-        self.want_docker = docker
+        self.kinds = sandbox_kinds()
+        self.leave_out = frozenset(leave_out)
+        for name in self.leave_out:
+            kind = next((k for k in self.kinds if k.name == name), None)
+            if kind is None or not kind.sandbox.optional:
+                raise ValueError(f"only an optional sandbox backend can be left out, not {name!r} "
+                                 f"(optional: {', '.join(k.name for k in self.kinds if k.sandbox.optional)})")
         self.seed_enabled = seed
-        self.env: dict[str, str] = {}
-        self.moto = None
-        self.gcp_server = None
-        self.gcp_thread = None
-        self.docker_engine = None
-        self.docker_reason = ""
-        self.role_arn = ""
+        #: What the app reads (None: unset), from every backend's environment.
+        self.env: dict[str, str | None] = {}
+        #: kind name (its default instance's, the sandbox's component) -> its backend, in start order
+        self.backends: dict[str, RunningBackend] = {}
         self._saved_env: dict[str, str | None] = {}
+        self._instances_set = False
+        self._stderr = _StderrEvents(self.kinds)   # one, so each step is said once
 
     # --- lifecycle -------------------------------------------------------------------------
     def __enter__(self) -> "Sandbox":
@@ -116,26 +142,25 @@ class Sandbox:
                 self.seed()
 
     def start_backends(self, events: "SandboxEvents | None" = None) -> None:
-        from functions_tui.components.gcp_emulator.server import start_in_thread
-        from functions_tui.components.gcp_emulator.state import EmulatorState
-        from functions_tui.components.local_backends.moto_server import start_moto
+        events = events or self._stderr
+        self.env = {"FUNCTIONS_TUI_HOME": str(self.home)}
+        for kind in self.kinds:
+            left_out = f"{kind.name} left out of this sandbox" if kind.name in self.leave_out else ""
+            if not left_out:
+                events.progress(kind.name, f"starting {kind.sandbox.label}…")
+            backend = self._start(kind, left_out)
+            self.backends[kind.name] = backend
+            if backend.reason and not left_out:
+                _say(f"{kind.sandbox.label} is not part of this sandbox: {backend.reason}")
+            self.env.update(backend.env)
 
-        events = events or _StderrEvents()
-        events.progress("aws", "starting moto (local AWS Lambda)…")
-        self.moto = start_moto(port=0)
-        self.role_arn = self.moto.create_lambda_role()
-        events.progress("gcp", "starting the Cloud Functions emulator…")
-        self.gcp_server, self.gcp_thread = start_in_thread(port=0, state=EmulatorState())
-        self.env = {
-            **self.moto.env(),
-            "FUNCTIONS_TUI_GCP_ENDPOINT": self.gcp_server.endpoint,
-            "GOOGLE_CLOUD_PROJECT": SANDBOX_PROJECT,
-            "FUNCTIONS_TUI_HOME": str(self.home),
-            "NO_GCE_CHECK": "true",
-        }
-        if self.want_docker:
-            events.progress("docker", "starting Docker…")
-        self.env["DOCKER_HOST"] = self._start_docker()
+    def _start(self, kind: Kind, left_out: str) -> RunningBackend:
+        """The kind's backend, started by the callable its declaration names, in a folder of
+        its own under the sandbox's root (beside, never in, the registry's and the seeds')."""
+        module, _, name = kind.sandbox.start.partition(":")
+        start = getattr(importlib.import_module(module), name)
+        folder = self.root / "backends" / kind.name
+        return start(folder, left_out) if left_out else start(folder)
 
     def prepare(self, events: "SandboxEvents") -> None:
         """The app's start (it is already on screen): backends, then the registry, then each
@@ -147,23 +172,8 @@ class Sandbox:
             self.seed(events)
         else:
             events.environment_ready()
-            for component in ("aws", "gcp", "docker"):
+            for component in self.backends:
                 events.component_ready(component)
-
-    def _start_docker(self) -> str:
-        """DOCKER_HOST for the app: a reachable engine, or a socket that says why there is none."""
-        if not self.want_docker:
-            self.docker_reason = "docker left out of this sandbox"
-            return f"unix://{self.root}/no-docker.sock"
-        try:
-            from functions_tui.components.local_backends.dockerd import ensure_docker
-
-            self.docker_engine = ensure_docker(self.root / "docker")
-            return self.docker_engine.host
-        except Exception as exc:  # Docker is optional: the sandbox still shows gcp and aws
-            self.docker_reason = str(exc)
-            _say(f"Docker is not part of this sandbox: {exc}")
-            return f"unix://{self.root}/no-docker.sock"
 
     def _catch_termination(self) -> None:
         """SIGTERM / SIGHUP (a closed terminal) unwind like Ctrl-C, so stop() still runs and
@@ -189,46 +199,72 @@ class Sandbox:
         self._saved_handlers = {}
 
     def stop(self) -> None:
-        running = [what for what, handle in (("Docker", self.docker_engine), ("the GCP emulator", self.gcp_server),
-                                             ("moto", self.moto)) if handle is not None]
+        labels = {k.name: k.sandbox.label for k in self.kinds}
+        running = [labels[name] for name, backend in reversed(self.backends.items()) if not backend.reason]
         if running:
             # quitting waits on these (a private dockerd takes a second or two): say so
             _say(f"stopping {', '.join(running)}…")
-        if self.docker_engine is not None:
-            if type(self.docker_engine).__name__ == "ExistingDocker":
-                self._remove_seeded_from_docker()
+        self._clear_borrowed()
+        # The last started first: the optional backends (a private dockerd) outside this process.
+        for name in reversed(list(self.backends)):
+            backend = self.backends.pop(name)
             try:
-                self.docker_engine.stop()
+                backend.stop()
             except Exception as exc:
-                _say(f"stopping the sandbox Docker engine: {exc}")
-            self.docker_engine = None
-        if self.gcp_server is not None:
-            self.gcp_server.shutdown()
-            self.gcp_server.server_close()
-            self.gcp_server = None
-        if self.moto is not None:
-            self.moto.stop()
-            self.moto = None
+                _say(f"stopping {labels.get(name, name)}: {exc}")
         self._restore_env()
         self._restore_handlers()
+        if self._instances_set:
+            from functions_tui.registry import kinds
+
+            kinds.use_instances(None)
+            self._instances_set = False
         if self._own_root:
             shutil.rmtree(self.root, ignore_errors=True)
 
+    def _clear_borrowed(self) -> None:
+        """On a place the sandbox found running (the user's Docker), remove what this sandbox's
+        registry deployed there, through the kind's own adapter: only resources marked as ours."""
+        borrowed = [name for name, backend in self.backends.items() if backend.borrowed and not backend.reason]
+        if not borrowed or not self.seed_enabled:
+            return
+        try:
+            from functions_tui.app.service import SyncService
+
+            self.export_env()   # (stop() undoes it)
+            service = SyncService(self.home)
+            owner = service.registry_id()
+            if not owner:
+                return   # no registry: nothing was deployed
+            for name in borrowed:
+                adapter = service.adapter(name)
+                for item in list(adapter.observe().items.values()):
+                    if item.marked and item.owner == owner:
+                        adapter.delete(item.name, item.resource_id)
+        except Exception as exc:
+            _say(f"could not clean the sandbox's functions from {', '.join(borrowed)}: {exc}")
+
     # --- the environment the app reads ---------------------------------------------------------
     def export_home(self) -> None:
-        """Only the registry folder, before the backends exist (the app starts them); undone by stop()."""
+        """Only the registry folder, before the backends exist (the app starts them), and the
+        sandbox's components (the app is built before its config.yaml exists); undone by stop()."""
+        from functions_tui.registry import kinds
+        from functions_tui.registry.kinds import Instance
+
         self._saved_env.setdefault("FUNCTIONS_TUI_HOME", os.environ.get("FUNCTIONS_TUI_HOME"))
         os.environ["FUNCTIONS_TUI_HOME"] = str(self.home)
+        kinds.use_instances([Instance(k.name, k) for k in self._display_order()])
+        self._instances_set = True
 
     def export_env(self) -> dict[str, str]:
         """Point this process (and the app it starts) at the sandbox; undone by stop()."""
         for key, value in self.env.items():
             self._saved_env.setdefault(key, os.environ.get(key))
-            os.environ[key] = value
-        for key in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_LAMBDA"):
-            self._saved_env.setdefault(key, os.environ.get(key))
-            os.environ.pop(key, None)
-        return dict(self.env)
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        return {k: v for k, v in self.env.items() if v is not None}
 
     def _restore_env(self) -> None:
         for key, value in self._saved_env.items():
@@ -250,58 +286,58 @@ class Sandbox:
 
         return _Applied()
 
+    def _display_order(self) -> list[Kind]:
+        from functions_tui.registry import kinds
+
+        return [k for k in kinds.kinds().values() if k in self.kinds]
+
     # --- seeding ---------------------------------------------------------------------------------
-    def write_declarations(self) -> Path:
+    def config_text(self) -> str:
+        """The sandbox's config.yaml: one component per kind with a backend, named as the kind
+        (its default instance, which the backends' environment points at), with the settings
+        its backend gives (the role moto made); everything else the defaults."""
         import yaml
 
-        src = self.root / "functions"
-        for name, fields in SEED_FUNCTIONS.items():
-            folder = src / name
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / "main.py").write_text(f"def main(request):\n    return 'hello from {name}'\n")
-            targets = {c: dict(t) for c, t in fields["targets"].items()}
-            if not self.docker_engine:
-                targets.pop("docker", None)
-            spec = {"name": name, "runtime": "python3.11", "entry_point": "main",
-                    **{k: v for k, v in fields.items() if k != "targets"}, "targets": targets}
-            (folder / "function.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
-        return src
+        components = {k.name: {"kind": k.name, **self.backends[k.name].settings}
+                      for k in self._display_order() if k.name in self.backends}
+        return ("# functions-tui --sandbox: one component per kind with a local backend (app/sandbox.py);\n"
+                "# `functions-tui config --show` prints the effective values.\n"
+                + yaml.safe_dump({"components": components}, sort_keys=False))
 
     def seed(self, events: "SandboxEvents | None" = None) -> None:
-        """Register the seed functions, then deploy and drift one component at a time (the
-        quick ones first), so each is usable as soon as it is done."""
-        from functions_tui.app.config import DEFAULT_TEXT
+        """Register the seed functions, then deploy and drift the components (the required
+        backends' together first, then each optional one), so each is usable as soon as it is done."""
+        from functions_tui.app import sandbox_seed as sample
         from functions_tui.app.paths import ensure_config_dir
         from functions_tui.app.service import SyncService
 
-        events = events or _StderrEvents()
+        events = events or self._stderr
         ensure_config_dir(self.home)
-        (self.home / "config.yaml").write_text(
-            DEFAULT_TEXT.replace("role: null ", f"role: {self.role_arn}").replace(
-                "project: null ", f"project: {SANDBOX_PROJECT}"))
+        (self.home / "config.yaml").write_text(self.config_text())
         service = SyncService(self.home)
-        service.add(self.write_declarations())
+        running = [name for name, backend in self.backends.items() if not backend.reason]
+        folder = sample.write_declarations(self.root / "functions", running)
+        service.add(folder)
         detections = service.detections(refresh=True)
         events.environment_ready()
-        clouds = [c for c in ("aws", "gcp") if detections[c].available]
-        docker = [c for c in ("docker",) if detections[c].available]
-        for component in (*clouds, *docker):
-            events.progress(component, f"deploying {len(self._targeting(component))} functions…")
-        self._deploy(service, clouds)
-        self.make_drift(service, docker=False)
-        for component in clouds:
+        ready = [name for name in running if detections[name].available]
+        optional = {k.name for k in self.kinds if k.sandbox.optional}
+        first = [name for name in ready if name not in optional]
+        for component in ready:
+            events.progress(component, sample.deploying(component))
+        self._deploy(service, first)
+        for component in first:
+            sample.make_drift(component, sample.Drift(service, self.backends[component], folder))
+        for component in first:
             events.component_ready(component)
-        if docker:
-            events.progress("docker", f"building {len(self._targeting('docker'))} images…")
-            self._deploy(service, docker)
-            self._stop_docker_container("hello")
-        for component in ("aws", "gcp", "docker"):
-            if component not in clouds:   # docker, and any component that is unavailable
+        for component in [name for name in ready if name in optional]:
+            events.progress(component, sample.deploy_step(component))
+            self._deploy(service, [component])
+            sample.make_drift(component, sample.Drift(service, self.backends[component], folder))
+        for component in self.backends:
+            if component not in first:   # the optional ones, and any that is unavailable
                 events.component_ready(component)
         _say("ready: drift, a merge, a conflict, a ghost, an unmanaged and a foreign function are waiting for you")
-
-    def _targeting(self, component: str) -> list[str]:
-        return [n for n, f in SEED_FUNCTIONS.items() if component in f["targets"]]
 
     @staticmethod
     def _deploy(service: Any, components: list[str]) -> None:
@@ -310,94 +346,3 @@ class Sandbox:
         result = service.apply(service.plan(components, policy="registry-wins"))
         for failed in result.failed:
             _say(f"seeding {failed.action.function} on {failed.action.component} failed: {failed.error}")
-
-    def make_drift(self, service: Any, *, docker: bool = True) -> None:
-        """Out-of-band changes with the providers' own clients, as colleagues would make them,
-        and edits to the declarations, as the user would make them."""
-        import boto3
-
-        from functions_tui.components.aws import KIND as AWS
-
-        lam = boto3.client("lambda", endpoint_url=self.moto.endpoint, region_name=self.moto.region)
-        # 1. Someone raised hello's memory in the AWS console: drift, pulled (component-wins).
-        lam.update_function_configuration(FunctionName="hello", MemorySize=1024)
-        # 2. reports was deleted by hand: the registry still lists it there, a ghost.
-        lam.delete_function(FunctionName="reports")
-        # 3. A function this registry deployed, since forgotten by it: unmanaged (adopt or gc).
-        mark = {AWS.mark_key: "stray", AWS.owner_key: service.registry_id()}
-        lam.create_function(FunctionName="stray", Runtime="python3.11", Role=self.role_arn,
-                            Handler="main.main", Code={"ZipFile": _zip_source()}, Tags=mark)
-        # 4. A teammate's registry deployed billing here: foreign (shown, never touched).
-        lam.create_function(FunctionName="billing", Runtime="python3.11", Role=self.role_arn,
-                            Handler="main.main", Code={"ZipFile": _zip_source()},
-                            Tags={AWS.mark_key: "billing", AWS.owner_key: TEAMMATE_REGISTRY})
-        # 5. A merge: the user gave worker more memory, a colleague raised its timeout on AWS.
-        self._edit_declaration(service, "worker", memory=768)
-        lam.update_function_configuration(FunctionName="worker", Timeout=300)
-        # 6. A true conflict: the user and a colleague both changed greeter's memory, differently.
-        self._edit_declaration(service, "greeter", memory=384)
-        lam.update_function_configuration(FunctionName="greeter", MemorySize=512)
-        # 7. An env var patched on GCP: with greeter's memory edit, another merge (on gcp).
-        self._patch_gcp_env("greeter", {"GREETING": "hi there", "DEBUG": "1"})
-        # 8. hello's container stopped locally: drift on docker (policy ask: a decision for you).
-        if docker and self.docker_engine is not None:
-            self._stop_docker_container("hello")
-
-    def _edit_declaration(self, service: Any, name: str, **fields: Any) -> None:
-        """Change a seeded function.yaml as the user would, and register it again."""
-        import yaml
-
-        path = self.root / "functions" / name / "function.yaml"
-        spec = yaml.safe_load(path.read_text())
-        spec.update(fields)
-        path.write_text(yaml.safe_dump(spec, sort_keys=False))
-        service.add(path)
-
-    def _patch_gcp_env(self, name: str, env: dict[str, str]) -> None:
-        from google.api_core.client_options import ClientOptions
-        from google.auth.credentials import AnonymousCredentials
-        from google.cloud import functions_v2
-        from google.protobuf import field_mask_pb2
-
-        client = functions_v2.FunctionServiceClient(
-            transport="rest", client_options=ClientOptions(api_endpoint=self.gcp_server.endpoint),
-            credentials=AnonymousCredentials())
-        full = f"projects/{SANDBOX_PROJECT}/locations/us-central1/functions/{name}"
-        change = functions_v2.Function(name=full, service_config=functions_v2.ServiceConfig(environment_variables=env))
-        try:
-            client.update_function(function=change, update_mask=field_mask_pb2.FieldMask(
-                paths=["service_config.environment_variables"])).result(timeout=30)
-        except Exception as exc:  # seeding is best effort: the sandbox still works without it
-            _say(f"could not patch {name} on gcp: {exc}")
-
-    def _docker_api(self):
-        import docker
-
-        return docker.APIClient(base_url=self.env["DOCKER_HOST"], version="auto", timeout=60)
-
-    def _stop_docker_container(self, name: str) -> None:
-        try:
-            api = self._docker_api()
-            for c in api.containers(filters={"label": f"functions-tui.function={name}"}):
-                api.stop(c["Id"], timeout=0)
-        except Exception as exc:
-            _say(f"could not stop {name}'s container: {exc}")
-
-    def _remove_seeded_from_docker(self) -> None:
-        """On a Docker the sandbox did not start, remove what it built (marked, seeded names only)."""
-        try:
-            api = self._docker_api()
-            for name in SEED_FUNCTIONS:
-                for c in api.containers(all=True, filters={"label": f"functions-tui.function={name}"}):
-                    api.remove_container(c["Id"], force=True)
-                for img in api.images(filters={"label": f"functions-tui.function={name}"}):
-                    api.remove_image(img["Id"], force=True)
-        except Exception as exc:
-            _say(f"could not clean the sandbox's functions from Docker: {exc}")
-
-
-def _zip_source() -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("main.py", "def main(event, context):\n    return 'stray'\n")
-    return buf.getvalue()

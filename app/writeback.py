@@ -29,6 +29,12 @@ Fields are the engine's flat names: ``runtime``, ``entry_point``, ``memory``, ``
 ``env`` / ``env.KEY``, ``labels`` / ``labels.KEY``, ``state`` (goes to
 ``targets.<component>.state``), ``code_digest`` (``targets.<component>.image`` for a target
 that runs an image, else skipped); no fields means all of them.
+
+A target goes under the key the file names its component by: the instance's own name, or its
+kind's (``docker:`` for ``laptop``, the only docker instance, as app.declarations reads it),
+never as a second entry for the same instance. A kind's name that no longer says which
+instance it is (config.yaml now names several of that kind, none called as it) gets nothing
+written: the run says which key to rename.
 """
 
 from __future__ import annotations
@@ -294,6 +300,9 @@ class _Doc:
         self.function = None
         self.index: int | None = None   # the item's position in functions.yaml's list
         self.variables: dict[str, str] = {}
+        #: component -> the ``targets`` key this function names it by, where that is its kind's
+        #: name (``docker:`` for ``laptop``, the only docker instance; app.declarations.target_names)
+        self.aliases: dict[str, str] = {}
         self.load()
 
     def load(self) -> None:
@@ -324,6 +333,40 @@ class _Doc:
                 self.function = self.root
         if self.function is None:
             raise _EditError(f"{self.path} no longer declares {self.name}")
+        self.aliases = {}
+        self.aliases = self._aliases()
+
+    def _aliases(self) -> dict[str, str]:
+        from functions_tui.app.declarations import target_names
+
+        keys = self.keys("targets")
+        names = target_names()
+        # (a file naming an instance both ways is refused by add: its own name wins here)
+        return {names[k]: k for k in keys if k in names and names[k] != k and names[k] not in keys}
+
+    def in_file(self, path: tuple) -> tuple:
+        """``path`` as this file spells it: a target under the key the file names it by."""
+        if len(path) >= 2 and path[0] == "targets" and path[1] in self.aliases:
+            return ("targets", self.aliases[path[1]], *path[2:])
+        return path
+
+    def component_of(self, key: str) -> str:
+        """The component a ``targets`` key of this file stands for."""
+        return next((c for c, k in self.aliases.items() if k == key), key)
+
+    def unresolved(self, component: str) -> str | None:
+        """The ``targets`` key that names ``component`` by its kind when that name no longer
+        says which instance it is (config.yaml now names several of the kind, none called as
+        it): which entry is ``component``'s cannot be told, so nothing is written for it."""
+        from functions_tui.app.declarations import target_names
+
+        kind = find_kind(component)
+        if kind is None or kind.name == component or component in self.aliases:
+            return None
+        keys = self.keys("targets")
+        if component in keys or kind.name not in keys or kind.name in target_names():
+            return None
+        return kind.name
 
     def _variables(self, node) -> dict[str, str]:
         out = {}
@@ -342,9 +385,10 @@ class _Doc:
             return _UNREAD
 
     def node(self, path: tuple):
-        """(key node, value node) at ``path`` under the function, or None."""
+        """(key node, value node) at ``path`` under the function, or None (a target's
+        path names the component: it is looked up under the key the file uses, in_file)."""
         node, hit = self.function, None
-        for key in path:
+        for key in self.in_file(path):
             if key is None:
                 return None
             hit = _get(node, key)
@@ -593,6 +637,7 @@ def _delete(doc: _Doc, mapping, key_node, value_node) -> str:
 def _apply(doc: _Doc, path: tuple, value: Any) -> str:
     """The text with ``path`` set to ``value`` (None: removed); _EditError when unsafe."""
     yaml = _yaml()
+    path = doc.in_file(path)
     node = doc.function
     for i, key in enumerate(path[:-1]):
         hit = _get(node, key)
@@ -645,7 +690,7 @@ def _plain(node) -> Any:
 def _masked(doc: _Doc, paths: Iterable[tuple]) -> Any:
     data = _plain(doc.root)
     function = data if doc.index is None else data["functions"][doc.index]
-    for path in paths:
+    for path in map(doc.in_file, paths):
         parents = [function]
         node = function
         for key in path[:-1]:
@@ -773,17 +818,6 @@ def _write_file(file: Path, items: list[tuple[FunctionSpec, list[tuple]]], envir
             fw.written = []
 
 
-def _named_by_kind(doc: _Doc, spec: FunctionSpec) -> dict[str, str]:
-    """component -> the ``targets`` key the file names it by, for each target of ``spec``
-    the file declares under its kind's name instead of its own (app.declarations.target_names)."""
-    from functions_tui.app.declarations import target_names
-
-    keys = doc.keys("targets")
-    names = target_names()
-    return {names[key]: key for key in keys
-            if key in names and names[key] != key and names[key] in spec.targets and names[key] not in keys}
-
-
 def _not_written(fw: FunctionWrite, spec: FunctionSpec, paths: list[tuple], why: str) -> None:
     if paths:
         fw.warnings.append(f"{spec.name}: the declaration was not updated: {why}")
@@ -813,13 +847,15 @@ def _write_function(file: Path, text: str, spec: FunctionSpec, paths: list[tuple
     for path in _behind_paths(spec):
         if path not in expanded:
             expanded.append(path)
-    # A component the file names by its kind (``aws:`` for the only aws instance, aws-prod):
-    # its own settings are not rewritten under another name; the run says where they go.
-    by_kind = _named_by_kind(doc, spec)
-    for path in [p for p in expanded if p[0] == "targets" and p[1] in by_kind]:
+    # A component the file names by its kind (``docker:`` for laptop, the only docker
+    # instance) is written under that key (_Doc.in_file), never as a second entry for it. When
+    # the kind's name no longer says which instance it is, nothing is: the run says where.
+    for path in [p for p in expanded if p[0] == "targets" and doc.unresolved(p[1])]:
         expanded.remove(path)
-        fw.warnings.append(f"{spec.name}: {_label(path)}: not written back: {doc.where(('targets', by_kind[path[1]]))} "
-                           f"names {path[1]} by its kind ({by_kind[path[1]]}:); write {path[1]}: there to have it kept")
+        key = doc.unresolved(path[1])
+        fw.warnings.append(f"{spec.name}: {_label(path)}: not written back: {doc.where(('targets', key))} "
+                           f"names {key}:, which is not one instance now that config.yaml names several "
+                           f"of that kind; write {path[1]}: there to have it kept")
     # A state for a target the file does not declare yet declares the target (with its
     # settings from the registry) first.
     for i, path in reversed(list(enumerate(expanded))):
@@ -933,7 +969,7 @@ def _file_snapshot(doc: _Doc, spec: FunctionSpec) -> dict[str, Any]:
                 values[key] = _snap((head, key), value)
         out[head] = values
     out["targets_state"], images = {}, {}
-    for component in doc.keys("targets"):
+    for component in map(doc.component_of, doc.keys("targets")):
         for setting, into in (("state", out["targets_state"]), ("image", images)):
             value = doc.value(("targets", component, setting))
             if value is not _UNREAD and value is not None:

@@ -57,7 +57,7 @@ from typing import Any
 
 from functions_tui.registry.component import ApplyError, Detection, Observation, ObservedFunction
 from functions_tui.registry.fingerprint import code_identity
-from functions_tui.registry.kinds import Kind, register
+from functions_tui.registry.kinds import Kind, SandboxBackend, register
 from functions_tui.registry.limits import Limits, provider_runtime
 from functions_tui.registry.models import IMAGE_PREFIX, FunctionSpec, is_managed_label, utc_now
 from functions_tui.registry.packaging import PackagingError, extract_package, source_files, warn_sensitive
@@ -164,6 +164,8 @@ KIND = register(Kind(
     adapter="functions_tui.components.aws:AwsComponent",
     adapter_arguments=_adapter_arguments,
     limits=LIMITS,
+    sandbox=SandboxBackend("functions_tui.components.local_backends.moto_server:sandbox_backend",
+                           label="moto (local AWS Lambda)", requires=("moto",)),
 ))
 MARK_KEY = KIND.mark_key
 DIGEST_KEY = KIND.digest_key

@@ -53,7 +53,7 @@ from packaging.version import InvalidVersion, Version
 from functions_tui.registry.component import ApplyError, Detection, Observation, ObservedFunction
 from functions_tui.registry.fingerprint import hash_value
 from functions_tui.registry.limits import Limits
-from functions_tui.registry.kinds import Kind, register
+from functions_tui.registry.kinds import Kind, SandboxBackend, register
 from functions_tui.registry.models import FunctionSpec, digest_source, is_managed_label, utc_now
 from functions_tui.registry.packaging import PackagingError, source_files, warn_sensitive
 
@@ -122,6 +122,8 @@ KIND = register(Kind(
     adapter="functions_tui.components.docker:DockerComponent",
     adapter_arguments=_adapter_arguments,
     limits=LIMITS,
+    sandbox=SandboxBackend("functions_tui.components.local_backends.dockerd:sandbox_backend",
+                           label="Docker", optional=True),
 ))
 MARK = KIND.mark_key
 DIGEST = KIND.digest_key

@@ -38,7 +38,7 @@ from typing import Any
 from functions_tui.components import gcp_rest
 from functions_tui.registry.component import ApplyError, Detection, Observation, ObservedFunction
 from functions_tui.registry.limits import Limits, provider_runtime
-from functions_tui.registry.kinds import Kind, register
+from functions_tui.registry.kinds import Kind, SandboxBackend, register
 from functions_tui.registry.models import FunctionSpec, digest_source, is_managed_label, utc_now
 from functions_tui.registry.packaging import PackagingError, extract_package, source_files, warn_sensitive
 
@@ -113,6 +113,8 @@ KIND = register(Kind(
     adapter="functions_tui.components.gcp:GcpComponent",
     adapter_arguments=_adapter_arguments,
     limits=LIMITS,
+    sandbox=SandboxBackend("functions_tui.components.gcp_emulator.handle:sandbox_backend",
+                           label="the Cloud Functions emulator"),
 ))
 MARK_KEY = KIND.mark_key
 DIGEST_KEY = KIND.digest_key

@@ -12,7 +12,9 @@ exactly as before instances existed. A kind's name in ``targets`` means its defa
 
 This module holds no provider knowledge and imports no SDK: the engine (registry/) asks it
 ``kind_of(component)`` for the few facts it needs (the mark's spelling, the run state a target
-wants when it does not say, the policy when config.yaml does not say).
+wants when it does not say, the policy when config.yaml does not say). A kind's local backend
+for ``functions-tui --sandbox`` is named here the same way (``SandboxBackend``) and started by
+app/sandbox.py, which names no kind.
 """
 
 from __future__ import annotations
@@ -23,6 +25,50 @@ from typing import Any, Callable, Iterable, Mapping
 #: What our own labels/tags record (``functions-tui<sep><what>``): the function's name (the
 #: ownership mark), the registry that deployed it, the code digest, the provider's code hash.
 MARK, OWNER, DIGEST, DEPLOYED_CODE = "function", "registry", "digest", "deployed-code"
+
+
+@dataclass(frozen=True)
+class SandboxBackend:
+    """How ``functions-tui --sandbox`` runs a place of this kind on this machine (moto, the
+    Cloud Functions emulator, a private dockerd). Only named here: ``start`` is imported when
+    a sandbox starts, since it starts servers and loads SDKs."""
+
+    #: "module:callable": ``(folder) -> RunningBackend``; the folder is the backend's own, under
+    #: the sandbox's root (removed with it). For an ``optional`` backend it is
+    #: ``(folder, left_out="") -> RunningBackend`` and never raises for a backend that cannot
+    #: run here: it returns one whose ``reason`` says why, with an environment that points the
+    #: kind's default instance at nothing (so that instance reads as unavailable, and never
+    #: reaches a place the sandbox does not own); ``left_out`` is the reason when the sandbox's
+    #: caller does not want it at all.
+    start: str
+    #: What progress messages call it, before and after it runs: "moto (local AWS Lambda)".
+    label: str
+    #: The sandbox goes on without it (Docker may not be installed: the sandbox still shows the
+    #: others, this kind unavailable with the reason). A required backend that cannot start
+    #: stops the sandbox.
+    optional: bool = False
+    #: Modules it imports that are optional extras of the package (moto), checked before
+    #: anything starts so the sandbox says which command installs them.
+    requires: tuple[str, ...] = ()
+
+
+@dataclass
+class RunningBackend:
+    """What a ``SandboxBackend.start`` returns: a backend that runs (or, with ``reason``, one
+    that could not), and what points the kind's default instance at it."""
+
+    #: The environment the kind's default instance reads (DOCKER_HOST, AWS_ENDPOINT_URL...); a
+    #: None value unsets a variable of the user's that would point elsewhere (AWS_PROFILE).
+    env: dict[str, str | None]
+    #: Stops it and removes what it keeps on disk; idempotent.
+    stop: Callable[[], None] = lambda: None
+    #: config.yaml settings of the kind's default instance (the role moto was given, say).
+    settings: dict[str, Any] = field(default_factory=dict)
+    #: Why it is not there ("" when it runs): an optional backend that could not start.
+    reason: str = ""
+    #: A place the sandbox found running and did not start (the user's Docker engine): it
+    #: outlives the sandbox, so what the sandbox deployed there is removed before it stops.
+    borrowed: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,6 +93,8 @@ class Kind:
     #: instance only: a named instance says where it points in config.yaml.
     adapter_arguments: Callable[[Mapping[str, Any], Mapping[str, str], bool], dict[str, Any]]
     limits: Any = None                         # registry.limits.Limits
+    #: Its local backend for ``functions-tui --sandbox``; None: the kind is absent from the sandbox.
+    sandbox: SandboxBackend | None = None
 
     def label_key(self, what: str) -> str:
         return f"functions-tui{self.label_separator}{what}"

@@ -133,7 +133,7 @@ def test_the_cli_modules_import_no_sdk_and_no_ui(tmp_path):
     import sys
 
     modules = ("cli", "commands", "headless", "service", "config", "declarations", "adapters", "sandbox",
-               "first_run", "detection_cache")
+               "sandbox_seed", "first_run", "detection_cache")
     code = ("import sys; import " + ", ".join(f"functions_tui.app.{m}" for m in modules) + "; "
             "print(sorted({m.split('.')[0] for m in sys.modules} & "
             "{'textual', 'boto3', 'botocore', 'docker', 'google', 'moto', 'rich'}))")

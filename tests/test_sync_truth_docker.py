@@ -115,26 +115,41 @@ def test_a_second_registry_leaves_the_first_ones_images_and_containers_alone(pro
     assert _status(doc, "other")["state"] == "foreign"
 
 
-def test_a_pulled_run_state_for_an_instance_the_file_names_by_its_kind_is_reported_not_misplaced(tmp_path, docker_clean):
+#: alpha's declaration names its engine by its kind; config.yaml calls that engine laptop.
+NAMED_BY_KIND = """\
+# alpha runs on the laptop's engine
+name: alpha
+runtime: python3.11
+entry_point: main.main
+memory: 128        # MB
+targets:
+  docker: {}       # laptop, the only docker instance in config.yaml
+"""
+
+
+def test_a_pulled_run_state_for_an_instance_the_file_names_by_its_kind_is_written_under_that_name(tmp_path, docker_clean):
     """config.yaml names the engine ``laptop`` (its only docker instance); the declaration says
     ``targets: {docker: {}}``, which means laptop. A container stopped by hand is pulled: the
-    registry takes it, the file is left as it is (no second entry for the same engine) and the
-    run says where to write it; the next add keeps the pulled state."""
+    file says so under ``docker:``, the key it uses (no second entry for the same engine),
+    with everything else as it was, and the next add and sync find nothing to do."""
     home = tmp_path / "home"
     env = cli_env(home)
     write_yaml(home / "config.yaml", {"components": {"laptop": {"kind": "docker", "host": docker_clean.host}},
                                       "policies": {"laptop": "component-wins"}})
-    declaration = make_function(tmp_path / "src", "alpha", memory=128, targets={"docker": {}})
+    (tmp_path / "src" / "alpha").mkdir(parents=True)
+    (tmp_path / "src" / "alpha" / "main.py").write_text("def main(event, context):\n    return 'alpha'\n")
+    declaration = write_yaml(tmp_path / "src" / "alpha" / "function.yaml", NAMED_BY_KIND)
     assert run_cli("add", str(tmp_path / "src"), env=env).returncode == 0
-    assert run_cli("--sync", env=env).returncode == 0
-    before = declaration.read_text()
+    first = run_cli("--sync", env=env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert declaration.read_text() == NAMED_BY_KIND
     docker(docker_clean, "stop", "-t", "0", _container(docker_clean)[0])
 
     done = run_cli("--sync", env=env)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert declaration.read_text() == before
-    assert "targets.laptop.state: not written back" in done.stdout + done.stderr
-    assert "names laptop by its kind (docker:); write laptop: there" in done.stdout + done.stderr
+    assert "not written back" not in done.stdout + done.stderr
+    assert declaration.read_text() == NAMED_BY_KIND.replace("docker: {}  ", "docker: {state: stopped}  ")
     assert run_cli("add", str(declaration), env=env).returncode == 0     # nothing reverts the pulled state
-    assert run_cli("--sync", "--dry-run", env=env).returncode == 0
+    again = run_cli("--sync", "--dry-run", env=env)
+    assert again.returncode == 0, again.stdout + again.stderr
     assert _container(docker_clean)[1] in ("exited", "created")

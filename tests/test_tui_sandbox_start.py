@@ -53,7 +53,7 @@ async def _watch_the_start(app, sandbox, screen_checked, docker_may_build) -> No
     async with app.run_test(size=(160, 45)) as pilot:
         await pilot.pause()
         # On screen with no service and no backend: the keys that need one are disabled.
-        assert app.service is None and sandbox.moto is None
+        assert app.service is None and sandbox.backends == {}
         assert "sandbox is starting" in app.dashboard.registry_panel.function_list.empty_text
         assert app.check_action("sync_all", ()) is None
         screen_checked.set()

@@ -408,3 +408,61 @@ def test_a_state_for_a_target_the_file_lacks_declares_the_target(tmp_path):
     assert report.warnings == []
     assert path.read_text() == text + "  docker:\n    port: 8080\n    state: stopped\n"
     assert read(path, "hello").targets["docker"] == {"port": 8080, "state": "stopped"}
+
+
+# --- a target named by its kind ------------------------------------------------------------------
+
+#: targets name the laptop's engine by its kind (config.yaml calls it laptop, its only docker).
+KIND_NAMED = """\
+name: hello
+runtime: python3.11
+targets:
+  docker:            # the laptop's engine
+    port: 8080
+  aws: {}
+"""
+
+
+def _instances(*named: tuple[str, str]) -> None:
+    """The components config.yaml would name: (instance, kind) pairs."""
+    from functions_tui.registry import kinds
+
+    kinds.use_instances([kinds.Instance(name, kinds.kinds()[kind]) for name, kind in named])
+
+
+def test_a_target_the_file_names_by_its_kind_is_written_under_that_name(tmp_path):
+    _instances(("laptop", "docker"), ("aws", "aws"))
+    path = declare(tmp_path, KIND_NAMED)
+    spec = read(path, "hello")
+    assert list(spec.targets) == ["laptop", "aws"]
+    spec.targets["laptop"]["state"] = "stopped"
+    outcome, report = pull(spec, ("laptop", ["state"]))
+    assert report.warnings == []
+    assert path.read_text() == only_replaced(KIND_NAMED, "    port: 8080\n", "    port: 8080\n    state: stopped\n")
+    assert outcome.written == [("targets", "laptop", "state")]
+    assert outcome.settled == {("targets", "laptop", "state"): "stopped"}
+    assert read(path, "hello").targets["laptop"] == {"port": 8080, "state": "stopped"}
+    # Adopted there again (the file must declare the target): it does, as docker:, so no
+    # second entry; and a record without a snapshot takes the state under laptop, as add would.
+    again = read(path, "hello")
+    declared = again.declared
+    again.declared = {}
+    outcome, report = pull(again, ("laptop", []), kind="adopt")
+    assert report.warnings == [] and outcome.written == []
+    assert path.read_text().count("docker:") == 1 and "laptop:" not in path.read_text()
+    assert outcome.base["targets_state"] == declared["targets_state"] == {"laptop": "stopped", "aws": "active"}
+
+
+def test_a_kind_name_that_no_longer_says_which_instance_is_not_written_under(tmp_path):
+    _instances(("laptop", "docker"), ("aws", "aws"))
+    path = declare(tmp_path, KIND_NAMED)
+    spec = read(path, "hello")
+    # config.yaml now names a second engine: docker: could be either, so the file is left alone
+    _instances(("laptop", "docker"), ("builder", "docker"), ("aws", "aws"))
+    spec.targets["laptop"]["state"] = "stopped"
+    outcome, report = pull(spec, ("laptop", ["state"]), ("laptop", []))
+    assert path.read_text() == KIND_NAMED
+    assert outcome.written == []
+    assert report.warnings == [
+        f"hello: targets.laptop.state: not written back: {path}:4 names docker:, which is not one instance now "
+        "that config.yaml names several of that kind; write laptop: there to have it kept"]

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from functions_tui.components.gcp_emulator.server import EmulatorServer, start_in_thread
 from functions_tui.components.gcp_emulator.state import EmulatorState
+from functions_tui.registry.kinds import RunningBackend
 
 SANDBOX_PROJECT = "sandbox-project"
 
@@ -96,3 +98,13 @@ def start_gcp_emulator(port: int = 0, host: str = "127.0.0.1", project: str = SA
     state = EmulatorState(operation_delay_s=operation_delay_s, path=state_file, request_log=request_log)
     server, thread = start_in_thread(host, port, state)
     return GcpEmulatorHandle(server=server, project=project, _thread=thread)
+
+
+def sandbox_backend(folder: Path) -> RunningBackend:
+    """``functions-tui --sandbox``'s Cloud Functions (components/gcp.py, ``KIND.sandbox``): the
+    emulator on a free port, in memory (``folder`` stays empty), its project the default
+    instance's."""
+    emulator = start_gcp_emulator()
+    # NO_GCE_CHECK: google-auth would otherwise probe for a GCE metadata server first.
+    return RunningBackend(env={**emulator.env(), "NO_GCE_CHECK": "true"}, stop=emulator.stop,
+                          settings={"project": emulator.project})

@@ -4,7 +4,9 @@
 file, socket) under its own directories, so it never touches the machine's daemon and
 several can run side by side. ``ensure_docker(workdir)`` reuses a daemon that already
 answers (``DOCKER_HOST`` or the default socket) and only starts a private one when none
-does. Only the standard library here: the docker SDK is not needed to start a daemon.
+does. ``sandbox_backend`` is the kind's local backend for ``functions-tui --sandbox``. Only
+the standard library here (and registry.kinds' plain types): the docker SDK is not needed to
+start a daemon.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from functions_tui.registry.kinds import RunningBackend
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
 
@@ -190,6 +194,23 @@ def ensure_docker(workdir: str | Path, timeout: float = 60.0) -> PrivateDockerd 
     if not ok:
         raise DockerdError(f"no Docker engine answers at {configured}, and {why}")
     return start_dockerd(workdir, timeout=timeout)
+
+
+def sandbox_backend(folder: Path, left_out: str = "") -> RunningBackend:
+    """``functions-tui --sandbox``'s Docker (components/docker.py, ``KIND.sandbox``, optional):
+    the engine that answers, else a private dockerd under ``folder``. When there is none (or
+    the sandbox leaves Docker out: ``left_out`` says why), DOCKER_HOST names a socket nothing
+    listens on, so the docker component reads as unavailable, and never as some other engine
+    the sandbox did not mean."""
+    nowhere = {"DOCKER_HOST": f"unix://{Path(folder).resolve()}/no-docker.sock"}
+    if left_out:
+        return RunningBackend(env=nowhere, reason=left_out)
+    try:
+        engine = ensure_docker(folder)
+    except Exception as exc:  # Docker is optional: the sandbox still shows the other kinds
+        return RunningBackend(env=nowhere, reason=str(exc))
+    # An engine we found running is the user's: the sandbox clears what it deployed there.
+    return RunningBackend(env={"DOCKER_HOST": engine.host}, stop=engine.stop, borrowed=not engine.owned)
 
 
 def _unmount_under(root: Path) -> None:

@@ -10,7 +10,10 @@ from __future__ import annotations
 import logging
 import urllib.request
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from functions_tui.registry.kinds import RunningBackend
 
 #: Fake credentials moto accepts; exported by ``MotoHandle.env()`` so boto3's own chain finds them.
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -101,3 +104,23 @@ def start_moto(port: int = 0, host: str = "127.0.0.1", region: str = "us-east-1"
     server.start()
     bound_host, bound_port = server.get_host_and_port()
     return MotoHandle(endpoint=f"http://{bound_host}:{bound_port}", port=bound_port, region=region, _server=server)
+
+
+#: The user's own AWS settings that would send boto3 to a real account (or past the endpoint
+#: the sandbox gives) if they were left in the sandbox's environment.
+_USERS_AWS = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_LAMBDA")
+
+
+def sandbox_backend(folder: Path) -> RunningBackend:
+    """``functions-tui --sandbox``'s AWS Lambda (components/aws.py, ``KIND.sandbox``): moto on
+    a free port, an execution role for the functions the sandbox deploys (the default
+    instance's ``role``), and boto3's own variables pointed at it. moto keeps everything in
+    memory: ``folder`` stays empty."""
+    moto = start_moto(port=0)
+    try:
+        role = moto.create_lambda_role()
+    except BaseException:
+        moto.stop()
+        raise
+    return RunningBackend(env={**moto.env(), **dict.fromkeys(_USERS_AWS)}, stop=moto.stop,
+                          settings={"role": role})
