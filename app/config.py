@@ -2,7 +2,7 @@
 
 Read strictly (unknown keys, wrong types and bad choices are errors naming file, line and
 field, see app.yaml_nodes); a missing file means the defaults. ``functions-tui config
---reset`` writes DEFAULT_TEXT, ``--show`` prints the effective settings.
+--reset`` writes default_text(), ``--show`` prints the effective settings.
 """
 
 from __future__ import annotations
@@ -29,72 +29,48 @@ DEFAULT_INTERVAL_S = 300
 DEFAULT_MAX_DELETIONS = 10
 DEFAULT_GENERATIONS = 10
 
-DEFAULT_TEXT = """\
-# functions-tui configuration. `functions-tui config --show` prints the effective values,
-# `functions-tui config --reset` puts this file back.
-
-# What wins when a component and the registry disagree: component-wins, registry-wins, ask.
-policies:
-  docker: ask
-  gcp: component-wins
-  aws: component-wins
-
-# A field changed differently in the registry and on a component is a conflict: always asked
-# (headless: listed, exit 2) unless set here (or per sync) to component-wins or registry-wins.
-conflicts:
-  docker: ask
-  gcp: ask
-  aws: ask
-
-# Named syncs: which components, which direction (pull, push, two-way), an optional policy
-# (and conflicts setting) overriding the ones above, how often the app runs it (seconds), and
-# syncs that must succeed first.
-syncs:
-  - name: docker
-    components: [docker]
-    direction: two-way
-    interval: 300
-  - name: gcp
-    components: [gcp]
-    direction: two-way
-    interval: 300
-  - name: aws
-    components: [aws]
-    direction: two-way
-    interval: 300
-
-# A plan never deletes more than this many things at once.
-max_deletions: 10
-
-# How many earlier versions of the registry to keep for `functions-tui restore` (undo).
-generations: 10
-
-# The components: one per kind by default (docker, gcp, aws). To have several (accounts,
-# regions, projects, hosts), name each instance with its kind and settings; a function's
-# targets then name instances, and a kind's name means its default instance:
-# components:
-#   aws-prod: {kind: aws, profile: prod, region: eu-west-1}
-#   aws-dev:  {kind: aws, region: us-east-1}
-#   gcp:      {kind: gcp, project: my-project}
-#   gcp-eu:   {kind: gcp, project: my-eu-project, locations: [europe-west1]}
-#   docker:   {kind: docker}                      # DOCKER_HOST, or host: ssh://... / tcp://...
-
-# Settings of the default instances (the environment's own variables win over these).
-gcp:
-  endpoint: null      # or FUNCTIONS_TUI_GCP_ENDPOINT; null = the real Google API
-  project: null       # or GOOGLE_CLOUD_PROJECT
-
-aws:
-  region: null        # or AWS_REGION / AWS_DEFAULT_REGION
-  profile: null       # or AWS_PROFILE
-  role: null          # default execution role ARN for new functions
-
-docker:
-  base_images: {}     # runtime -> local image to build from, e.g. python3.11: my-python:3.11
-
-# The app's keys, remapped by binding id (README, "Keys"), e.g. dashboard.sync_all: ctrl+s
-keymap: {}
-"""
+def default_text() -> str:
+    """The default config.yaml: policies, conflicts, named syncs and the default instances'
+    settings of every registered kind (each kind's module says its policy and settings), then
+    the rest. Generated, so a kind added is a kind configured."""
+    defaults = list(kinds_module.kinds().values())
+    lines = ["# functions-tui configuration. `functions-tui config --show` prints the effective values,",
+             "# `functions-tui config --reset` puts this file back.", "",
+             "# What wins when a component and the registry disagree: component-wins, registry-wins, ask.",
+             "policies:"]
+    lines += [f"  {k.name}: {k.default_policy}" for k in defaults]
+    lines += ["", "# A field changed differently in the registry and on a component is a conflict: always asked",
+              "# (headless: listed, exit 2) unless set here (or per sync) to component-wins or registry-wins.",
+              "conflicts:"]
+    lines += [f"  {k.name}: ask" for k in defaults]
+    lines += ["", "# Named syncs: which components, which direction (pull, push, two-way), an optional policy",
+              "# (and conflicts setting) overriding the ones above, how often the app runs it (seconds), and",
+              "# syncs that must succeed first.", "syncs:"]
+    for k in defaults:
+        lines += [f"  - name: {k.name}", f"    components: [{k.name}]", "    direction: two-way",
+                  f"    interval: {DEFAULT_INTERVAL_S}"]
+    lines += ["", "# A plan never deletes more than this many things at once.", f"max_deletions: {DEFAULT_MAX_DELETIONS}",
+              "", "# How many earlier versions of the registry to keep for `functions-tui restore` (undo).",
+              f"generations: {DEFAULT_GENERATIONS}", "",
+              f"# The components: one per kind by default ({', '.join(k.name for k in defaults)}). To have several "
+              "(accounts,",
+              "# regions, projects, hosts), name each instance with its kind and settings; a function's",
+              "# targets then name instances, and a kind's name means its default instance:",
+              "# components:"]
+    lines += [f"#   {k.example or f'{k.name}-2: {{kind: {k.name}}}'}" for k in defaults]
+    lines += ["# Each kind's settings:"] + [f"#   {k.name}: {k.docs}" for k in defaults]
+    lines += ["", "# Settings of the default instances (the environment's own variables win over these)."]
+    for k in defaults:
+        if not k.settings_help:
+            continue
+        lines.append(f"{k.name}:")
+        for setting, comment in k.settings_help.items():
+            empty = {"str_map": "{}", "str_list": "[]"}.get(k.settings.get(setting, "str"), "null")
+            lines.append(f"  {setting}: {empty}".ljust(20) + f"# {comment}")
+        lines.append("")
+    lines += ["# The app's keys, remapped by binding id (README, \"Keys\"), e.g. dashboard.sync_all: ctrl+s",
+              "keymap: {}", ""]
+    return "\n".join(lines)
 
 
 @dataclass
@@ -332,9 +308,9 @@ def reset_config(home: str | Path | None = None) -> tuple[Path, Path | None]:
         old = path.read_bytes()
     except FileNotFoundError:
         old = None
-    if old is not None and old != DEFAULT_TEXT.encode("utf-8"):
+    if old is not None and old != default_text().encode("utf-8"):
         kept = _keep_copy(path)
-    write_atomic(path, DEFAULT_TEXT.encode("utf-8"), backup=False)
+    write_atomic(path, default_text().encode("utf-8"), backup=False)
     return path, kept
 
 
@@ -346,7 +322,7 @@ def write_default_config(home: str | Path | None = None) -> bool:
     path = paths.config_path(home)
     if path.exists():
         return False
-    tmp = write_temp(path.parent, path.name, DEFAULT_TEXT.encode("utf-8"))
+    tmp = write_temp(path.parent, path.name, default_text().encode("utf-8"))
     try:
         os.link(tmp, path)
     except FileExistsError:

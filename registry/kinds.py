@@ -95,6 +95,12 @@ class Kind:
     limits: Any = None                         # registry.limits.Limits
     #: Its local backend for ``functions-tui --sandbox``; None: the kind is absent from the sandbox.
     sandbox: SandboxBackend | None = None
+    #: The settings the default config.yaml shows for the default instance, in order, each with
+    #: its comment there (where the environment overrides it, what null means).
+    settings_help: Mapping[str, str] = field(default_factory=dict)
+    #: An instance as config.yaml's ``components:`` names one, for the default file's example:
+    #: ``aws-prod: {kind: aws, profile: prod, region: eu-west-1}``.
+    example: str = ""
 
     def label_key(self, what: str) -> str:
         return f"functions-tui{self.label_separator}{what}"

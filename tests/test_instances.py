@@ -100,6 +100,22 @@ def test_a_new_kind_is_one_module_and_its_registration(tmp_path, example_kind):
         service.add(bad)
 
 
+def test_the_default_config_file_is_written_from_the_kinds(tmp_path, example_kind):
+    """A new kind is configured like the others in a fresh config.yaml: its policy, conflicts
+    setting, named sync and its default instance's settings, from its own module."""
+    from functions_tui.app.config import default_text
+
+    text = default_text()
+    assert "  example: registry-wins\n" in text.split("conflicts:")[0]
+    assert "  - name: example\n    components: [example]" in text
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.yaml").write_text(text)
+    config = parse_config(home / "config.yaml")
+    assert [s.name for s in config.syncs] == list(kinds.kinds())   # one named sync per kind, in order
+    assert config.policy_for("example") == "registry-wins" and config.policy_for("docker") == "ask"
+
+
 # --- two AWS instances: two regions of one moto server ------------------------------------------
 
 @pytest.fixture
