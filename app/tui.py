@@ -728,7 +728,8 @@ class FunctionsApp(App):
         if intent in ("run", "stop"):
             from functions_tui.screens.confirm import ConfirmScreen
 
-            self.push_screen(ConfirmScreen(f"{intent.capitalize()} the docker container of {name}?"),
+            # The instances it applies to are the service's to say (its kinds with run states).
+            self.push_screen(ConfirmScreen(f"{intent.capitalize()} the container of {name}?"),
                              partial(self._run_stop_confirmed, name, intent))
             return
         where = ", ".join(components)
@@ -770,7 +771,7 @@ class FunctionsApp(App):
 
     def _run_stop_confirmed(self, name: str, intent: str, yes: bool | None) -> None:
         if yes:
-            self.log_activity(f"{intent} {name} (docker)")
+            self.log_activity(f"{intent} {name}")
             self.run_worker(partial(self._run_stop_thread, name, intent), thread=True,
                             name=f"{intent}:{name}", group="function-action", exit_on_error=False)
 
@@ -784,7 +785,8 @@ class FunctionsApp(App):
         if failed:
             self.post_message(self.FunctionActionFailed(f"{intent} {name}", "; ".join(r.error for r in failed)))
         else:
-            self.post_message(self.FunctionActionDone(f"{intent} {name}: done", ("docker",)))
+            where = tuple(dict.fromkeys(r.action.component for r in result.results))
+            self.post_message(self.FunctionActionDone(f"{intent} {name} ({', '.join(where)}): done", where))
 
     def _edit_declaration(self, name: str) -> None:
         """Open ``name``'s function.yaml in $VISUAL / $EDITOR, then read it again through the
