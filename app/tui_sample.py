@@ -39,13 +39,14 @@ class SampleService:
     read_only: bool = False
     busy_work: bool = False   # burn CPU while observing (the bench's "sync under load")
     calls: list[str] = field(default_factory=list)
+    components: tuple[str, ...] = SAMPLE_COMPONENTS   # config.yaml's instances, in its order
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
 
     # --- reading ----------------------------------------------------------------
     def component_names(self) -> list[str]:
-        return list(SAMPLE_COMPONENTS)
+        return list(self.components)
 
     def detections(self, refresh: bool = False) -> dict[str, Detection]:
         return dict(self.detection_map)
@@ -67,17 +68,17 @@ class SampleService:
 
     def last_observations(self) -> dict[str, Observation]:
         return {c: Observation(component=c, observed_at=FIXED_TIME)
-                for c in SAMPLE_COMPONENTS if self.detection_map.get(c, Detection(c, True)).available}
+                for c in self.components if self.detection_map.get(c, Detection(c, True)).available}
 
     def observe(self, components: Iterable[str] | None = None) -> dict[str, Observation]:
         self._wait()
-        return {c: Observation(component=c, observed_at=FIXED_TIME) for c in (components or SAMPLE_COMPONENTS)}
+        return {c: Observation(component=c, observed_at=FIXED_TIME) for c in (components or self.components)}
 
     def status(self, components: Iterable[str] | None = None, *, observe: bool = True,
                records: Any = None) -> list[PairStatus]:
         if observe:
             self._wait()
-        comps = set(components or SAMPLE_COMPONENTS)
+        comps = set(components or self.components)
         with self._lock:
             return [s for (f, c), s in sorted(self.states.items()) if c in comps]
 
@@ -256,6 +257,42 @@ def sample_service_unavailable_gcp(**kw: Any) -> SampleService:
     return svc
 
 
+#: Twelve instances as a config.yaml might name them (kind of each); the first six are the
+#: example of config.yaml's comment: two AWS accounts, two GCP projects, two Docker hosts.
+SAMPLE_INSTANCES = (("aws-prod", "aws"), ("aws-dev", "aws"), ("gcp", "gcp"), ("gcp-eu", "gcp"),
+                    ("docker", "docker"), ("laptop", "docker"), ("aws-eu", "aws"), ("aws-staging", "aws"),
+                    ("gcp-asia", "gcp"), ("gcp-dev", "gcp"), ("ci-runner", "docker"), ("edge", "docker"))
+
+
+def many_instances_service(count: int = 6, **kw: Any) -> SampleService:
+    """The sample's functions over the first ``count`` of SAMPLE_INSTANCES: a function
+    targeting a kind targets its first instance and every other one after it; the first
+    instance of each kind has the sample's states, the others are in sync but for a few
+    drifts, and "laptop" (a Docker host that is switched off) is unavailable."""
+    instances = SAMPLE_INSTANCES[:count]
+    svc = SampleService(components=tuple(name for name, _ in instances), **kw)
+    svc.detection_map = {name: Detection(name, True, version="1") for name, _ in instances}
+    for index, (name, runtime, memory, kinds, states) in enumerate(_SAMPLE):
+        targets = [inst for place, (inst, kind) in enumerate(instances) if kind in kinds
+                   and (place == next(i for i, (_, k) in enumerate(instances) if k == kind) or (index + place) % 2)]
+        spec = FunctionSpec(name=name, runtime=runtime, memory=memory, source=f"functions/{name}",
+                            targets={t: {} for t in targets}, code_digest="sha256:4f2a9c")
+        svc.records_by_name[name] = FunctionRecord(
+            spec, {t: ComponentRecord(t, base={}, resource_id=f"{t}:{name}", last_sync=FIXED_TIME) for t in targets})
+        for place, (inst, kind) in enumerate(instances):
+            if inst not in targets:
+                continue
+            first = inst == next(i for i, k in instances if k == kind)
+            state, detail = states.get(kind, ("in_sync", "")) if first else \
+                (("drifted", "") if (index * 7 + place) % 9 == 0 else ("in_sync", ""))
+            svc.states[(name, inst)] = PairStatus(name, inst, State(state), detail, _diffs(name, inst, state))
+    if "laptop" in svc.detection_map:
+        svc.detection_map["laptop"] = Detection("laptop", False, reason="ssh://laptop.local: host unreachable")
+        for key in [k for k in svc.states if k[1] == "laptop"]:
+            del svc.states[key]
+    return svc
+
+
 def big_sample_service(n: int = 10_000, **kw: Any) -> SampleService:
     """``n`` functions on all three components, one in twenty drifted: the 10k bench."""
     svc = SampleService(**kw)
@@ -327,6 +364,13 @@ def _focus_registry_on(name: str):
 SCENARIOS = {
     "dashboard": (sample_service, (120, 40), loaded_and_synced),
     "dashboard-80x24": (sample_service_unavailable_gcp, (80, 24), loaded_and_synced),
+    # config.yaml naming 6 or 12 instances (screens/panel_grid.py arranges their panels)
+    "instances-6": (lambda: many_instances_service(6), (140, 40), loaded_and_synced),
+    "instances-6-80x24": (lambda: many_instances_service(6), (80, 24), loaded_and_synced),
+    "instances-12": (lambda: many_instances_service(12), (140, 40), loaded_and_synced),
+    "instances-12-80x24": (lambda: many_instances_service(12), (80, 24), loaded_and_synced),
+    # tab six times: the focus on the sixth instance (laptop, unavailable), expanded among the lines
+    "instances-12-80x24-tab": (lambda: many_instances_service(12), (80, 24), _then(*["tab"] * 6)),
     "plan": (sample_service, (120, 40), _then("p")),
     "conflict": (sample_service, (120, 40), _then("c", "down", "2")),
     "detail": (sample_service, (120, 40), _then("enter", before=_focus_registry_on("orders-api"))),

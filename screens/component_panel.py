@@ -1,9 +1,15 @@
-"""ComponentPanel: one component's functions with their states, counts and availability."""
+"""ComponentPanel: one component's functions with their states, counts and availability.
+
+Compact (``set_compact``, see screens/panel_grid.py): one summary line instead of the panel,
+when there are more components than the screen holds whole.
+"""
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.content import Content
+from textual.events import Click
+from textual.message import Message
 from textual.widgets import Static
 
 from functions_tui.screens.counted_panel import CountedPanel
@@ -33,14 +39,38 @@ class ComponentPanel(CountedPanel):
     ComponentPanel.-unavailable > .panel-status { color: $warning; }
     ComponentPanel.-syncing > .panel-status { color: $accent; }
     ComponentPanel.-unavailable { border: round $warning 60%; }
+    /* Compact: the summary line alone. The list stays displayed, zero lines high, so it keeps
+       its place in the focus chain: tab reaches it, and the grid expands the panel it is in. */
+    ComponentPanel > .panel-summary {
+        display: none; height: 1; padding: 0 1; color: $text-muted;
+        text-wrap: nowrap; text-overflow: ellipsis;
+    }
+    ComponentPanel.-compact { border: none; height: 1; }
+    ComponentPanel.-compact > .panel-summary { display: block; }
+    ComponentPanel.-compact > .panel-status { display: none; }
+    ComponentPanel.-compact > FunctionList { height: 0; }
+    ComponentPanel.-compact:hover > .panel-summary { background: $boost; color: $text; }
+    ComponentPanel.-compact.-unavailable > .panel-summary { color: $text-warning; }
     """
+
+    class Chosen(Message):
+        """A click on the compact summary line: show this panel whole."""
+
+        def __init__(self, panel: "ComponentPanel") -> None:
+            super().__init__()
+            self.panel = panel
 
     def __init__(self, component: str, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id or f"panel-{component}", classes=classes)
         self.component = component
         self.border_title = component
+        self._counts = ""        # counts_markup of the last show
+        self._status = "not synced yet"
+        self._summary_key: tuple[str, str, str] | None = None
+        self._name_width = 0
 
     def compose(self) -> ComposeResult:
+        yield Static(self._summary(), classes="panel-summary")
         yield Static("not synced yet", classes="panel-status")
         yield FunctionList(empty_text="no functions here", id=f"list-{self.component}")
 
@@ -48,6 +78,7 @@ class ComponentPanel(CountedPanel):
              last_sync: str, syncing: bool, version: str = "", checked: str = "") -> None:
         self.set_rows(rows)
         summary = counts_markup(counts)
+        self._counts = summary
         self.border_title = f"{self.component} {summary}" if summary else self.component
         self.update_count()
         self.show_status(available=available, reason=reason, last_sync=last_sync, syncing=syncing,
@@ -57,6 +88,7 @@ class ComponentPanel(CountedPanel):
         """A step of the component's start (the sandbox starting its backend), before any sync."""
         self.set_class(True, "-syncing")
         self.query_one(".panel-status", Static).update(Content(f"⟳ {text}"))
+        self._set_status(f"⟳ {text}")
 
     def show_status(self, *, available: bool, reason: str, last_sync: str, syncing: bool,
                     version: str = "", checked: str = "") -> None:
@@ -83,3 +115,52 @@ class ComponentPanel(CountedPanel):
         else:
             status = "not synced yet"
         line.update(Content(status))   # plain text: a reason may hold [brackets]
+        # the summary line says only what is not the usual (a last sync goes without saying)
+        self._set_status("" if available and not syncing and not reason and last_sync else status.split("\n")[0])
+
+    # --- compact: one summary line -----------------------------------------------------------
+    @property
+    def compact(self) -> bool:
+        return self.has_class("-compact")
+
+    def set_compact(self, compact: bool) -> None:
+        self.set_class(compact, "-compact")
+
+    def set_summary_name_width(self, width: int) -> None:
+        """Pad the name on the summary line to ``width``: the counts of all compact panels line up."""
+        self._name_width = width
+        self._summary_key = None
+        self._refresh_summary()
+
+    def update_count(self) -> None:
+        super().update_count()
+        self._refresh_summary()
+
+    def _set_status(self, status: str) -> None:
+        self._status = status
+        self._refresh_summary()
+
+    def _summary(self) -> Content:
+        """``▸ aws-dev   ✓4 ~1 !1``, then what is not the usual (``· ✗ unavailable: why``,
+        ``· ⟳ syncing…``) and, while a filter is on, ``· 1 of 9 functions``."""
+        parts = [Content.styled(f"▸ {self.component:<{self._name_width}}", "bold $text")]
+        if self._counts:
+            parts.append(Content.from_markup(self._counts))
+        extra = [self._status] if self._status else []
+        if self.filtering and self.border_subtitle:
+            extra.append(str(self.border_subtitle))
+        if extra:
+            parts.append(Content("· " + " · ".join(extra)))   # plain text: a reason may hold [brackets]
+        return Content(" ").join(parts)
+
+    def _refresh_summary(self) -> None:
+        key = (self._counts, str(self.border_subtitle or "") if self.filtering else "", self._status)
+        if key == self._summary_key or not self.is_mounted:
+            return   # the count is asked again on every cursor move; compose writes the first
+        self._summary_key = key
+        self.query_one(".panel-summary", Static).update(self._summary())
+
+    def on_click(self, event: Click) -> None:
+        if self.compact:
+            event.stop()
+            self.post_message(self.Chosen(self))

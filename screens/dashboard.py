@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 
 from functions_tui.screens.activity_log import ActivityLog
 from functions_tui.screens.component_panel import ComponentPanel
 from functions_tui.screens.function_list import FunctionList
 from functions_tui.screens.filter_bar import FilterBar
+from functions_tui.screens.panel_grid import PanelGrid
 from functions_tui.screens.registry_panel import RegistryPanel
 from functions_tui.screens.sync_status import SyncStatus
 
@@ -31,6 +32,7 @@ class Dashboard(Vertical):
         # short label: the footer is full at 80 columns (the help says "clear the kept filter")
         Binding("escape", "app.clear_filter", "Clear", id="dashboard.clear_filter"),
         Binding("tab", "app.focus_next", "Next panel", show=False, id="dashboard.next_panel"),
+        Binding("shift+tab", "app.focus_previous", "Previous panel", show=False, id="dashboard.previous_panel"),
         # actions on the function under the cursor (app/tui.py, "per-function actions")
         Binding("x", "app.function_actions", "Actions", id="dashboard.actions"),
         Binding("d", "app.function_deploy", "Deploy", show=False, id="dashboard.deploy"),
@@ -46,10 +48,8 @@ class Dashboard(Vertical):
 
     def compose(self) -> ComposeResult:
         yield SyncStatus("● idle", id="sync-status")
-        with Horizontal(id="panels"):
-            yield RegistryPanel(self.components)
-            for component in self.components:
-                yield ComponentPanel(component)
+        # the registry and the component panels, arranged for their number and the screen's size
+        yield PanelGrid(self.components, id="panels")
         yield ActivityLog()
         yield FilterBar(placeholder="filter functions by name or state (enter keeps, esc clears)",
                         id="filter")

@@ -22,6 +22,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from functions_tui.screens.states import GLYPHS, ORDER
+
 #: Every state the engine reports (registry.plan_types.State values), plus "none" for
 #: "this function does not target that component" in the registry panel.
 STATE_NAMES = ("in_sync", "drifted", "pending", "diverged", "conflict", "missing", "unmanaged", "foreign",
@@ -112,6 +114,19 @@ class FunctionList(ScrollView, can_focus=True):
         self._filter = ""
         self._names: frozenset[str] | None = None   # the keys the filter's qualifiers allow (None: any)
         self._lower_keys: list[str] | None = None   # each row's key in lower case, made once per rows
+        self._badge_counts = False
+
+    @property
+    def badge_counts(self) -> bool:
+        """Show a row's badges as counts per state ("✓4 ~1") rather than one by one: the
+        registry panel's columns, when there are more components than its width names."""
+        return self._badge_counts
+
+    @badge_counts.setter
+    def badge_counts(self, value: bool) -> None:
+        if value != self._badge_counts:
+            self._badge_counts = value
+            self.refresh()
 
     # --- data -----------------------------------------------------------------
     @property
@@ -240,13 +255,14 @@ class FunctionList(ScrollView, can_focus=True):
     def _row_segments(self, row: Row, width: int, base: Style) -> list[Segment]:
         """Label left, badges right; when space is short the badges give way first."""
         label = f" {row.label}"
-        badge_text = "".join(f" {text}" for text, _ in row.badges)
+        row_badges = _counted(row.badges) if self._badge_counts else row.badges
+        badge_text = "".join(f" {text}" for text, _ in row_badges)
         room_for_badges = max(width - 1 - min(cell_len(label), max(width * 3 // 5, 12)), 0)
         badges: list[tuple[str, str]] = []
-        if row.badges and cell_len(badge_text) > room_for_badges:
+        if row_badges and cell_len(badge_text) > room_for_badges:
             # too wide: keep the first badges whole, shorten the last one that fits partly
             left = room_for_badges
-            for text, state in row.badges:
+            for text, state in row_badges:
                 chunk = f" {text}"
                 if cell_len(chunk) <= left:
                     badges.append((chunk, state))
@@ -256,7 +272,7 @@ class FunctionList(ScrollView, can_focus=True):
                         badges.append((set_cell_size(chunk, left - 1) + "…", state))
                     break
         else:
-            badges = [(f" {text}", state) for text, state in row.badges]
+            badges = [(f" {text}", state) for text, state in row_badges]
         badge_width = sum(cell_len(t) for t, _ in badges) + (1 if badges else 0)
         label_width = max(width - badge_width, 1)
         if cell_len(label) > label_width:
@@ -276,3 +292,12 @@ class FunctionList(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._rich_style_cache.clear()
+
+
+def _counted(badges: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """``✓4 ~1``: how many of ``badges`` are in each state ("none", not targeted, left out)."""
+    counts: dict[str, int] = {}
+    for _, state in badges:
+        if state != "none":
+            counts[state] = counts.get(state, 0) + 1
+    return tuple((f"{GLYPHS[s]}{counts[s]}", s) for s in ORDER if s in counts)
