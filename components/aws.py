@@ -957,11 +957,12 @@ class AwsComponent:
         return ""
 
     def mark_imported(self, name: str, code_digest: str, deployed_code: str,
-                      resource_id: str = "") -> ObservedFunction:
+                      resource_id: str = "", spec: FunctionSpec | None = None) -> ObservedFunction:
         """Tag an unmarked function with this registry's mark: its name, our identity, the
         digest of the source import wrote (``code_digest``) and Lambda's CodeSha256 read at
         import (``deployed_code``). One TagResource: configuration and code are never touched.
-        Refuses a function that got a mark meanwhile or whose code changed since it was read."""
+        Refuses a function that got a mark meanwhile or whose code changed since it was read. (``spec`` is what it shows
+        already: the tags/labels alone mark it.)"""
         owner = self._owner("import", name)
         config, tags, _ = self._current(name)
         if MARK_KEY in tags:

@@ -14,7 +14,9 @@ import json
 import os
 import stat
 import subprocess
+from importlib import resources
 
+import jsonschema
 import yaml
 
 from functions_tui.components.aws import DEPLOYED_CODE_KEY, DIGEST_KEY, MARK_KEY, OWNER_KEY
@@ -208,4 +210,73 @@ def test_read_only_refuses_before_writing_anything(home, tmp_path):
     dest = tmp_path / "imported"
     refused = run_cli("--read-only", "import", "aws", "legacy", "--to", str(dest), "--yes", env=env)
     assert refused.returncode == 1 and "read-only" in refused.stderr.lower(), refused.stderr
+    assert not dest.exists() and MARK_KEY not in tags_of(backend, created["FunctionArn"])
+
+
+def import_schema() -> dict:
+    """app/result_schema.json's import document (its $defs hold it beside the sync result)."""
+    schema = json.loads(resources.files("functions_tui.app").joinpath("result_schema.json").read_text())
+    return {"$schema": schema["$schema"], "$defs": schema["$defs"], "$ref": "#/$defs/import_result"}
+
+
+def test_json_lists_imports_and_refuses_name_by_name(home, tmp_path):
+    home_dir, env, backend = home
+    out_of_band(backend, tmp_path, "legacy")
+    theirs = out_of_band(backend, tmp_path, "theirs")
+    aws(backend, "lambda", "tag-resource", "--resource", theirs["FunctionArn"],
+        "--tags", f"{MARK_KEY}=theirs,{OWNER_KEY}=another-registry")
+    dest = tmp_path / "imported"
+
+    listed = run_cli("import", "aws", "--json", env=env)
+    assert listed.returncode == 0, listed.stderr
+    document = json.loads(listed.stdout)
+    jsonschema.validate(document, import_schema())
+    assert document["mode"] == "list" and document["component"] == "aws" and document["functions"] == []
+    assert [c["name"] for c in document["candidates"]] == ["legacy"]
+    assert document["candidates"][0]["resource_id"].endswith(":function:legacy")
+
+    unconfirmed = run_cli("import", "aws", "legacy", "--json", "--to", str(dest), env=env)
+    assert unconfirmed.returncode == 1
+    document = json.loads(unconfirmed.stdout)
+    jsonschema.validate(document, import_schema())
+    assert document["functions"] == [] and "--yes" in document["errors"][0] and not dest.exists()
+
+    planned = run_cli("import", "aws", "legacy", "--json", "--dry-run", "--to", str(dest), env=env)
+    assert planned.returncode == 0, planned.stderr
+    document = json.loads(planned.stdout)
+    jsonschema.validate(document, import_schema())
+    [entry] = document["functions"]
+    assert (document["mode"], entry["outcome"], entry["folder"], entry["marked"]) == (
+        "dry-run", "planned", str(dest / "legacy"), False)
+    assert not dest.exists() and MARK_KEY not in tags_of(backend, theirs["FunctionArn"].replace("theirs", "legacy"))
+
+    done = run_cli("import", "aws", "legacy", "theirs", "nothere", "--json", "--yes", "--to", str(dest), env=env)
+    assert done.returncode == 1
+    assert "s3cr3t-value" not in done.stdout + done.stderr
+    document = json.loads(done.stdout)
+    jsonschema.validate(document, import_schema())
+    entries = {e["name"]: e for e in document["functions"]}
+    assert [e["name"] for e in document["functions"]] == ["legacy", "theirs", "nothere"]
+    assert entries["legacy"]["outcome"] == "imported" and entries["legacy"]["marked"]
+    assert entries["legacy"]["folder"] == str(dest / "legacy") and "function.yaml" in entries["legacy"]["files"]
+    assert entries["legacy"]["env_in_clear"] == ["API_TOKEN", "MODE"]
+    assert entries["legacy"]["declaration"]["env"] == {"API_TOKEN": "***", "MODE": "***"}
+    assert entries["theirs"]["outcome"] == "refused" and "another registry" in entries["theirs"]["reason"]
+    assert entries["nothere"]["outcome"] == "refused" and entries["nothere"]["folder"] is None
+    assert len(document["errors"]) == 2 and len(done.stderr.strip().splitlines()) == 2
+
+    down = run_cli("import", "gcp", "--json", env=env)   # no project here: the run stops before any name
+    assert down.returncode == 1
+    document = json.loads(down.stdout)
+    jsonschema.validate(document, import_schema())
+    assert document["mode"] == "error" and document["errors"] and document["component"] == "gcp"
+
+
+def test_a_runtime_the_function_does_not_run_is_refused(home, tmp_path):
+    home_dir, env, backend = home
+    created = out_of_band(backend, tmp_path, "legacy")
+    dest = tmp_path / "imported"
+    refused = run_cli("import", "aws", "legacy", "--runtime", "python3.12", "--to", str(dest), "--yes", env=env)
+    assert refused.returncode == 1
+    assert "--runtime python3.12" in refused.stderr and "python3.11" in refused.stderr, refused.stderr
     assert not dest.exists() and MARK_KEY not in tags_of(backend, created["FunctionArn"])
