@@ -122,6 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--yes", action="store_true", help="mark them without asking")
     s.add_argument("--dry-run", action="store_true", dest="sub_dry_run",
                    help="print what would be written and marked; change nothing")
+    s.add_argument("--runtime", metavar="RUNTIME", default="",
+                   help="the runtime to declare where the component cannot tell it (docker: an image whose base"
+                        " does not say it), e.g. python3.12")
+    s.add_argument("--json", action="store_true", dest="sub_json",
+                   help="one JSON document (docs/json-schema.md); without --dry-run it needs --yes")
     s = sub.add_parser("gc", help="remove dangling marked resources and drop ghosts")
     s.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     s = sub.add_parser("delete", help="remove a function from its components and the registry")

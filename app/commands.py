@@ -6,7 +6,6 @@ turns them into one line on stderr with exit code 1.
 
 from __future__ import annotations
 
-import os
 import sys
 
 from functions_tui.app.headless import EXIT_DRIFT, EXIT_ERROR, EXIT_OK, STATE_STYLES, diff_text, print_json, progress, stdout_console
@@ -325,110 +324,11 @@ def adopt(args) -> int:
 
 
 def import_(args) -> int:
-    """``import COMPONENT``: list the functions there that carry no mark. ``import COMPONENT
-    NAME...``: write each one's function.yaml (and code, where the provider gives it) under
-    ``--to``, then, once confirmed, mark it with this registry's identity and register it
-    with its base, so the next sync reads it as in sync. A name that cannot be imported is one
-    error line; the others go on (exit 1 if any failed)."""
-    import shutil
-    import tempfile
-    from pathlib import Path
+    """``import COMPONENT [NAME...]``: list, or write, mark and register, the functions there
+    that carry no mark (app/import_command.py)."""
+    from functions_tui.app.import_command import run
 
-    from functions_tui.app.service import ServiceError
-
-    service = _service(args)
-    component = args.component
-    if not args.names:
-        rows = service.unmarked_functions(component)
-        if not rows:
-            print(f"{component}: no function without a functions-tui mark")
-        for name, summary in rows:
-            print(f"{name}  {summary}".rstrip())
-        return EXIT_OK
-    dry_run = bool(args.sub_dry_run or args.dry_run)
-    if not dry_run and service.read_only:
-        from functions_tui.app.service import ReadOnlyError, read_only_refusal
-
-        raise ReadOnlyError(read_only_refusal("importing functions"))
-    if not dry_run and not args.yes and not sys.stdin.isatty():
-        print(f"functions-tui: error: import marks {', '.join(args.names)} on {component} with this registry's"
-              " identity: not asked (not a terminal); run again with --yes to do it", file=sys.stderr)
-        return EXIT_ERROR
-    root = Path(args.to).expanduser().resolve()
-    made_root = not root.exists()
-    failed = False
-    for name in dict.fromkeys(args.names):
-        final = root / name
-        try:
-            if name in (".", "..") or "/" in name or os.sep in name:
-                raise ServiceError(f"{name!r} is not a function name")
-            if final.exists():
-                raise ServiceError(f"{name}: {final} exists already; not overwriting it (choose another --to)")
-            if not dry_run:
-                root.mkdir(parents=True, exist_ok=True)
-            # Written to a scratch folder (beside DIR, so the move is a rename) and moved in
-            # only once everything was read: a failed read leaves nothing behind.
-            scratch = Path(tempfile.mkdtemp(prefix=f".import-{name}-", dir=None if dry_run else root))
-            try:
-                draft = service.import_prepare(component, name, scratch)
-                _print_import(draft, final, dry_run)
-                if dry_run:
-                    continue
-                if not args.yes:
-                    try:
-                        answer = input(f"mark {name} on {component} with this registry's identity and register it? [y/N] ")
-                    except EOFError:
-                        answer = ""
-                    if answer.strip().lower() not in ("y", "yes"):
-                        print(f"{name}: not imported (nothing written, nothing marked)")
-                        continue
-                os.replace(scratch, final)
-            finally:
-                if scratch.exists():
-                    shutil.rmtree(scratch, ignore_errors=True)
-            try:
-                service.import_commit(draft, final)
-            except BaseException:
-                shutil.rmtree(final, ignore_errors=True)   # written by this run: nothing half-done
-                raise
-            print(f"{name}: imported from {component} into {final / 'function.yaml'} and marked as this registry's")
-        except ServiceError as exc:
-            failed = True
-            print(f"functions-tui: error: {exc}", file=sys.stderr)
-    if made_root and root.is_dir() and not any(root.iterdir()):
-        root.rmdir()   # made for scratch folders only: nothing was imported into it
-    return EXIT_ERROR if failed else EXIT_OK
-
-
-def _print_import(draft, final, dry_run: bool) -> None:
-    would = "would write" if dry_run else "will write"
-    print(f"{draft.name}: {would} {final / 'function.yaml'}")
-    for line in yaml_text(_masked(draft.declaration)).splitlines():
-        print(f"    {line}")
-    code = [f for f in draft.files if f != "function.yaml"]
-    if code:
-        print(f"{draft.name}: {would} its code: {', '.join(code)}")
-    if draft.code_note:
-        print(f"{draft.name}: no code written: {draft.code_note}")
-    if draft.clear_env:
-        print(f"{draft.name}: env {', '.join(draft.clear_env)} written in clear (the file is 0600);"
-              " replace a value with a ${VAR} reference to keep it out of the file")
-    print(f"{draft.name}: {'would mark' if dry_run else 'will mark'} it on {draft.component} with this registry's"
-          " identity (labels/tags only: its configuration and code stay as they are)")
-
-
-def _masked(declaration):
-    """The declaration as printed: env values never shown."""
-    shown = dict(declaration)
-    if "env" in shown:
-        shown["env"] = {k: "***" for k in shown["env"]}
-    return shown
-
-
-def yaml_text(data) -> str:
-    import yaml
-
-    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+    return run(args, _service(args))
 
 
 def gc(args) -> int:

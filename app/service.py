@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
@@ -945,24 +945,40 @@ class SyncService:
         return actions
 
     # --- import: bring a function no registry deployed under management (issue 14) -----------
-    def unmarked_functions(self, component: str) -> list[tuple[str, str]]:
-        """(name, one-line summary) of each function on ``component`` that carries no mark."""
+    def unmarked_functions(self, component: str) -> list[tuple[str, str, str]]:
+        """(name, one-line summary, resource id) of each function on ``component`` that carries
+        no mark: what ``import COMPONENT`` offers. A kind may say itself what it offers
+        (``import_candidates``: docker's containers and images of any name); else the names
+        its listing reported unmarked."""
         self.require(component)
+        adapter = self.adapter(component)
+        offered = getattr(adapter, "import_candidates", None)
+        if offered is not None:
+            from functions_tui.registry.component import ApplyError
+
+            try:
+                seen = offered()
+            except ApplyError as exc:
+                raise ServiceError(f"{component}: {exc}") from exc
+            return [(n, seen[n].summary, seen[n].resource_id) for n in sorted(seen)]
         observation = self._observe_one(component)
         if not observation.complete and not observation.unmarked:
             raise ServiceError(f"{component}: {'; '.join(observation.errors) or 'the listing failed'}")
         names = sorted(observation.unmarked)
-        describe = getattr(self.adapter(component), "describe_unmarked", None)
+        describe = getattr(adapter, "describe_unmarked", None)
         if describe is None or not names:
-            return [(n, "") for n in names]
+            return [(n, "", "") for n in names]
         seen = describe(names)
-        return [(n, seen[n].summary if n in seen else "") for n in names]
+        return [(n, seen[n].summary, seen[n].resource_id) if n in seen else (n, "", "") for n in names]
 
-    def import_prepare(self, component: str, name: str, folder: Path) -> "ImportDraft":
+    def import_prepare(self, component: str, name: str, folder: Path, runtime: str = "") -> "ImportDraft":
         """Read ``name``'s configuration and code on ``component`` and write its function.yaml
         (mode 0600: env values may be secrets) and code into ``folder`` (a new, empty folder
         the caller moves into place only once this succeeded). Nothing on the component or in
-        the registry changes. Raises ServiceError (one line naming it) when it cannot be imported."""
+        the registry changes. ``runtime`` (``--runtime``) is declared where the component shows
+        none of its own (docker: where it cannot be read); where it shows one, a different one
+        is refused, as import never changes a function's configuration. Raises ServiceError
+        (one line naming it) when it cannot be imported."""
         from functions_tui.registry.component import ApplyError
 
         self.require(component)
@@ -983,11 +999,30 @@ class SyncService:
         if name in self.record_map():
             raise ServiceError(f"{name}: a function of that name is in the registry already; not importing it")
         values = seen.values
+        if values.get("refusal"):
+            raise ServiceError(f"{name}: not importing it: {values['refusal']}")
+        notes = values.setdefault("notes", [])   # (download_code adds what it read)
+        image = (values.get("target") or {}).get("image")
+        read_runtime = str(values.get("runtime") or "")
+        if runtime and not image:
+            from functions_tui.registry.limits import runtime_key
+
+            # A runtime the component records itself (Lambda's, Cloud Functions') is its
+            # configuration; one read from evidence (docker's base image) is not.
+            if read_runtime and not values.get("runtime_inferred") and runtime_key(runtime) != runtime_key(read_runtime):
+                raise ServiceError(f"{name}: --runtime {runtime} is not the runtime {component} runs it on"
+                                   f" ({read_runtime}); import never changes a function's configuration")
+            if read_runtime and read_runtime != runtime:
+                notes.append(f"runtime {runtime}, as --runtime says (read as {read_runtime})")
+            read_runtime = runtime
+        elif not image and not read_runtime:
+            why = values.get("runtime_unknown") or f"{component} shows none"
+            raise ServiceError(f"{name}: its runtime cannot be read ({why}); name it: --runtime RUNTIME"
+                               " (e.g. python3.12, nodejs20), which picks the base image its next deploy builds on")
         note = adapter.download_code(seen, folder)
         declaration: dict[str, Any] = {"name": name}
-        image = (values.get("target") or {}).get("image")
         if not image:
-            declaration["runtime"] = literal(values.get("runtime") or "")
+            declaration["runtime"] = literal(read_runtime)
             declaration["entry_point"] = literal(values.get("entry_point") or "")
         for key in ("memory", "timeout"):
             if values.get(key) not in (None, ""):
@@ -1002,13 +1037,16 @@ class SyncService:
         import yaml
 
         path = folder / "function.yaml"
+        if path.exists():
+            raise ServiceError(f"{name}: its code holds a function.yaml of its own; not writing over it"
+                               " (import it into an empty folder by hand, or remove that file from its code)")
         text = yaml.safe_dump(declaration, sort_keys=False, default_flow_style=False)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(text)
         files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
         return ImportDraft(name=name, component=component, observed=seen, declaration=declaration,
-                           files=files, code_note=note, clear_env=sorted(env))
+                           files=files, code_note=note, clear_env=sorted(env), notes=list(notes))
 
     def import_commit(self, draft: "ImportDraft", folder: Path) -> FunctionRecord:
         """Mark the function import_prepare read (its declaration now in ``folder``) with this
@@ -1042,7 +1080,7 @@ class SyncService:
         try:
             marked = adapter.mark_imported(draft.name, ("image:" + image) if image else spec.code_digest,
                                            str(draft.observed.values.get("deployed_code") or ""),
-                                           resource_id=draft.observed.resource_id)
+                                           resource_id=draft.observed.resource_id, spec=spec)
         except ApplyError as exc:
             journal.finish(entry, made=False)
             raise ServiceError(str(exc)) from exc
@@ -1080,3 +1118,4 @@ class ImportDraft:
     files: list[str]
     code_note: str      # "" when the code was written, else why not
     clear_env: list[str]
+    notes: list[str] = field(default_factory=list)   # what was read from where, what was left out

@@ -412,8 +412,9 @@ def _check_package_type(spec: FunctionSpec, config: dict[str, Any], component: s
                "set targets.aws.image in the declaration to the image it should run"))
 
 
-#: The AWS services this adapter calls (their models are all botocore loads).
-SERVICES = ("lambda", "resourcegroupstaggingapi")
+#: The AWS services this adapter calls (their models are all botocore loads); s3 only to read
+#: a package import downloads behind a custom endpoint (components/aws_package.py).
+SERVICES = ("lambda", "resourcegroupstaggingapi", "s3")
 
 
 def _services_we_use_loader(session: Any) -> Any:
@@ -943,30 +944,55 @@ class AwsComponent:
         return found
 
     def download_code(self, seen: ObservedFunction, folder: Path) -> str:
-        """Unpack the zip package GetFunction's ``Code.Location`` points at into ``folder``;
-        "" when written, else why not (an image function's code is its image; a location
-        this machine cannot fetch). Only the package's own files are written."""
+        """Unpack the zip package GetFunction's ``Code.Location`` points at into ``folder``
+        (components/aws_package.py: the presigned URL on AWS; behind a custom endpoint, the
+        same S3 object asked of that endpoint), once its SHA-256 is Lambda's CodeSha256; ""
+        when written, else why not (an image function's code is its image; a location this
+        machine cannot fetch). Only the package's own files are written."""
+        from functions_tui.components.aws_package import fetch
+
         if seen.values.get("target", {}).get("image"):
             return "its code is the container image named in targets (nothing to download)"
         location = seen.values.get("code_location") or ""
         if not location:
             return "Lambda gave no code location"
-        import urllib.request
-
         try:
-            with urllib.request.urlopen(location, timeout=20) as response:   # a presigned S3 URL
-                package = response.read()
+            package, how = fetch(location, self.lambda_client.meta.endpoint_url, self._s3_client,
+                                 timeout=self.read_timeout)
+        except Exception as exc:
+            return f"its code location could not be downloaded here ({describe_error(exc)[:200]})"
+        expected = str(seen.values.get("deployed_code") or "")
+        if expected and code_sha256(package) != expected:
+            return (f"the package downloaded ({how}) is not the one Lambda runs (its SHA-256 is not the"
+                    " function's CodeSha256): not written")
+        try:
             extract_package(package, folder)
         except Exception as exc:
-            return f"its code location could not be downloaded here ({type(exc).__name__}: {str(exc)[:120]})"
+            return f"its package could not be unpacked ({type(exc).__name__}: {str(exc)[:120]})"
+        seen.values.setdefault("notes", []).append(f"code: the package Lambda runs (CodeSha256 checked), read with {how}")
         return ""
 
+    def _s3_client(self) -> Any:
+        """An S3 client on the same endpoint settings as the others, path-style (a custom
+        endpoint such as a loopback address has no per-bucket host names)."""
+        from botocore.config import Config
+
+        with self._lock:
+            if "s3" not in self._clients:
+                if self._session is None:
+                    self._session = self._new_session()
+                self._clients["s3"] = self._session.create_client(
+                    "s3", endpoint_url=self.endpoint_url,
+                    config=self._config().merge(Config(s3={"addressing_style": "path"})))
+            return self._clients["s3"]
+
     def mark_imported(self, name: str, code_digest: str, deployed_code: str,
-                      resource_id: str = "") -> ObservedFunction:
+                      resource_id: str = "", spec: FunctionSpec | None = None) -> ObservedFunction:
         """Tag an unmarked function with this registry's mark: its name, our identity, the
         digest of the source import wrote (``code_digest``) and Lambda's CodeSha256 read at
         import (``deployed_code``). One TagResource: configuration and code are never touched.
-        Refuses a function that got a mark meanwhile or whose code changed since it was read."""
+        Refuses a function that got a mark meanwhile or whose code changed since it was read. (``spec`` is what it shows
+        already: the tags/labels alone mark it.)"""
         owner = self._owner("import", name)
         config, tags, _ = self._current(name)
         if MARK_KEY in tags:

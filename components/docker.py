@@ -458,9 +458,12 @@ class DockerComponent:
             new_image = old_image
             if image is not None and _labels_of(image).get(OWNER) != owner:
                 new_image = self._relabel_image(api, name, old_image, {OWNER: owner})
-            if container is not None and (_labels_of(container).get(OWNER) != owner
-                                          or (new_image != old_image and container.get("Image") == old_image)):
-                self._recreate_container(api, name, container, owner, old_image, new_image)
+            runs_old = new_image != old_image and container is not None and container.get("Image") == old_image
+            if container is not None and (_labels_of(container).get(OWNER) != owner or runs_old):
+                extra = {OWNER: owner}
+                if runs_old and _labels_of(container).get(DEPLOYED_CODE) == old_image:
+                    extra[DEPLOYED_CODE] = new_image
+                self._recreate_container(api, name, container, extra, image_ref(name) if runs_old else None)
             observed = self.observe_one(name)
         except docker.errors.APIError as exc:
             raise ApplyError(f"docker: cannot claim {name}: {_describe(exc)}") from exc
@@ -486,6 +489,171 @@ class DockerComponent:
                     pass
         except docker.errors.APIError as exc:
             raise ApplyError(f"docker: cannot delete {name}: {_describe(exc)}") from exc
+
+    # -- import (functions-tui import: bring a container or image made by hand under management) --
+
+    def _candidates(self) -> dict[str, Any]:
+        from functions_tui.components.docker_import import find_candidates
+
+        try:
+            return find_candidates(self._api_or_apply_error(), MARK, CONTAINER_PREFIX, IMAGE_REPO)
+        except ApplyError:
+            raise
+        except Exception as exc:
+            raise ApplyError(f"docker: listing containers and images failed: {_describe(exc)}") from exc
+
+    def _seen(self, candidate: Any) -> ObservedFunction:
+        from functions_tui.components import docker_import
+
+        values = docker_import.read(candidate, self.base_images, RESERVED_LABELS, is_managed_label)
+        return ObservedFunction(name=candidate.name, component=self.name, values=values,
+                                resource_id=candidate.resource_id, marked=False,
+                                summary=docker_import.summary(candidate, values))
+
+    def import_candidates(self) -> dict[str, ObservedFunction]:
+        """Every container or image carrying no mark that ``import`` offers, by the NAME it
+        takes (components/docker_import.py says which, and how they are named)."""
+        return {name: self._seen(c) for name, c in self._candidates().items()}
+
+    def describe_unmarked(self, names: list[str]) -> dict[str, ObservedFunction]:
+        """Each named candidate as import reads it (env in clear; see docker_import.read), or,
+        for a function marked here already, that one (``marked``, ``owner``: import refuses
+        it). A name neither goes by raises ApplyError."""
+        candidates = self._candidates()
+        api = self._api_or_apply_error()
+        found: dict[str, ObservedFunction] = {}
+        for name in names:
+            if name not in candidates:
+                marked = self.observe_one(name)
+                if marked is None:
+                    raise ApplyError(f"docker: no container or image without a mark goes by {name}"
+                                     f" (`functions-tui import {self.name}` lists them)")
+                found[name] = marked
+                continue
+            candidate = candidates[name]
+            seen = self._seen(candidate)
+            values = seen.values
+            values["refusal"] = values["refusal"] or self._import_slot_taken(
+                api, name, candidate.image["Id"], candidate.container["Id"] if candidate.container else None)
+            ref = (candidate.image.get("RepoTags") or [_short(candidate.image["Id"])])[0]
+            if candidate.container is not None:
+                values["notes"].append(
+                    f"marking recreates container {candidate.container['Name'].lstrip('/')} as {container_name(name)}"
+                    f" (Docker cannot add labels to a container) from {image_ref(name)}: the same layers, env,"
+                    " command, host config and run state")
+            values["notes"].append(f"marking tags {image_ref(name)}: a build FROM {ref} that adds labels only;"
+                                   f" {ref} stays as it is")
+            found[name] = seen
+        return found
+
+    def _import_slot_taken(self, api: Any, name: str, image_id: str, container_id: str | None) -> str:
+        """Why the names a function ``name`` lives under here are not free for this candidate
+        (taken by another image or container), or ""."""
+        import docker.errors
+
+        for kind, inspect, ref, own in (("image", api.inspect_image, image_ref(name), image_id),
+                                        ("container", api.inspect_container, container_name(name), container_id)):
+            try:
+                found = inspect(ref)
+            except docker.errors.NotFound:
+                continue
+            if found["Id"] != own:
+                whose = " (a function marked here)" if _labels_of(found).get(MARK) else ""
+                return (f"the {kind} name {ref} it would be marked under is taken by {kind} {_short(found['Id'])}{whose}:"
+                        " rename or remove that one first")
+        return ""
+
+    def download_code(self, seen: ObservedFunction, folder: Path) -> str:
+        """Write the files the image's layers above its base image put under its WORKDIR into
+        ``folder`` (components/docker_image_code.py: read from ``docker save``, nothing created
+        on the engine); "" when written, else why not. What was read is added to the notes."""
+        import shutil
+
+        from functions_tui.components.docker_image_code import MAX_CODE_BYTES, MAX_CODE_FILES, MAX_IMAGE_BYTES, CodeTooBig, read_workdir
+
+        values = seen.values
+        workdir = values.get("workdir") or ""
+        if not workdir.strip("/"):
+            return ("its image sets no WORKDIR, so its code cannot be told from the rest of its filesystem"
+                    " (`docker cp CONTAINER:/PATH DIR` copies a folder out)")
+        if values.get("image_size", 0) > MAX_IMAGE_BYTES:
+            return f"its image is larger than {MAX_IMAGE_BYTES // 1024 ** 3} GB: not read (`docker cp` copies {workdir} out)"
+        base = values.get("base_name")
+        above = f"above its base image ({base})" if base else "(no base image of it is here: all of them)"
+        try:
+            got = read_workdir(self._api_or_apply_error().get_image(values["image_id"]), values["layers"],
+                               values["skip_layers"], workdir, folder)
+        except CodeTooBig:
+            return (f"{workdir} holds more than {MAX_CODE_BYTES // 2 ** 20} MB or {MAX_CODE_FILES} files:"
+                    f" not extracted (`docker cp` copies it out)")
+        except Exception as exc:   # a failed read writes nothing half: the folder is emptied
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(mode=0o700)
+            return f"its image could not be read ({_describe(exc)})"
+        if not got.files:
+            return f"no file under WORKDIR {workdir} in the image's {got.layers} layer(s) {above}"
+        values["notes"].append(
+            f"code: {len(got.files)} file(s), {got.size} bytes, from WORKDIR {workdir} in the image's {got.layers}"
+            f" layer(s) {above}, read with docker save"
+            + (f"; {got.skipped} link(s) or special file(s) not written" if got.skipped else ""))
+        return ""
+
+    def mark_imported(self, name: str, code_digest: str, deployed_code: str, resource_id: str = "",
+                      spec: FunctionSpec | None = None) -> ObservedFunction:
+        """Mark an unmarked container (or image) as function ``name`` of this registry, the way
+        claim() adds an identity: labels are immutable, so its image is built again ``FROM``
+        itself with the mark, our identity, ``code_digest`` and ``spec``'s label (metadata
+        only: checked to have the same layers and config, else undone) under
+        ``functions-tui/NAME:latest``, and a container is recreated from it as
+        ``functions-tui-NAME`` with the same config, host config and run state. Refuses one that
+        got a mark, whose image changed since it was read (``deployed_code``) or whose names here
+        are taken."""
+        import docker.errors
+
+        owner = self._owner("import", name)
+        if spec is None:
+            raise ApplyError(f"docker: cannot import {name} without its spec (its labels record it)")
+        api = self._api_or_apply_error()
+        try:
+            try:
+                container = api.inspect_container(resource_id)
+            except docker.errors.NotFound:
+                container = None
+            image = api.inspect_image(container["Image"] if container else resource_id)
+        except docker.errors.NotFound as exc:
+            raise ApplyError(f"docker: cannot import {name}: it is not there any more") from exc
+        except docker.errors.APIError as exc:
+            raise ApplyError(f"docker: cannot import {name}: {_describe(exc)}") from exc
+        if _labels_of(container or image).get(MARK):
+            raise ApplyError(f"docker: {name} carries the {MARK} label already; not importing it")
+        if deployed_code and image["Id"] != deployed_code:
+            raise ApplyError(f"docker: {name} runs another image than when it was read; run import again")
+        from functions_tui.components.docker_import import Candidate, read
+
+        problem = read(Candidate(name, image, container), self.base_images, RESERVED_LABELS,
+                       is_managed_label)["refusal"] or self._import_slot_taken(
+            api, name, image["Id"], container["Id"] if container else None)
+        if problem:
+            raise ApplyError(f"docker: cannot import {name}: {problem}")
+        labels = {MARK: name, OWNER: owner, DIGEST: code_digest, SPEC_LABEL: spec_label(spec)}
+        previous = _image_id(api, image_ref(name))   # the candidate's own image, if it bore our tag
+        try:
+            new_image = self._relabel_image(api, name, image["Id"], labels)
+            changed = _relabel_changes(image, api.inspect_image(new_image))
+            if changed:
+                raise ApplyError(f"docker: marking {name} would have changed its image's {', '.join(changed)};"
+                                 " undone, not imported")
+            if container is not None:
+                self._recreate_container(api, name, container, {**labels, DEPLOYED_CODE: new_image}, image_ref(name))
+        except BaseException as exc:
+            _put_tag_back(api, image_ref(name), previous)
+            if isinstance(exc, docker.errors.APIError):
+                raise ApplyError(f"docker: cannot import {name}: {_describe(exc)}") from exc
+            raise
+        observed = self.observe_one(name)
+        if observed is None:
+            raise ApplyError(f"docker: {name} was marked but does not show in the listing")
+        return observed
 
     # -- apply helpers -------------------------------------------------------------
 
@@ -662,23 +830,17 @@ class DockerComponent:
             raise ApplyError(f"docker: relabelled {ref} but the image is missing")
         return new_id
 
-    def _recreate_container(self, api: Any, name: str, container: dict, owner: str,
-                            old_image: str | None, new_image: str | None) -> str:
-        """The container again, from the same config and host config, with the identity label
-        (and, if it ran the relabelled image, from the new one); same run state. The old one is
-        renamed aside first and put back if anything fails."""
+    def _recreate_container(self, api: Any, name: str, container: dict, extra: dict[str, str],
+                            image: str | None) -> str:
+        """The container again as ``container_name(name)``, from the same config and host
+        config, with the ``extra`` labels, from ``image`` when given (a relabelled build of the
+        image it runs) else from the very image it runs; same run state. The old one is renamed
+        aside first and put back (name and run state) if anything fails."""
         cname = container_name(name)
+        original = (container.get("Name") or "").lstrip("/") or cname
         config = dict(container.get("Config") or {})
-        labels = dict(config.get("Labels") or {})
-        labels[OWNER] = owner
-        runs = container.get("Image")
-        if new_image and new_image != old_image and runs == old_image:
-            config["Image"] = image_ref(name)
-            if labels.get(DEPLOYED_CODE) == old_image:
-                labels[DEPLOYED_CODE] = new_image
-        else:
-            config["Image"] = runs
-        config["Labels"] = labels
+        config["Labels"] = {**(config.get("Labels") or {}), **extra}
+        config["Image"] = image or container.get("Image")
         if config.get("Hostname") == container["Id"][:12]:
             config.pop("Hostname")  # the default (the container's short id): the new one gets its own
         host_config = config["HostConfig"] = container.get("HostConfig") or {}
@@ -692,11 +854,13 @@ class DockerComponent:
                 kept["Aliases"] = aliases
             config["NetworkingConfig"] = {"EndpointsConfig": {mode: kept}}
         running = bool((container.get("State") or {}).get("Running"))
+        if running and host_config.get("AutoRemove"):
+            raise ApplyError(f"docker: container {original} runs with --rm: stopping it to recreate it would delete it")
         old_id = container["Id"]
         renamed = False
         try:
             if running:
-                api.stop(old_id, timeout=int(config.get("StopTimeout") or 5))
+                api.stop(old_id, timeout=int(config.get("StopTimeout") or 10))   # (10: Docker's own default)
             api.rename(old_id, f"{cname}-claiming-{_short(old_id)}")
             renamed = True
             new_id = api.create_container_from_config(config, cname)["Id"]
@@ -708,7 +872,7 @@ class DockerComponent:
                 raise
         except Exception:  # put the old container back as it was
             if renamed:
-                api.rename(old_id, cname)
+                api.rename(old_id, original)
             if running:
                 api.start(old_id)
             raise
@@ -766,6 +930,46 @@ def _pick_marked(entries: list[dict], names_of, kind: str, own_name, only: str |
         if name not in chosen or own_name(name) in names:
             chosen[name] = entry
     return chosen
+
+#: Image config an import's relabelling must leave as it was (everything but Labels that runs).
+RELABEL_KEPT = ("Env", "Cmd", "Entrypoint", "WorkingDir", "ExposedPorts", "User", "Volumes", "StopSignal",
+                "Healthcheck", "Shell")
+
+
+#: The PATH Docker gives a process whose image sets none (the daemon's DefaultPathEnv); a build
+#: writes it into the config of an image FROM one without PATH (``docker import`` makes those).
+DOCKER_DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def _relabel_changes(before: dict, after: dict) -> list[str]:
+    """What a labels-only build changed besides labels (nothing, unless something is wrong).
+    The default PATH a build adds to an image that had none is no change: its containers ran
+    with that very PATH already."""
+    changed = ["layers"] if (before.get("RootFS") or {}).get("Layers") != (after.get("RootFS") or {}).get("Layers") else []
+    old, new = dict(before.get("Config") or {}), dict(after.get("Config") or {})
+    if not any(e.startswith("PATH=") for e in old.get("Env") or []):
+        new["Env"] = [e for e in new.get("Env") or [] if e != DOCKER_DEFAULT_PATH]
+    return changed + [k for k in RELABEL_KEPT if (old.get(k) or None) != (new.get(k) or None)]
+
+
+def _put_tag_back(api: Any, ref: str, previous: str | None) -> None:
+    """Undo a relabelling: ``ref`` names ``previous`` again (or nothing); the relabelled build,
+    then unused and untagged, goes."""
+    import docker.errors
+
+    try:
+        current = _image_id(api, ref)
+        if current is None or current == previous:
+            return
+        if previous:
+            repository, _, tag = ref.rpartition(":")
+            api.tag(previous, repository, tag, force=True)
+        else:
+            api.remove_image(ref)
+        _remove_quietly(api, current)
+    except docker.errors.APIError:
+        pass   # best effort: the journal reports the interrupted import
+
 
 def _labels_of(inspected: dict) -> dict[str, str]:
     """The labels of an inspect result (image or container)."""

@@ -722,11 +722,12 @@ class GcpComponent:
         return ""
 
     def mark_imported(self, name: str, code_digest: str, deployed_code: str,
-                      resource_id: str = "") -> ObservedFunction:
+                      resource_id: str = "", spec: FunctionSpec | None = None) -> ObservedFunction:
         """Label an unmarked function with this registry's mark: its name, our identity, the
         digest of the source import wrote and the provider's code identity read at import. A
         labels-only patch (update mask ``labels``): configuration and code never change.
-        Refuses a function that got a mark meanwhile or whose code changed since it was read."""
+        Refuses a function that got a mark meanwhile or whose code changed since it was read. (``spec`` is what it shows
+        already: the tags/labels alone mark it.)"""
         owner = self._owner("import", name)
         current = self._get(resource_id) if resource_id else self._unmarked_raw([name]).get(name)
         if current is None:

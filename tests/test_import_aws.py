@@ -3,9 +3,15 @@ of band (the real ``aws`` command line, no mark) is written to a function.yaml, 
 registry's identity (tags only: its configuration and code stay as they were) and registered
 with its base, so the next ``--sync --dry-run aws`` reads it as in sync.
 
-moto's GetFunction gives a ``Code.Location`` on ``awslambda-REGION-tasks.s3.REGION.amazonaws.com``,
-a host it does not serve: the code cannot be downloaded here, and import says so and writes the
-function.yaml without it (the download path itself, a zip from a presigned URL, is not reached).
+The code: moto's GetFunction gives every zip function a ``Code.Location`` on
+``awslambda-REGION-tasks.s3.REGION.amazonaws.com/<S3Key>``. Behind a custom endpoint import asks
+the S3 API on that endpoint for the same bucket and key (components/aws_package.py). moto keeps a
+package uploaded inline (``--zip-file``) in memory only, under a key in no bucket: no API serves
+it, and import says so and writes the function.yaml alone. A function deployed from S3 keeps its
+bucket's key; ``deployed_from_s3`` puts its package in a bucket named as moto's Location names
+Lambda's own (a test arrangement to match moto's hard-coded name, not a fake: moto's Lambda reads
+the package from that object, and GetObject returns those very bytes), so the download path,
+CodeSha256 check included, runs for real.
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ import json
 import os
 import stat
 import subprocess
+from importlib import resources
 
+import jsonschema
 import yaml
 
 from functions_tui.components.aws import DEPLOYED_CODE_KEY, DIGEST_KEY, MARK_KEY, OWNER_KEY
@@ -40,6 +48,20 @@ def out_of_band(backend, tmp_path, name: str, **extra: str) -> dict:
             "--memory-size", "256", "--timeout", "30",
             "--environment", json.dumps({"Variables": {"API_TOKEN": "s3cr3t-value", "MODE": "pr${od}"}}), "--tags", "team=data"]
     return aws(backend, *args)
+
+
+def deployed_from_s3(backend, tmp_path, name: str, files: dict[str, str]) -> dict:
+    """A function deployed the other way awscli offers: its package uploaded to S3 first, in the
+    bucket moto's GetFunction names in Code.Location (see the module docstring)."""
+    bucket = f"awslambda-{backend.region}-tasks"
+    package = zip_file(tmp_path, name, files)
+    buckets = [b["Name"] for b in (aws(backend, "s3api", "list-buckets") or {}).get("Buckets", [])]
+    if bucket not in buckets:
+        aws(backend, "s3api", "create-bucket", "--bucket", bucket)
+    aws(backend, "s3api", "put-object", "--bucket", bucket, "--key", f"{name}.zip", "--body", str(package))
+    return aws(backend, "lambda", "create-function", "--function-name", name, "--runtime", "python3.12",
+               "--handler", "main.main", "--role", backend.role_arn, "--code", f"S3Bucket={bucket},S3Key={name}.zip",
+               "--memory-size", "128")
 
 
 def config_of(backend, name: str) -> dict:
@@ -208,4 +230,109 @@ def test_read_only_refuses_before_writing_anything(home, tmp_path):
     dest = tmp_path / "imported"
     refused = run_cli("--read-only", "import", "aws", "legacy", "--to", str(dest), "--yes", env=env)
     assert refused.returncode == 1 and "read-only" in refused.stderr.lower(), refused.stderr
+    assert not dest.exists() and MARK_KEY not in tags_of(backend, created["FunctionArn"])
+
+
+def test_the_code_is_downloaded_through_the_endpoint_and_checked(home, tmp_path):
+    home_dir, env, backend = home
+    files = {"main.py": "def main(event, context):\n    return 'from s3'\n", "lib/util.py": "X = 1\n"}
+    created = deployed_from_s3(backend, tmp_path, "froms3", files)
+    location = aws(backend, "lambda", "get-function", "--function-name", "froms3")["Code"]["Location"]
+    assert location.startswith(f"https://awslambda-{backend.region}-tasks.s3.")   # AWS's host, not moto's
+    dest = tmp_path / "imported"
+
+    done = run_cli("import", "aws", "froms3", "--to", str(dest), "--yes", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "no code written" not in done.stdout
+    assert "CodeSha256 checked" in done.stdout and "S3 GetObject" in done.stdout
+    folder = dest / "froms3"
+    assert (folder / "main.py").read_text() == files["main.py"]
+    assert (folder / "lib" / "util.py").read_text() == files["lib/util.py"]
+    # The digest import records is the written source's; Lambda's own code hash is untouched.
+    assert config_of(backend, "froms3")["CodeSha256"] == created["CodeSha256"]
+    assert tags_of(backend, created["FunctionArn"])[MARK_KEY] == "froms3"
+    dry = run_cli("--sync", "--dry-run", "aws", env=env)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+
+
+def test_a_package_that_is_not_the_one_lambda_runs_is_not_written(home, tmp_path):
+    home_dir, env, backend = home
+    deployed_from_s3(backend, tmp_path, "swapped", {"main.py": "def main(e, c):\n    return 1\n"})
+    # Someone overwrites the object after the deploy: Lambda still runs the old package.
+    other = zip_file(tmp_path, "other", {"main.py": "print('not what runs')\n"})
+    aws(backend, "s3api", "put-object", "--bucket", f"awslambda-{backend.region}-tasks", "--key", "swapped.zip",
+        "--body", str(other))
+    dest = tmp_path / "imported"
+    done = run_cli("import", "aws", "swapped", "--to", str(dest), "--dry-run", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "no code written" in done.stdout and "CodeSha256" in done.stdout
+    assert "main.py" not in done.stdout.split("no code written")[0]   # no code listed as would-be written
+
+
+def import_schema() -> dict:
+    """app/result_schema.json's import document (its $defs hold it beside the sync result)."""
+    schema = json.loads(resources.files("functions_tui.app").joinpath("result_schema.json").read_text())
+    return {"$schema": schema["$schema"], "$defs": schema["$defs"], "$ref": "#/$defs/import_result"}
+
+
+def test_json_lists_imports_and_refuses_name_by_name(home, tmp_path):
+    home_dir, env, backend = home
+    out_of_band(backend, tmp_path, "legacy")
+    theirs = out_of_band(backend, tmp_path, "theirs")
+    aws(backend, "lambda", "tag-resource", "--resource", theirs["FunctionArn"],
+        "--tags", f"{MARK_KEY}=theirs,{OWNER_KEY}=another-registry")
+    dest = tmp_path / "imported"
+
+    listed = run_cli("import", "aws", "--json", env=env)
+    assert listed.returncode == 0, listed.stderr
+    document = json.loads(listed.stdout)
+    jsonschema.validate(document, import_schema())
+    assert document["mode"] == "list" and document["component"] == "aws" and document["functions"] == []
+    assert [c["name"] for c in document["candidates"]] == ["legacy"]
+    assert document["candidates"][0]["resource_id"].endswith(":function:legacy")
+
+    unconfirmed = run_cli("import", "aws", "legacy", "--json", "--to", str(dest), env=env)
+    assert unconfirmed.returncode == 1
+    document = json.loads(unconfirmed.stdout)
+    jsonschema.validate(document, import_schema())
+    assert document["functions"] == [] and "--yes" in document["errors"][0] and not dest.exists()
+
+    planned = run_cli("import", "aws", "legacy", "--json", "--dry-run", "--to", str(dest), env=env)
+    assert planned.returncode == 0, planned.stderr
+    document = json.loads(planned.stdout)
+    jsonschema.validate(document, import_schema())
+    [entry] = document["functions"]
+    assert (document["mode"], entry["outcome"], entry["folder"], entry["marked"]) == (
+        "dry-run", "planned", str(dest / "legacy"), False)
+    assert not dest.exists() and MARK_KEY not in tags_of(backend, theirs["FunctionArn"].replace("theirs", "legacy"))
+
+    done = run_cli("import", "aws", "legacy", "theirs", "nothere", "--json", "--yes", "--to", str(dest), env=env)
+    assert done.returncode == 1
+    assert "s3cr3t-value" not in done.stdout + done.stderr
+    document = json.loads(done.stdout)
+    jsonschema.validate(document, import_schema())
+    entries = {e["name"]: e for e in document["functions"]}
+    assert [e["name"] for e in document["functions"]] == ["legacy", "theirs", "nothere"]
+    assert entries["legacy"]["outcome"] == "imported" and entries["legacy"]["marked"]
+    assert entries["legacy"]["folder"] == str(dest / "legacy") and "function.yaml" in entries["legacy"]["files"]
+    assert entries["legacy"]["env_in_clear"] == ["API_TOKEN", "MODE"]
+    assert entries["legacy"]["declaration"]["env"] == {"API_TOKEN": "***", "MODE": "***"}
+    assert entries["theirs"]["outcome"] == "refused" and "another registry" in entries["theirs"]["reason"]
+    assert entries["nothere"]["outcome"] == "refused" and entries["nothere"]["folder"] is None
+    assert len(document["errors"]) == 2 and len(done.stderr.strip().splitlines()) == 2
+
+    down = run_cli("import", "gcp", "--json", env=env)   # no project here: the run stops before any name
+    assert down.returncode == 1
+    document = json.loads(down.stdout)
+    jsonschema.validate(document, import_schema())
+    assert document["mode"] == "error" and document["errors"] and document["component"] == "gcp"
+
+
+def test_a_runtime_the_function_does_not_run_is_refused(home, tmp_path):
+    home_dir, env, backend = home
+    created = out_of_band(backend, tmp_path, "legacy")
+    dest = tmp_path / "imported"
+    refused = run_cli("import", "aws", "legacy", "--runtime", "python3.12", "--to", str(dest), "--yes", env=env)
+    assert refused.returncode == 1
+    assert "--runtime python3.12" in refused.stderr and "python3.11" in refused.stderr, refused.stderr
     assert not dest.exists() and MARK_KEY not in tags_of(backend, created["FunctionArn"])
