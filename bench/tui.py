@@ -475,7 +475,9 @@ def _figure(name: str, value, unit: str, goal) -> dict:
 
 def run() -> Iterator[dict]:
     from bench._components_aws import _start_moto_process
+    from functions_tui.components import load_kinds
 
+    load_kinds()   # the registries it writes target the default components (one per kind)
     saved_env = dict(os.environ)
     first, ready, quit_s = _sandbox_in_pty(saved_env)
     _say(f"--sandbox: first screen {first:.2f} s, every component synced {ready:.1f} s, quit (backends "
