@@ -38,6 +38,7 @@ from functions_tui.screens.filter_bar import FilterBar
 from functions_tui.screens.time_text import clock_text
 from functions_tui.screens.sync_status import SyncStatus
 from functions_tui.screens.function_list import FunctionList
+from functions_tui.screens.panel_grid import WIDE
 from functions_tui.screens.palette import FunctionsCommands
 from functions_tui.screens.read_only import MUTATING_ACTIONS
 from functions_tui.screens.states import HEADER_ICON
@@ -58,7 +59,8 @@ class FunctionsApp(App):
 
     TITLE = "functions-tui"
     CSS_PATH = CSS_FILE
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    # -narrow where the panel grid puts the registry in a cell of its own (screens/panel_grid.py)
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE, "-wide")]
     COMMANDS = App.COMMANDS | {FunctionsCommands}
     # The dashboard's own keys are bound on the Dashboard widget (screens/dashboard.py), so
     # they are active only while it is on screen; these work on every screen.
