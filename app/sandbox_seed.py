@@ -124,10 +124,14 @@ def _aws(d: Drift) -> None:
     # 6. A true conflict: the user and a colleague both changed greeter's memory, differently.
     d.edit_declaration("greeter", memory=384)
     lam.update_function_configuration(FunctionName="greeter", MemorySize=512)
+    # 7. A function made by hand before anyone used functions-tui: no mark at all, so in no
+    #    list; the panel counts it, and `functions-tui import aws legacy-cron` brings it in.
+    lam.create_function(FunctionName="legacy-cron", Runtime="python3.11", Role=role,
+                        Handler="main.main", Code={"ZipFile": _zip_source()}, Tags={"team": "ops"})
 
 
 def _gcp(d: Drift) -> None:
-    """7. An env var patched on GCP: with greeter's memory edit, another merge (on gcp)."""
+    """8. An env var patched on GCP: with greeter's memory edit, another merge (on gcp)."""
     from google.api_core.client_options import ClientOptions
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import functions_v2
@@ -147,7 +151,7 @@ def _gcp(d: Drift) -> None:
 
 
 def _docker(d: Drift) -> None:
-    """8. hello's container stopped locally: drift on docker (policy ask: a decision for you)."""
+    """9. hello's container stopped locally: drift on docker (policy ask: a decision for you)."""
     import docker
 
     name = "hello"

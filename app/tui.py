@@ -329,6 +329,7 @@ class FunctionsApp(App):
             "version": str(getattr(det, "version", "") or ""),
             "syncing": any(comp in j.components for j in self.jobs if j.name in self.syncing),
             "checked": self._checked_text(comp, det),
+            "unmarked": self.data.unmarked.get(comp, 0),
         }
 
     def _checked_text(self, comp: str, det: Any) -> str:

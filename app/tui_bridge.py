@@ -97,6 +97,8 @@ class DashboardData:
     detections: dict[str, Any] = field(default_factory=dict)
     statuses: dict[tuple[str, str], PairStatus] = field(default_factory=dict)
     last_sync: dict[str, str] = field(default_factory=dict)       # component -> ISO time
+    # component -> how many functions there carry no functions-tui mark (`import` brings them in)
+    unmarked: dict[str, int] = field(default_factory=dict)
     unknown: dict[str, str] = field(default_factory=dict)         # component -> reason
     plans: dict[str, Plan] = field(default_factory=dict)          # sync job -> latest plan
     interrupted: list[str] = field(default_factory=list)          # journaled ops never cleared
@@ -117,6 +119,11 @@ class DashboardData:
             else:
                 self.unknown.pop(comp, None)
             self.last_sync[comp] = when
+            observed = getattr(plan, "observed", {}).get(comp)
+            if observed is not None and getattr(observed, "complete", False):
+                self.unmarked[comp] = len(observed.unmarked)
+            else:   # not read, or read in part: a count would be a guess
+                self.unmarked.pop(comp, None)
 
     # -- rows ------------------------------------------------------------------------
     def state_of(self, function: str, component: str) -> tuple[str, str]:
@@ -281,6 +288,8 @@ def load_dashboard(service: Any, clock: Clock = system_clock) -> DashboardData:
     for comp, obs in observations.items():
         if getattr(obs, "observed_at", ""):
             data.last_sync[comp] = obs.observed_at
+        if getattr(obs, "complete", False):
+            data.unmarked[comp] = len(getattr(obs, "unmarked", ()))
     try:
         # cloud changes journaled by an earlier run that never finished: reported at start
         data.interrupted = [str(op) for op in (getattr(service, "interrupted", lambda: [])() or [])]
@@ -463,7 +472,7 @@ def merged_copy(data: DashboardData, outcome: "SyncOutcome") -> DashboardData:
     new = DashboardData(components=list(data.components), records=outcome.records,
                         detections={**data.detections, **outcome.detections},
                         statuses=dict(data.statuses), last_sync=dict(data.last_sync),
-                        unknown=dict(data.unknown), plans={**data.plans, outcome.job.name: kept},
+                        unmarked=dict(data.unmarked), unknown=dict(data.unknown), plans={**data.plans, outcome.job.name: kept},
                         interrupted=list(data.interrupted), concerns=concerns)
     new.merge_plan(outcome.job.components, outcome.plan, outcome.finished_at)
     for comp, det in new.detections.items():

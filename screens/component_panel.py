@@ -75,14 +75,14 @@ class ComponentPanel(CountedPanel):
         yield FunctionList(empty_text="no functions here", id=f"list-{self.component}")
 
     def show(self, rows: list[Row], counts: dict[str, int], *, available: bool, reason: str,
-             last_sync: str, syncing: bool, version: str = "", checked: str = "") -> None:
+             last_sync: str, syncing: bool, version: str = "", checked: str = "", unmarked: int = 0) -> None:
         self.set_rows(rows)
         summary = counts_markup(counts)
         self._counts = summary
         self.border_title = f"{self.component} {summary}" if summary else self.component
         self.update_count()
         self.show_status(available=available, reason=reason, last_sync=last_sync, syncing=syncing,
-                         version=version, checked=checked)
+                         version=version, checked=checked, unmarked=unmarked)
 
     def show_progress(self, text: str) -> None:
         """A step of the component's start (the sandbox starting its backend), before any sync."""
@@ -91,11 +91,13 @@ class ComponentPanel(CountedPanel):
         self._set_status(f"⟳ {text}")
 
     def show_status(self, *, available: bool, reason: str, last_sync: str, syncing: bool,
-                    version: str = "", checked: str = "") -> None:
+                    version: str = "", checked: str = "", unmarked: int = 0) -> None:
         """The line under the title: syncing / unavailable and why / unknown / last sync.
 
         ``checked``: when availability was last checked (HH:MM:SS), said for an unavailable
-        component with how to retry, so a stale "unavailable" is visibly stale."""
+        component with how to retry, so a stale "unavailable" is visibly stale. ``unmarked``:
+        how many functions there carry no mark of ours; they are in no list (nothing here
+        manages them), so the line says they exist and the tooltip how to bring them in."""
         self.set_class(not available, "-unavailable")
         self.set_class(syncing, "-syncing")
         line = self.query_one(".panel-status", Static)
@@ -111,7 +113,12 @@ class ComponentPanel(CountedPanel):
         elif reason:
             status = f"? unknown: {reason}"
         elif last_sync:
-            status = f"last sync {last_sync}" + (f" · v{version.lstrip('v')}" if version else "")
+            status = (f"last sync {last_sync}" + (f" · {unmarked} unmarked" if unmarked else "")
+                      + (f" · v{version.lstrip('v')}" if version else ""))
+            if unmarked:
+                line.tooltip = (f"{unmarked} function{'s' if unmarked != 1 else ''} on {self.component} carry no "
+                                f"functions-tui mark: `functions-tui import {self.component}` lists them, "
+                                f"`functions-tui import {self.component} NAME` brings one under management")
         else:
             status = "not synced yet"
         line.update(Content(status))   # plain text: a reason may hold [brackets]

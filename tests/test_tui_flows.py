@@ -373,3 +373,24 @@ async def test_conflict_view_masks_secrets(home, aws_service, aws_clean):
         assert "API_KEY" in svg
         for secret in ("registry-secret-1", "console-secret-2", "s3cr3t"):
             assert secret not in svg
+
+
+# --- functions carrying no mark of ours -----------------------------------------------------------
+@run_async
+async def test_a_panel_says_how_many_functions_carry_no_mark_and_how_to_import_them(home, aws_service, aws_clean,
+                                                                                   tmp_path):
+    from tests.provider_clis import aws, zip_file
+
+    for name in ("legacy-cron", "legacy-api"):   # made by hand in the console (awscli here)
+        package = zip_file(tmp_path, name, {"main.py": "def main(event, context):\n    return 'old'\n"})
+        aws(aws_clean, "lambda", "create-function", "--function-name", name, "--runtime", "python3.11",
+            "--handler", "main.main", "--role", aws_clean.role_arn, "--zip-file", f"fileb://{package}")
+    app = app_for(aws_service, "aws")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_sync(pilot, after=0)
+        panel = app.dashboard.component_panel("aws")
+        status = panel.query_one(".panel-status")
+        assert "· 2 unmarked" in str(status.render())
+        assert "functions-tui import aws" in str(status.tooltip)
+        # they are no rows: nothing here manages them
+        assert {r.key for r in panel.function_list.rows} == {"orders-api", "payments", "thumbnailer"}
