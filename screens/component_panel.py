@@ -113,9 +113,9 @@ class ComponentPanel(CountedPanel):
         elif reason:
             status = f"? unknown: {reason}"
         elif last_sync:
-            status = (f"last sync {last_sync}" + (f" · {unmarked} unmarked" if unmarked else "")
-                      + (f" · v{version.lstrip('v')}" if version else ""))
-            if unmarked:
+            status = f"last sync {last_sync}" + (f" · v{version.lstrip('v')}" if version else "")
+            if unmarked:   # a line of its own: after the version it was cut off in a 30-column panel
+                status += f"\n{unmarked} unmarked · import {self.component}"
                 line.tooltip = (f"{unmarked} function{'s' if unmarked != 1 else ''} on {self.component} carry no "
                                 f"functions-tui mark: `functions-tui import {self.component}` lists them, "
                                 f"`functions-tui import {self.component} NAME` brings one under management")

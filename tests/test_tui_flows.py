@@ -390,7 +390,7 @@ async def test_a_panel_says_how_many_functions_carry_no_mark_and_how_to_import_t
         await wait_for_sync(pilot, after=0)
         panel = app.dashboard.component_panel("aws")
         status = panel.query_one(".panel-status")
-        assert "· 2 unmarked" in str(status.render())
+        assert "\n2 unmarked · import aws" in str(status.render())
         assert "functions-tui import aws" in str(status.tooltip)
         # they are no rows: nothing here manages them
         assert {r.key for r in panel.function_list.rows} == {"orders-api", "payments", "thumbnailer"}
