@@ -33,6 +33,9 @@ class Dashboard(Vertical):
         Binding("escape", "app.clear_filter", "Clear", id="dashboard.clear_filter"),
         Binding("tab", "app.focus_next", "Next panel", show=False, id="dashboard.next_panel"),
         Binding("shift+tab", "app.focus_previous", "Previous panel", show=False, id="dashboard.previous_panel"),
+        # lazygit's panel keys: with a dozen instances tab is a long way round
+        *[Binding(str(n), f"focus_panel({n})", f"Panel {n}", show=False, id=f"dashboard.panel_{n}")
+          for n in range(10)],
         # actions on the function under the cursor (app/tui.py, "per-function actions")
         Binding("x", "app.function_actions", "Actions", id="dashboard.actions"),
         Binding("d", "app.function_deploy", "Deploy", show=False, id="dashboard.deploy"),
@@ -74,6 +77,14 @@ class Dashboard(Vertical):
         self.registry_panel.set_filtering(filtering)
         for panel in self.query(ComponentPanel):
             panel.set_filtering(filtering)
+
+    def action_focus_panel(self, number: int) -> None:
+        """0: the registry's list; 1-9: the component panels' lists in config order (a
+        compact panel expands when its list takes focus, and is scrolled into view)."""
+        lists = [self.registry_panel.function_list] + [self.component_panel(c).function_list
+                                                       for c in self.components]
+        if number < len(lists):
+            lists[number].focus()
 
     def focused_component(self) -> str | None:
         """The component whose panel has focus (None: the registry or nothing)."""

@@ -29,6 +29,7 @@ ACTION_HELP = {
     "clear_filter": "clear the kept filter",
     "focus_next": "next panel",
     "focus_previous": "previous panel",
+    "focus_panel": "jump to a panel: 0 the registry, 1-9 the components in order",
     "command_palette": "command palette: sync, plan, resolve, open a function, themes",
     "next_theme": "next theme (remembered for the next start)",
     "help": "help for the screen you are on",
@@ -39,7 +40,7 @@ ACTION_HELP = {
     "function_deploy": "deploy it to this component (registry panel: to its targets); shows the plan first",
     "function_delete": "delete it from this component (only what this registry deployed); shows the plan first",
     "function_edit": "open its function.yaml in $EDITOR; registered again when the editor closes",
-    "function_run_stop": "run / stop its Docker container",
+    "function_run_stop": "run / stop its container (components whose kind runs them: Docker's)",
     # conflicts
     "keep_registry": "every field of this item: keep the registry's",
     "take_component": "every field of this item: take the component's",
@@ -110,6 +111,9 @@ def key_groups(app: Any, screen: Any) -> list[tuple[str, list[tuple[str, str, bo
 
 
 def _join_keys(keys: list[str]) -> str:
+    digits = [int(k) for k in keys if len(k) == 1 and k.isdigit()]
+    if len(digits) == len(keys) > 3 and digits == list(range(digits[0], digits[0] + len(digits))):
+        return f"{digits[0]}-{digits[-1]}"   # the panel keys: one column wide, not a wrapped row
     return " ".join(keys) if len(keys) > 3 else " / ".join(keys)
 
 

@@ -168,3 +168,27 @@ async def test_the_registry_names_its_columns_while_they_fit():
         registry = app.dashboard.registry_panel
         assert not registry.function_list.badge_counts
         assert str(registry.query_one("#registry-columns").render()) == "docker gcp aws"
+
+
+@pytest.mark.parametrize("count,size", [(3, (120, 40)), (12, (80, 24)), (12, (70, 18))])
+@run_async
+async def test_number_keys_jump_to_a_panel_and_it_is_whole_on_screen(count, size):
+    """0 is the registry, 1-9 the component panels in config order (lazygit's panel keys);
+    a key past the last panel does nothing."""
+    app = make_app(count)
+    async with app.run_test(size=size) as pilot:
+        assert await wait_until(pilot, lambda: app.loaded)
+        await settle(pilot)
+        for number in (3, 1, min(9, count)):
+            await pilot.press(str(number))
+            await settle(pilot)
+            panel = panel_of(app.focused)
+            assert panel is not None and panel.component == app.components[number - 1]
+            assert_whole_and_visible(app, panel)
+        await pilot.press("0")
+        await settle(pilot)
+        assert app.focused is app.dashboard.registry_panel.function_list
+        if count < 9:
+            await pilot.press(str(count + 1))
+            await settle(pilot)
+            assert app.focused is app.dashboard.registry_panel.function_list
