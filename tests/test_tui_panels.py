@@ -8,6 +8,8 @@ is on the app's own state, never on time.
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+
 import pytest
 
 from functions_tui.app.tui import FunctionsApp
@@ -66,6 +68,15 @@ def panel_of(widget) -> ComponentPanel | None:
     return next((n for n in widget.ancestors_with_self if isinstance(n, ComponentPanel)), None)
 
 
+@asynccontextmanager
+async def loaded(app: FunctionsApp, size: tuple[int, int]):
+    """The app running at ``size``, its registry loaded and the layout settled."""
+    async with app.run_test(size=size) as pilot:
+        assert await wait_until(pilot, lambda: app.loaded)
+        await settle(pilot)
+        yield pilot
+
+
 def assert_whole_and_visible(app: FunctionsApp, panel: ComponentPanel) -> None:
     grid = app.dashboard.query_one(PanelGrid)
     assert not panel.compact
@@ -81,9 +92,7 @@ def assert_whole_and_visible(app: FunctionsApp, panel: ComponentPanel) -> None:
 @run_async
 async def test_tab_reaches_every_panel_in_order_and_the_focused_one_is_whole_on_screen(count, size):
     app = make_app(count)
-    async with app.run_test(size=size) as pilot:
-        assert await wait_until(pilot, lambda: app.loaded)
-        await settle(pilot)
+    async with loaded(app, size) as pilot:
         registry_list = app.dashboard.registry_panel.function_list
         assert app.focused is registry_list
         visited: list[str] = []
@@ -143,9 +152,7 @@ async def test_compact_lines_keep_every_instance_counted_and_a_click_expands_one
 @run_async
 async def test_the_layout_follows_a_resize():
     app = make_app(12)
-    async with app.run_test(size=(80, 24)) as pilot:
-        assert await wait_until(pilot, lambda: app.loaded)
-        await settle(pilot)
+    async with loaded(app, (80, 24)) as pilot:
         grid = app.dashboard.query_one(PanelGrid)
         assert grid.layout_plan.mode == "compact"
         await pilot.resize_terminal(140, 40)
@@ -162,9 +169,7 @@ async def test_the_layout_follows_a_resize():
 @run_async
 async def test_the_registry_names_its_columns_while_they_fit():
     app = make_app(3)
-    async with app.run_test(size=(80, 24)) as pilot:
-        assert await wait_until(pilot, lambda: app.loaded)
-        await settle(pilot)
+    async with loaded(app, (80, 24)):
         registry = app.dashboard.registry_panel
         assert not registry.function_list.badge_counts
         assert str(registry.query_one("#registry-columns").render()) == "docker gcp aws"
@@ -176,9 +181,7 @@ async def test_number_keys_jump_to_a_panel_and_it_is_whole_on_screen(count, size
     """0 is the registry, 1-9 the component panels in config order (lazygit's panel keys);
     a key past the last panel does nothing."""
     app = make_app(count)
-    async with app.run_test(size=size) as pilot:
-        assert await wait_until(pilot, lambda: app.loaded)
-        await settle(pilot)
+    async with loaded(app, size) as pilot:
         for number in (3, 1, min(9, count)):
             await pilot.press(str(number))
             await settle(pilot)
