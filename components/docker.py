@@ -6,12 +6,40 @@ A function ``NAME`` deployed here is
   (``FROM`` a base image per runtime), labelled with the ownership mark
   (``functions-tui.function=NAME``), the code digest and ``functions-tui.spec``: compact
   JSON of runtime, entry point, memory, timeout, labels and env *value hashes*;
-- optionally a container ``functions-tui-NAME`` from that image carrying the same labels:
-  running → state ``running``, present but not running → ``stopped``, no container →
-  ``built``.
+- optionally a container from that image carrying the same labels plus
+  ``functions-tui.deployed-code``: running → state ``running``, present but not running →
+  ``stopped``, no container → ``built``.
+
+Containers are addressed by the mark, not by name. The function's container is the one
+carrying ``functions-tui.function=NAME`` (its owner, ``functions-tui.registry``, reported
+beside it) that is either named ``functions-tui-NAME`` (``container_name()``: what ``create``
+names a container it makes, and what older releases made) or carries
+``functions-tui.deployed-code`` (which only we write on a container: one ``import`` marked in
+place under its own name, say ``web``). Every operation (update, run/stop, claim, delete,
+read_env, observe_one, code drift) finds it that way and a recreate keeps its name, so an
+imported ``web`` stays ``web``. A container run by hand from our image (``docker run
+functions-tui/NAME``) inherits the image's labels but not the deployed-code record: it is not
+the function's container (delete removes it with the image it runs, as before). Two
+containers that both pass for the function's are never chosen between for a change: observe
+reports the one named ``functions-tui-NAME`` (else the first by name) and says so in its
+summary, and every change to that function is refused with both names until one is removed
+(delete alone goes on: it removes every container carrying the mark, choosing none).
+A container named ``functions-tui-NAME`` without our mark is reported as unmarked and never
+touched; a function that needs a new container under that name is refused.
+
+A recreate (claim, import, a rebuilt image, an identity to add) stops the old container,
+renames it aside to ``NAME-recreating-<its short id>``, creates the new one under the old
+name, starts it if the old one ran, and only then removes the old one; a failure removes the
+new one and gives the old one back its name and run state (and the function's tag its image:
+a new build or relabelling goes). A process killed in between
+leaves a container the next change recognises by that name: set aside and alone, it is still
+the function's container (stopped; the next change gives it its name back); beside its
+successor, it is the leftover of a recreate that had finished but for removing it, and the
+next change removes it. Either way the function is neither lost nor doubled.
 
 Why env hashes in a label: observing must be one image listing plus one container
-listing (no inspect per function: 1,000 inspects are ~17x the listing), and the listings
+listing (no inspect per function: 1,000 inspects are ~17x the listing; the container listing
+is the engine's every container, as a marked one may have any name), and the listings
 show labels but not the image's ``Env``. Plain env values must not sit in labels (any
 ``docker images`` user could read secrets there), and the fingerprint only compares
 hashes anyway. So ``observe()`` reports hashed env (``ObservedFunction.env_hashed``) and a
@@ -154,7 +182,78 @@ def image_ref(name: str) -> str:
 
 
 def container_name(name: str) -> str:
+    """The name ``create`` gives a container it makes for function ``name`` (an existing one is
+    found by its mark and keeps its own name: see the module docstring)."""
     return f"{CONTAINER_PREFIX}{safe_name(name)}"
+
+
+#: A recreate renames the old container ``NAME`` to ``NAME-recreating-<its short id>`` until
+#: the new one runs (an older release wrote ``-claiming-``, recognised as well).
+ASIDE_INFIX = "-recreating-"
+ASIDE_INFIXES = (ASIDE_INFIX, "-claiming-")
+
+
+def aside_name(name: str, container_id: str) -> str:
+    return f"{name}{ASIDE_INFIX}{_short(container_id)}"
+
+
+def set_aside_from(names: list[str], container_id: str) -> str | None:
+    """The name a container had before a recreate renamed it aside (its names end with an
+    aside infix and its own short id), or None when it is not set aside."""
+    short = _short(container_id)
+    for name in names:
+        if name.endswith(short):
+            for infix in ASIDE_INFIXES:
+                suffix = infix + short
+                if name.endswith(suffix) and len(name) > len(suffix):
+                    return name[:-len(suffix)]
+    return None
+
+
+def _names(entry: dict) -> list[str]:
+    """A container's names: from a listing (``Names``) or an inspect (``Name``), no slash."""
+    names = entry.get("Names") or ([entry["Name"]] if entry.get("Name") else [])
+    return [n.lstrip("/") for n in names]
+
+
+def function_containers(entries: list[dict], name: str) -> tuple[list[dict], list[dict]]:
+    """Of container listing entries, those that are function ``name``'s container: (live,
+    set aside by an unfinished recreate), each in the order observe prefers (the one named
+    ``container_name(name)`` first, then by name). One is the function's when it carries the
+    mark ``name`` and is named ``container_name(name)``, carries the deployed-code record
+    (only we write it on a container) or was set aside by a recreate; a container that only
+    inherited the mark from our image (``docker run functions-tui/NAME``) is not."""
+    own = container_name(name)
+    live, aside = [], []
+    for entry in entries:
+        labels = entry.get("Labels") or {}
+        if labels.get(MARK) != name:
+            continue
+        names = _names(entry)
+        if set_aside_from(names, entry["Id"]) is not None:
+            aside.append((names, entry))
+        elif own in names or labels.get(DEPLOYED_CODE):
+            live.append((names, entry))
+
+    def ordered(found: list[tuple[list[str], dict]]) -> list[dict]:
+        if len(found) > 1:
+            found.sort(key=lambda item: (own not in item[0], sorted(item[0]), item[1]["Id"]))
+        return [entry for _, entry in found]
+
+    return ordered(live), ordered(aside)
+
+
+def _ambiguous(live: list[dict], aside: list[dict]) -> list[dict]:
+    """The containers that pass for the function's when there are several, else []."""
+    if len(live) > 1:
+        return live
+    if not live and len(aside) > 1:
+        return aside
+    return []
+
+
+def _listed_names(entries: list[dict]) -> str:
+    return ", ".join("/".join(_names(e)) or _short(e["Id"]) for e in entries)
 
 
 def runtime_family(runtime: str) -> str:
@@ -362,10 +461,13 @@ class DockerComponent:
         started = time.perf_counter()
         try:
             api = self.api
-            # Filtering by our namespace (not by the mark) returns the marked ones *and*
-            # the unmarked images/containers squatting on our names, in one call each.
+            # Filtering images by our namespace (not by the mark) returns the marked ones *and*
+            # the unmarked ones squatting on our names. A function's container may have any
+            # name (an imported one keeps its own) and the engine cannot filter on "this label
+            # or that name" in one call, so the container listing is every container;
+            # _assemble keeps the marked ones and those squatting on our prefix.
             images = api.images(filters={"reference": f"{IMAGE_REPO}/*"})
-            containers = api.containers(all=True, filters={"name": f"^/?{CONTAINER_PREFIX}"})
+            containers = api.containers(all=True)
         except Exception as exc:
             self._api = None if not _is_api_error(exc) else self._api
             return Observation.failed(self.name, f"docker listing failed: {_describe(exc)}")
@@ -383,15 +485,14 @@ class DockerComponent:
         image_by_name = _pick_marked(
             images, lambda i: [t for t in (i.get("RepoTags") or []) if t.startswith(IMAGE_REPO + "/")],
             "image", image_ref, only, observation.unmarked)
-        container_by_name = _pick_marked(
-            containers, lambda c: [n.lstrip("/") for n in (c.get("Names") or [])],
-            "container", container_name, only, observation.unmarked)
+        container_by_name, notes = _pick_containers(containers, only, observation.unmarked)
         # Which image each of our tags names now, marked or not (an image retagged out of band).
         tagged = {tag: image.get("Id") for image in images for tag in image.get("RepoTags") or []
                   if tag.startswith(IMAGE_REPO + "/")}
         for name in sorted(set(image_by_name) | set(container_by_name)):
             observation.items[name] = _observed(self.name, name, image_by_name.get(name),
-                                                container_by_name.get(name), tagged.get(image_ref(name)))
+                                                container_by_name.get(name), tagged.get(image_ref(name)),
+                                                note=notes.get(name, ""))
         return observation
 
     def observe_one(self, name: str) -> ObservedFunction | None:
@@ -410,9 +511,8 @@ class DockerComponent:
         import docker.errors
 
         api = self.api
-        try:
-            config = api.inspect_container(container_name(name))
-        except docker.errors.NotFound:
+        config = self._function_container(api, name, "read the env of", settle=False)
+        if config is None:
             try:
                 config = api.inspect_image(image_ref(name))
             except docker.errors.ImageNotFound as exc:
@@ -441,8 +541,10 @@ class DockerComponent:
         Docker labels are immutable: the image is rebuilt ``FROM`` itself with the one more
         label (a metadata-only step on the local image, no pull) under the same tag, and the
         container is recreated from it with the same config, labels (plus the identity) and
-        run state. Code, env, ports and the fingerprint stay as they were. Refuses when the
-        function's image or container is not marked, or neither exists.
+        run state, under its own name. Code, env, ports and the fingerprint stay as they were.
+        Refuses when the function's image or ``functions-tui-NAME`` is not marked, when neither
+        its image nor a container carrying its mark exists, or when several containers pass for
+        its own (module docstring).
         """
         import docker.errors
 
@@ -451,19 +553,24 @@ class DockerComponent:
         found = self._refuse_unmarked(api, name, "claim")
         image, container = found.get("image"), found.get("container")
         if image is None and container is None:
-            raise ApplyError(f"docker: cannot claim {name}: neither {image_ref(name)} nor "
-                             f"{container_name(name)} exists")
+            raise ApplyError(f"docker: cannot claim {name}: neither {image_ref(name)} nor a container "
+                             f"carrying {MARK}={name} exists")
+        old_image = image["Id"] if image is not None else None
+        new_image = old_image
         try:
-            old_image = image["Id"] if image is not None else None
-            new_image = old_image
-            if image is not None and _labels_of(image).get(OWNER) != owner:
-                new_image = self._relabel_image(api, name, old_image, {OWNER: owner})
-            runs_old = new_image != old_image and container is not None and container.get("Image") == old_image
-            if container is not None and (_labels_of(container).get(OWNER) != owner or runs_old):
-                extra = {OWNER: owner}
-                if runs_old and _labels_of(container).get(DEPLOYED_CODE) == old_image:
-                    extra[DEPLOYED_CODE] = new_image
-                self._recreate_container(api, name, container, extra, image_ref(name) if runs_old else None)
+            try:
+                if image is not None and _labels_of(image).get(OWNER) != owner:
+                    new_image = self._relabel_image(api, name, old_image, {OWNER: owner})
+                runs_old = new_image != old_image and container is not None and container.get("Image") == old_image
+                if container is not None and (_labels_of(container).get(OWNER) != owner or runs_old):
+                    extra = {OWNER: owner}
+                    if runs_old and _labels_of(container).get(DEPLOYED_CODE) == old_image:
+                        extra[DEPLOYED_CODE] = new_image
+                    self._recreate_container(api, name, container, extra, image_ref(name) if runs_old else None)
+            except BaseException:
+                if new_image != old_image:   # the container is as it was: so is the tag
+                    _put_tag_back(api, image_ref(name), old_image)
+                raise
             observed = self.observe_one(name)
         except docker.errors.APIError as exc:
             raise ApplyError(f"docker: cannot claim {name}: {_describe(exc)}") from exc
@@ -472,11 +579,14 @@ class DockerComponent:
         return observed
 
     def delete(self, name: str, resource_id: str = "") -> None:
-        """Remove the function's containers and images; refuse if its names hold unmarked ones."""
+        """Remove the function's containers and images: every container and image carrying its
+        mark (whatever their names; a container run from its image by hand inherits the mark
+        and would keep the image), none that does not. Refuses if ``functions-tui/NAME`` or,
+        with no container of the function's, ``functions-tui-NAME`` is held by an unmarked one."""
         import docker.errors
 
         api = self._api_or_apply_error()
-        self._refuse_unmarked(api, name, "delete")
+        self._refuse_unmarked(api, name, "delete", choose=False)
         try:
             for container in api.containers(all=True, filters={"label": f"{MARK}={name}"}):
                 api.remove_container(container["Id"], force=True)
@@ -538,7 +648,7 @@ class DockerComponent:
             ref = (candidate.image.get("RepoTags") or [_short(candidate.image["Id"])])[0]
             if candidate.container is not None:
                 values["notes"].append(
-                    f"marking recreates container {candidate.container['Name'].lstrip('/')} as {container_name(name)}"
+                    f"marking recreates container {candidate.container['Name'].lstrip('/')} under the same name"
                     f" (Docker cannot add labels to a container) from {image_ref(name)}: the same layers, env,"
                     " command, host config and run state")
             values["notes"].append(f"marking tags {image_ref(name)}: a build FROM {ref} that adds labels only;"
@@ -547,12 +657,16 @@ class DockerComponent:
         return found
 
     def _import_slot_taken(self, api: Any, name: str, image_id: str, container_id: str | None) -> str:
-        """Why the names a function ``name`` lives under here are not free for this candidate
-        (taken by another image or container), or ""."""
+        """Why function ``name`` cannot be marked on this candidate here, or "": its image tag
+        is another image's, another container carries its mark, or (an image alone, whose
+        container a later run creates as ``functions-tui-NAME``) that name is another's. A
+        container keeps its own name."""
         import docker.errors
 
-        for kind, inspect, ref, own in (("image", api.inspect_image, image_ref(name), image_id),
-                                        ("container", api.inspect_container, container_name(name), container_id)):
+        slots = [("image", api.inspect_image, image_ref(name), image_id)]
+        if container_id is None:
+            slots.append(("container", api.inspect_container, container_name(name), container_id))
+        for kind, inspect, ref, own in slots:
             try:
                 found = inspect(ref)
             except docker.errors.NotFound:
@@ -561,6 +675,11 @@ class DockerComponent:
                 whose = " (a function marked here)" if _labels_of(found).get(MARK) else ""
                 return (f"the {kind} name {ref} it would be marked under is taken by {kind} {_short(found['Id'])}{whose}:"
                         " rename or remove that one first")
+        live, aside = function_containers(
+            [c for c in api.containers(all=True, filters={"label": f"{MARK}={name}"}) if c["Id"] != container_id], name)
+        if live or aside:
+            return (f"container {_listed_names(live + aside)} carries the mark {MARK}={name} already (a function"
+                    " marked here): remove that one first")
         return ""
 
     def download_code(self, seen: ObservedFunction, folder: Path) -> str:
@@ -604,10 +723,10 @@ class DockerComponent:
         claim() adds an identity: labels are immutable, so its image is built again ``FROM``
         itself with the mark, our identity, ``code_digest`` and ``spec``'s label (metadata
         only: checked to have the same layers and config, else undone) under
-        ``functions-tui/NAME:latest``, and a container is recreated from it as
-        ``functions-tui-NAME`` with the same config, host config and run state. Refuses one that
-        got a mark, whose image changed since it was read (``deployed_code``) or whose names here
-        are taken."""
+        ``functions-tui/NAME:latest``, and a container is recreated from it under its own name
+        (``docker logs web`` still reaches it) with the same config, host config and run state.
+        Refuses one that got a mark, whose image changed since it was read (``deployed_code``)
+        or whose image tag (or mark) here is another's."""
         import docker.errors
 
         owner = self._owner("import", name)
@@ -670,26 +789,76 @@ class DockerComponent:
                              f"is empty), and functions-tui never deploys a resource without its owner")
         return self.registry_id
 
-    def _refuse_unmarked(self, api: Any, name: str, verb: str) -> dict[str, dict]:
+    def _refuse_unmarked(self, api: Any, name: str, verb: str, choose: bool = True) -> dict[str, dict]:
         """Our names taken by resources without our mark: never overwrite or remove those.
-        Returns what exists under the names (``image`` / ``container`` inspect results)."""
+        Returns what the function has here (``image``: the inspect of ``functions-tui/NAME``;
+        ``container``: of the container carrying its mark, whatever its name, see
+        _function_container; with ``choose`` False none is chosen, and several are no refusal).
+        ``functions-tui-NAME`` matters only to a function without a container of its own (a new
+        one would be made under that name)."""
         import docker.errors
 
         existing: dict[str, dict] = {}
-        for kind, inspect, ref in (("image", api.inspect_image, image_ref(name)),
-                                   ("container", api.inspect_container, container_name(name))):
-            try:
-                found = inspect(ref)
-            except docker.errors.NotFound:
-                continue
-            except docker.errors.APIError as exc:
-                raise ApplyError(f"docker: cannot inspect {kind} {ref}: {_describe(exc)}") from exc
-            labels = _labels_of(found)
-            if labels.get(MARK) != name:
-                raise ApplyError(f"docker: refusing to {verb} {name}: {kind} {ref} exists without the "
+        try:
+            found = api.inspect_image(image_ref(name))
+        except docker.errors.NotFound:
+            found = None
+        except docker.errors.APIError as exc:
+            raise ApplyError(f"docker: cannot inspect image {image_ref(name)}: {_describe(exc)}") from exc
+        if found is not None:
+            if _labels_of(found).get(MARK) != name:
+                raise ApplyError(f"docker: refusing to {verb} {name}: image {image_ref(name)} exists without the "
                                  f"{MARK}={name} mark (not created by functions-tui)")
-            existing[kind] = found
+            existing["image"] = found
+        try:
+            if choose:
+                container = self._function_container(api, name, verb)
+                has_own = container is not None
+                if has_own:
+                    existing["container"] = container
+            else:
+                live, aside = function_containers(api.containers(all=True, filters={"label": f"{MARK}={name}"}), name)
+                has_own = bool(live or aside)
+            if not has_own:
+                try:
+                    squatter = api.inspect_container(container_name(name))
+                except docker.errors.NotFound:
+                    squatter = None
+                if squatter is not None and _labels_of(squatter).get(MARK) != name:
+                    raise ApplyError(f"docker: refusing to {verb} {name}: container {container_name(name)} exists"
+                                     f" without the {MARK}={name} mark (not created by functions-tui)")
+        except docker.errors.APIError as exc:
+            raise ApplyError(f"docker: cannot inspect the containers of {name}: {_describe(exc)}") from exc
         return existing
+
+    def _function_container(self, api: Any, name: str, verb: str, settle: bool = True) -> dict | None:
+        """The inspect of function ``name``'s container (the one carrying its mark, whatever its
+        name: see function_containers), or None. Several passing for it: ApplyError naming them
+        (never one chosen for a change). With ``settle``, what a recreate killed midway left is
+        put right first: beside the container, one set aside is removed (the recreate had made
+        its successor); set aside alone, it gets its name back (when that is free)."""
+        import docker.errors
+
+        live, aside = function_containers(api.containers(all=True, filters={"label": f"{MARK}={name}"}), name)
+        several = _ambiguous(live, aside)
+        if several:
+            raise ApplyError(f"docker: refusing to {verb} {name}: containers {_listed_names(several)} all carry its"
+                             f" mark {MARK}={name}, and which one is the function's cannot be told; remove the"
+                             " other(s) (`docker rm`), then sync again")
+        if live:
+            if settle:
+                for leftover in aside:
+                    _remove_container_quietly(api, leftover["Id"])
+            return api.inspect_container(live[0]["Id"])
+        if not aside:
+            return None
+        leftover = aside[0]
+        if settle:
+            try:
+                api.rename(leftover["Id"], set_aside_from(_names(leftover), leftover["Id"]))
+            except docker.errors.APIError:
+                pass   # the name is someone else's now: it stays aside (and found) until that is free
+        return api.inspect_container(leftover["Id"])
 
     def _deploy(self, spec: FunctionSpec, rebuild: bool) -> ObservedFunction:
         import docker.errors
@@ -709,7 +878,14 @@ class DockerComponent:
                 image_id = self._build(api, spec)
             else:
                 image_id = previous
-            self._converge_container(api, spec, image_id, state)
+            try:
+                self._converge_container(api, spec, image_id, state, found.get("container"))
+            except BaseException:
+                if previous is not None and previous != image_id:
+                    # The container is as it was (_replace_container): so is the tag, and the
+                    # new build goes, or the function would read as code changed by hand.
+                    _put_tag_back(api, image_ref(spec.name), previous)
+                raise
             if previous is not None and previous != image_id:
                 _remove_quietly(api, previous)  # the old build, now untagged and unused
             observed = self.observe_one(spec.name)
@@ -761,24 +937,27 @@ class DockerComponent:
             raise ApplyError(f"docker: build of {ref} finished but the image is missing")
         return image_id
 
-    def _converge_container(self, api: Any, spec: FunctionSpec, image_id: str, state: str) -> None:
-        import docker.errors
-
-        cname = container_name(spec.name)
-        try:
-            existing = api.inspect_container(cname)
-        except docker.errors.NotFound:
-            existing = None
+    def _converge_container(self, api: Any, spec: FunctionSpec, image_id: str, state: str,
+                            existing: dict | None) -> None:
+        """Bring the function's container (``existing``: its inspect, found by the mark) to
+        ``state`` on ``image_id``: recreated under its own name when it runs another build or
+        lacks our identity or the deployed-code record; made as ``functions-tui-NAME`` when there
+        is none; removed for ``built``."""
         labels = _labels_of(existing) if existing is not None else {}
-        # Recreated when it runs another build, or lacks our identity or the deployed-code record.
-        if existing is not None and (state == "built" or existing.get("Image") != image_id
-                                     or labels.get(OWNER) != self.registry_id or labels.get(DEPLOYED_CODE) != image_id):
-            api.remove_container(existing["Id"], force=True)
-            existing = None
         if state == "built":
+            if existing is not None:
+                api.remove_container(existing["Id"], force=True)
             return
         if existing is None:
-            existing = {"Id": self._create_container(api, spec, cname, image_id), "State": {"Running": False}}
+            created = self._create_container(api, spec, container_name(spec.name), image_id)
+            if state == "running":
+                api.start(created)
+            return
+        if (existing.get("Image") != image_id or labels.get(OWNER) != self.registry_id
+                or labels.get(DEPLOYED_CODE) != image_id):
+            self._replace_container(api, existing, lambda cname: self._create_container(api, spec, cname, image_id),
+                                    start=state == "running")
+            return
         running = bool((existing.get("State") or {}).get("Running"))
         if state == "running" and not running:
             api.start(existing["Id"])
@@ -832,12 +1011,9 @@ class DockerComponent:
 
     def _recreate_container(self, api: Any, name: str, container: dict, extra: dict[str, str],
                             image: str | None) -> str:
-        """The container again as ``container_name(name)``, from the same config and host
-        config, with the ``extra`` labels, from ``image`` when given (a relabelled build of the
-        image it runs) else from the very image it runs; same run state. The old one is renamed
-        aside first and put back (name and run state) if anything fails."""
-        cname = container_name(name)
-        original = (container.get("Name") or "").lstrip("/") or cname
+        """The container again under its own name, from the same config and host config, with
+        the ``extra`` labels, from ``image`` when given (a relabelled build of the image it runs)
+        else from the very image it runs; same run state (see _replace_container)."""
         config = dict(container.get("Config") or {})
         config["Labels"] = {**(config.get("Labels") or {}), **extra}
         config["Image"] = image or container.get("Image")
@@ -854,29 +1030,50 @@ class DockerComponent:
                 kept["Aliases"] = aliases
             config["NetworkingConfig"] = {"EndpointsConfig": {mode: kept}}
         running = bool((container.get("State") or {}).get("Running"))
-        if running and host_config.get("AutoRemove"):
-            raise ApplyError(f"docker: container {original} runs with --rm: stopping it to recreate it would delete it")
+        return self._replace_container(api, container, lambda cname: api.create_container_from_config(config, cname)["Id"],
+                                       start=running)
+
+    def _replace_container(self, api: Any, container: dict, create, start: bool) -> str:
+        """Replace ``container`` (an inspect) by ``create(its name)`` (the new id), started when
+        ``start``, keeping its name: the old one is stopped and renamed aside
+        (``NAME-recreating-<short id>``) first and removed only once the new one is made (and
+        started); if anything fails, the new one goes and the old one gets its name and run state
+        back. A process killed in between leaves what _function_container recognises and puts
+        right (module docstring): never no container, never two. A container set aside already
+        (by such a crash) comes back under the name it had."""
         old_id = container["Id"]
+        current = (container.get("Name") or "").lstrip("/")
+        original = set_aside_from([current], old_id) or current
+        running = bool((container.get("State") or {}).get("Running"))
+        if running and (container.get("HostConfig") or {}).get("AutoRemove"):
+            raise ApplyError(f"docker: container {original} runs with --rm: stopping it to recreate it would delete it")
+        stop_timeout = int((container.get("Config") or {}).get("StopTimeout") or 10)   # (10: Docker's default)
+        aside = aside_name(original, old_id)
         renamed = False
+        new_id = None
         try:
             if running:
-                api.stop(old_id, timeout=int(config.get("StopTimeout") or 10))   # (10: Docker's own default)
-            api.rename(old_id, f"{cname}-claiming-{_short(old_id)}")
-            renamed = True
-            new_id = api.create_container_from_config(config, cname)["Id"]
-            try:
-                if running:
-                    api.start(new_id)
-            except Exception:
-                api.remove_container(new_id, force=True)
-                raise
-        except Exception:  # put the old container back as it was
-            if renamed:
-                api.rename(old_id, original)
-            if running:
-                api.start(old_id)
+                api.stop(old_id, timeout=stop_timeout)
+            if current != aside:
+                api.rename(old_id, aside)
+                renamed = True
+            new_id = create(original)
+            if start:
+                api.start(new_id)
+        except BaseException:  # put the old container back as it was (each step best effort)
+            for undo in ((lambda: api.remove_container(new_id, force=True)) if new_id else None,
+                         (lambda: api.rename(old_id, original)) if renamed or current != original else None,
+                         (lambda: api.start(old_id)) if running else None):
+                if undo is not None:
+                    try:
+                        undo()
+                    except Exception:
+                        pass   # what is left is recognised by the next change (module docstring)
             raise
-        api.remove_container(old_id, force=True)
+        try:
+            api.remove_container(old_id, force=True)
+        except Exception:
+            pass   # the new one is in place: the old one, set aside, goes at the next change
         return new_id
 
     def _bridge_available(self, api: Any) -> bool:
@@ -908,6 +1105,38 @@ def _spec_of(labels: dict[str, str]) -> dict[str, Any]:
         return {}
     return spec if isinstance(spec, dict) else {}
 
+
+
+def _pick_containers(entries: list[dict], only: str | None,
+                     unmarked: list[str]) -> tuple[dict[str, dict], dict[str, str]]:
+    """Each function's container, keyed by its mark (function_containers decides which is the
+    function's), and a note per function whose containers need one: several passing for its
+    own (the one named ``functions-tui-NAME``, else the first by name, is reported; changes
+    are refused), or one left aside by an interrupted recreate. A container named with our
+    prefix but without a mark (or a mark blanked by hand) is reported in ``unmarked``; other
+    unmarked containers are none of ours and not mentioned."""
+    marked: dict[str, list[dict]] = {}
+    for entry in entries:
+        name = (entry.get("Labels") or {}).get(MARK)
+        if not name:
+            unmarked.extend(f"container {n}" for n in _names(entry) if n.startswith(CONTAINER_PREFIX))
+            continue
+        if only is None or name == only:
+            marked.setdefault(name, []).append(entry)
+    chosen: dict[str, dict] = {}
+    notes: dict[str, str] = {}
+    for name, listed in marked.items():
+        live, aside = function_containers(listed, name)
+        if not live and not aside:
+            continue
+        several = _ambiguous(live, aside)
+        chosen[name] = (live or aside)[0]
+        if several:
+            notes[name] = (f"{len(several)} containers carry its mark ({_listed_names(several)}): changes refused"
+                           " until one is removed")
+        elif live and aside:
+            notes[name] = f"container {_listed_names(aside)}: left by an interrupted recreate, removed by the next change"
+    return chosen, notes
 
 
 def _pick_marked(entries: list[dict], names_of, kind: str, own_name, only: str | None,
@@ -953,8 +1182,8 @@ def _relabel_changes(before: dict, after: dict) -> list[str]:
 
 
 def _put_tag_back(api: Any, ref: str, previous: str | None) -> None:
-    """Undo a relabelling: ``ref`` names ``previous`` again (or nothing); the relabelled build,
-    then unused and untagged, goes."""
+    """Undo a relabelling (or a rebuild whose container could not be replaced): ``ref`` names
+    ``previous`` again (or nothing); the new build, then unused and untagged, goes."""
     import docker.errors
 
     try:
@@ -989,9 +1218,10 @@ def _code_digest(labels: dict[str, str], container: dict | None, tagged_id: str 
 
 
 def _observed(component: str, name: str, image: dict | None, container: dict | None,
-              tagged_id: str | None = None) -> ObservedFunction:
+              tagged_id: str | None = None, note: str = "") -> ObservedFunction:
     """Raw values from labels: the container's when there is one (that is what is deployed).
-    ``tagged_id``: the image the function's tag names now (marked or not)."""
+    ``tagged_id``: the image the function's tag names now (marked or not); ``note``: appended
+    to the summary."""
     source = container if container is not None else image
     assert source is not None
     labels = source.get("Labels") or {}
@@ -1013,7 +1243,8 @@ def _observed(component: str, name: str, image: dict | None, container: dict | N
     image_id = (image or {}).get("Id") or (container or {}).get("ImageID") or ""
     resource_id = image_id or (container or {}).get("Id", "")
     return ObservedFunction(name=name, component=component, values=values, resource_id=resource_id,
-                            marked=True, summary=_summary(image, container), env_hashed=True,
+                            marked=True, summary=_summary(image, container) + (f"; {note}" if note else ""),
+                            env_hashed=True,
                             owner=labels.get(OWNER) or None)
 
 
@@ -1024,7 +1255,9 @@ def _summary(image: dict | None, container: dict | None) -> str:
     ports = [f":{p['PublicPort']}" for p in container.get("Ports") or [] if p.get("PublicPort")]
     where = f" on {', '.join(ports)}" if ports else ""
     stale = " (older build)" if image and container.get("ImageID") not in (None, image["Id"]) else ""
-    return f"container {_short(container['Id'])} {container.get('Status') or container.get('State')}{where}; {image_part}{stale}"
+    named = f" ({', '.join(_names(container))})" if _names(container) else ""
+    return (f"container {_short(container['Id'])}{named} {container.get('Status') or container.get('State')}{where};"
+            f" {image_part}{stale}")
 
 
 def _short(identifier: str) -> str:
@@ -1038,6 +1271,17 @@ def _image_id(api: Any, ref: str) -> str | None:
         return api.inspect_image(ref)["Id"]
     except docker.errors.ImageNotFound:
         return None
+
+
+def _remove_container_quietly(api: Any, container_id: str) -> None:
+    """Remove a container of ours left aside by a recreate that made its successor; one gone
+    already, or that will not go now, is no failure (it is recognised again next time)."""
+    import docker.errors
+
+    try:
+        api.remove_container(container_id, force=True)
+    except docker.errors.APIError:
+        pass
 
 
 def _remove_quietly(api: Any, image_id: str) -> None:

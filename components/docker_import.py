@@ -1,8 +1,9 @@
 """Import on Docker: what an unmarked Docker function is, and what of it can be read.
 
 A function deployed here is an image ``functions-tui/NAME:latest`` and maybe a container
-``functions-tui-NAME`` (components/docker.py). What a person made by hand is a container (any
-name, any image) or an image, so ``functions-tui import docker`` offers as candidates:
+carrying its mark (components/docker.py; ``create`` names it ``functions-tui-NAME``, an imported
+one keeps its own name). What a person made by hand is a container (any name, any image) or an
+image, so ``functions-tui import docker`` offers as candidates:
 
 - every container without the ``functions-tui.function`` label, running or not;
 - every tagged image without it that no container runs, that no other local image is built on

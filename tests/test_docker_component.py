@@ -15,11 +15,12 @@ import tarfile
 import pytest
 
 from functions_tui.components.docker import (
-    CONTAINER_PREFIX, MARK, SPEC_LABEL, DockerComponent, container_name, image_ref,
+    CONTAINER_PREFIX, DEPLOYED_CODE, MARK, SPEC_LABEL, DockerComponent, container_name, image_ref,
 )
 from functions_tui.registry.component import ApplyError
 from functions_tui.registry.fingerprint import spec_fingerprint
 from functions_tui.registry.models import FunctionSpec, digest_source
+from tests.provider_clis import docker
 
 pytestmark = pytest.mark.docker
 
@@ -235,3 +236,161 @@ def test_configured_base_image_per_runtime(docker_clean, source):
             missing.create(make_spec(source, name="other"))
     finally:
         component.close()
+
+
+# -- a function's container is found by its mark, whatever its name ------------------------------
+# (Out-of-band changes here are made and checked with the docker CLI.)
+
+def marked(backend, name="hello") -> list[str]:
+    """``NAME STATE`` of every container carrying function ``name``'s mark, as `docker ps -a` shows them."""
+    out = docker(backend, "ps", "-a", "--filter", f"label={MARK}={name}", "--format", "{{.Names}} {{.State}}")
+    return sorted(out.splitlines())
+
+
+def container_id(backend, ref: str) -> str:
+    return docker(backend, "inspect", "--format", "{{.Id}}", ref)
+
+
+def env_of(backend, ref: str) -> list[str]:
+    import json
+
+    return json.loads(docker(backend, "inspect", "--format", "{{json .Config.Env}}", ref))
+
+
+def test_a_container_renamed_by_hand_stays_the_functions_under_its_new_name(component, docker_clean, source):
+    spec = make_spec(source)
+    component.create(spec)
+    docker(docker_clean, "rename", container_name("hello"), "hello-web")
+
+    seen = component.observe().items["hello"]
+    assert seen.values["state"] == "running" and seen.fingerprint() == spec_fingerprint(spec, "docker")
+    assert "(hello-web)" in seen.summary
+    assert component.read_env("hello") == {"GREETING": "hi there", "TOKEN": "s3cr3t$x"}
+
+    spec.env["GREETING"] = "hello again"
+    component.update(spec, ["env"])                       # a rebuild: the container is recreated...
+    assert marked(docker_clean) == ["hello-web running"]  # ...under the name it has
+    assert "GREETING=hello again" in env_of(docker_clean, "hello-web")
+    spec.targets["docker"]["state"] = "stopped"
+    component.update(spec, ["state"])
+    assert marked(docker_clean) == ["hello-web exited"]
+    assert component.observe().items["hello"].fingerprint() == spec_fingerprint(spec, "docker")
+
+    component.delete("hello")
+    assert marked(docker_clean) == [] and docker(docker_clean, "ps", "-aq") == ""
+
+
+@pytest.mark.parametrize("failing, error", [("create_container", "api"), ("start", "api"), ("start", "interrupt")])
+def test_a_failed_recreate_gives_the_old_container_back_its_name_and_run_state(component, docker_clean, source,
+                                                                              failing, error):
+    from docker.errors import APIError
+
+    spec = make_spec(source)
+    component.create(spec)
+    docker(docker_clean, "rename", container_name("hello"), "hello-web")
+    before = container_id(docker_clean, "hello-web")
+    seen = component.observe().items["hello"]
+    image = docker(docker_clean, "inspect", "--format", "{{.Id}}", image_ref("hello"))
+    # The engine refusing the new container (or Ctrl-C) at that very step cannot be brought about
+    # on demand: a fake stands in for that one call of the adapter's client; all else is real.
+    api = component.api
+    real = getattr(api, failing)
+
+    def fake_refusal(*args, **kwargs):
+        if failing == "start" and args and args[0] == before:
+            return real(*args, **kwargs)   # starting the old container again is real
+        if error == "interrupt":
+            raise KeyboardInterrupt
+        raise APIError(f"fake: {failing} refused")
+
+    setattr(api, failing, fake_refusal)
+    spec.env["GREETING"] = "never deployed"
+    try:
+        with pytest.raises(KeyboardInterrupt if error == "interrupt" else ApplyError):
+            component.update(spec, ["env"])
+    finally:
+        delattr(api, failing)
+
+    assert marked(docker_clean) == ["hello-web running"]   # nothing set aside, nothing new left
+    assert container_id(docker_clean, "hello-web") == before
+    assert "GREETING=hi there" in env_of(docker_clean, "hello-web")
+    assert docker(docker_clean, "ps", "-aq", "--no-trunc") == before
+    # The image too: the tag names the build the container runs, the new one is gone.
+    assert docker(docker_clean, "inspect", "--format", "{{.Id}}", image_ref("hello")) == image
+    assert docker(docker_clean, "images", "-q", "--no-trunc", "--filter", f"label={MARK}=hello") == image
+    assert component.observe().items["hello"].fingerprint() == seen.fingerprint()
+
+
+def test_what_a_recreate_killed_midway_leaves_is_put_right(component, docker_clean, source):
+    spec = make_spec(source)
+    component.create(spec)
+    docker(docker_clean, "rename", container_name("hello"), "hello-web")
+    old = container_id(docker_clean, "hello-web")
+    # Killed after setting the old container aside, before making the new one: what the
+    # recreate had done so far, by hand.
+    docker(docker_clean, "stop", "-t", "0", "hello-web")
+    docker(docker_clean, "rename", "hello-web", f"hello-web-recreating-{old[:12]}")
+
+    observation = component.observe()
+    assert observation.complete and list(observation.items) == ["hello"] and not observation.unmarked
+    assert observation.items["hello"].values["state"] == "stopped"   # not lost: still the function's
+    component.update(spec, ["state"])                                 # the next change...
+    assert marked(docker_clean) == ["hello-web running"]              # ...gives it its name back
+    assert container_id(docker_clean, "hello-web") == old
+
+    # Killed after making the new one, before removing the old one: the old one set aside beside it.
+    image = docker(docker_clean, "inspect", "--format", "{{.Image}}", "hello-web")
+    docker(docker_clean, "create", "--name", "leftover", "--network", "none", "--label", f"{DEPLOYED_CODE}={image}",
+           image_ref("hello"))
+    leftover = container_id(docker_clean, "leftover")
+    docker(docker_clean, "rename", "leftover", f"hello-web-recreating-{leftover[:12]}")
+
+    seen = component.observe().items["hello"]
+    assert "left by an interrupted recreate" in seen.summary and f"hello-web-recreating-{leftover[:12]}" in seen.summary
+    assert seen.values["state"] == "running"                          # the new one is the function's
+    spec.targets["docker"]["state"] = "stopped"
+    component.update(spec, ["state"])                                 # the next change removes the leftover
+    assert marked(docker_clean) == ["hello-web exited"]
+    assert container_id(docker_clean, "hello-web") == old
+
+
+def test_two_containers_passing_for_the_functions_are_never_chosen_between(component, docker_clean, source):
+    spec = make_spec(source)
+    component.create(spec)
+    ours = container_id(docker_clean, container_name("hello"))
+    image = docker(docker_clean, "inspect", "--format", "{{.Image}}", container_name("hello"))
+    # A copy made by hand with the deployed-code record (the mark comes with the image).
+    docker(docker_clean, "create", "--name", "hello-copy", "--network", "none", "--label", f"{DEPLOYED_CODE}={image}",
+           image_ref("hello"))
+    copy = container_id(docker_clean, "hello-copy")
+
+    seen = component.observe().items["hello"]
+    assert seen.values["state"] == "running"                    # functions-tui-hello's, as before
+    assert "2 containers carry its mark" in seen.summary and "hello-copy" in seen.summary
+    spec.env["GREETING"] = "changed"
+    for attempt in (lambda: component.update(spec, ["env"]), lambda: component.update(spec, ["state"]),
+                    lambda: component.claim("hello"), lambda: component.read_env("hello")):
+        with pytest.raises(ApplyError, match="functions-tui-hello, hello-copy"):
+            attempt()
+    assert marked(docker_clean) == ["functions-tui-hello running", "hello-copy created"]
+    assert (container_id(docker_clean, container_name("hello")), container_id(docker_clean, "hello-copy")) == (ours, copy)
+
+    docker(docker_clean, "rm", "hello-copy")
+    component.update(spec, ["env"])
+    assert marked(docker_clean) == ["functions-tui-hello running"]
+
+
+def test_a_container_run_by_hand_from_the_functions_image_is_not_its_container(component, docker_clean, source):
+    spec = make_spec(source, targets={"docker": {"state": "built"}})
+    component.create(spec)
+    # It inherits every label of the image, the mark among them, but not the deployed-code record.
+    docker(docker_clean, "run", "-d", "--name", "debug", "--network", "none", image_ref("hello"))
+    debug = container_id(docker_clean, "debug")
+
+    assert component.observe().items["hello"].values["state"] == "built"
+    spec.targets["docker"]["state"] = "running"
+    component.update(spec, ["state"])                           # a container of its own, under our name
+    assert marked(docker_clean) == ["debug running", "functions-tui-hello running"]
+    assert container_id(docker_clean, "debug") == debug
+    component.delete("hello")                                   # it runs the function's image: it goes with it
+    assert docker(docker_clean, "ps", "-aq") == ""

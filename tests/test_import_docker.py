@@ -2,9 +2,10 @@
 images a person made with the ``docker`` command line (no mark) are listed, written to a
 function.yaml with the code of their image's WORKDIR (the layers above its base image, read with
 ``docker save``), marked the way claim() marks (a labels-only build FROM the image, the container
-recreated from it as ``functions-tui-NAME`` with the same config and run state) and registered, so
-``--sync --dry-run docker`` reads them as in sync. What the engine holds before and after is read
-with the docker CLI, never with our code.
+recreated from it under its own name with the same config and run state) and registered, so
+``--sync --dry-run docker`` reads them as in sync; every later change finds the container by its
+mark and keeps its name. What the engine holds before and after is read with the docker CLI,
+never with our code.
 """
 
 from __future__ import annotations
@@ -135,7 +136,8 @@ def test_a_running_container_is_imported_with_its_code_config_and_state_unchange
     assert done.returncode == 0, done.stdout + done.stderr
     assert SECRET not in done.stdout + done.stderr
     assert "env API_TOKEN, APP_MODE, MODE written in clear" in done.stdout
-    assert "recreates container web as functions-tui-web" in done.stdout
+    assert "recreates container web under the same name" in done.stdout
+    assert "functions-tui-web" not in done.stdout + done.stderr   # no word of another name
 
     folder = dest / "web"
     declared = yaml.safe_load((folder / "function.yaml").read_text())
@@ -160,8 +162,9 @@ def test_a_running_container_is_imported_with_its_code_config_and_state_unchange
     labels = image_after["Config"]["Labels"]
     assert labels[MARK] == "web" and labels[OWNER] == registry_id(home_dir) and labels[DIGEST].startswith("sha256:")
     assert SECRET not in labels[SPEC_LABEL]   # env as keyed hashes only
-    # The container: recreated from it under our name, same env, command, host config, still running.
-    container_after = inspect(backend, "container", "functions-tui-web")
+    # The container: recreated from it under its own name, same env, command, host config, still running.
+    container_after = inspect(backend, "container", "web")
+    assert container_after["Id"] != container_before["Id"] and container_after["Name"] == "/web"
     assert container_after["Image"] == image_after["Id"]
     assert container_after["Config"]["Labels"][DEPLOYED_CODE] == image_after["Id"]
     for key in ("Env", "Cmd", "Entrypoint", "WorkingDir", "ExposedPorts"):
@@ -169,8 +172,8 @@ def test_a_running_container_is_imported_with_its_code_config_and_state_unchange
     for key in ("NetworkMode", "Init", "Memory", "PortBindings", "RestartPolicy"):
         assert container_after["HostConfig"][key] == container_before["HostConfig"][key], key
     assert container_after["State"]["Running"]
-    assert docker(backend, "ps", "-a", "--format", "{{.Names}}").split() == ["functions-tui-web"]
-    served = docker(backend, "exec", "functions-tui-web", "wget", "-qO-", "http://127.0.0.1:9000/main.py")
+    assert docker(backend, "ps", "-a", "--format", "{{.Names}}").split() == ["web"]
+    served = docker(backend, "exec", "web", "wget", "-qO-", "http://127.0.0.1:9000/main.py")
     assert served == "print('web')"
 
     dry = run_cli("--sync", "--dry-run", "docker", env=env)
@@ -204,8 +207,8 @@ def test_an_image_alone_and_a_stopped_container_keep_their_states(home, tmp_path
     assert stat.S_IMODE((dest / "thumbs" / "run.sh").stat().st_mode) == 0o700   # executable stays so
     job = yaml.safe_load((dest / "job" / "function.yaml").read_text())
     assert job["targets"]["docker"]["state"] == "stopped"
-    assert not inspect(backend, "container", "functions-tui-job")["State"]["Running"]   # never started
-    assert docker(backend, "ps", "-a", "--format", "{{.Names}}").split() == ["functions-tui-job"]
+    assert not inspect(backend, "container", "job")["State"]["Running"]   # never started
+    assert docker(backend, "ps", "-a", "--format", "{{.Names}}").split() == ["job"]
     assert inspect(backend, "image", "functions-tui/thumbs:latest")["Config"]["Labels"][MARK] == "thumbs"
 
     dry = run_cli("--sync", "--dry-run", "docker", env=env)
@@ -275,3 +278,67 @@ def test_what_cannot_be_recreated_as_it_is_is_refused(home, tmp_path):
     assert len(document["errors"]) == 3 and len(refused.stderr.strip().splitlines()) == 3
     assert not dest.exists() and engine_state(backend) == before
     docker(backend, "unpause", "held")
+
+
+def marked_names(backend, name: str) -> list[str]:
+    """The names of every container carrying function ``name``'s mark, as `docker ps -a` shows them."""
+    return sorted(docker(backend, "ps", "-a", "--filter", f"label={MARK}={name}", "--format", "{{.Names}}").split())
+
+
+def test_an_imported_container_keeps_its_name_through_sync_run_stop_and_delete(home, tmp_path):
+    home_dir, env, backend = home
+    app_images(backend, tmp_path)
+    run_web(backend)
+    dest = tmp_path / "imported"
+    done = run_cli("import", "docker", "web", "--to", str(dest), "--yes", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert marked_names(backend, "web") == ["web"]
+    # Made by hand afterwards: a container under the name functions-tui would give web (no mark),
+    # and one that has nothing to do with it.
+    docker(backend, "create", "--name", "functions-tui-web", "--network", "none", "myorg/thumbs:2.0")
+    docker(backend, "create", "--name", "bystander", "--network", "none", "myorg/thumbs:2.0")
+    squatter = inspect(backend, "container", "functions-tui-web")
+    bystander = inspect(backend, "container", "bystander")["Id"]
+
+    # Out of band: the code hot-patched under the function's tag (it inherits our labels). In the
+    # registry: an env value changed in the declaration.
+    build(backend, tmp_path / "patch", "functions-tui/web:latest",
+          "FROM functions-tui/web:latest\nCOPY main.py /srv/app/main.py\n", {"main.py": "print('patched')\n"})
+    declaration = dest / "web" / "function.yaml"
+    text = declaration.read_text()
+    assert text.count("APP_MODE: prod") == 1
+    declaration.write_text(text.replace("APP_MODE: prod", "APP_MODE: staging"))
+    assert run_cli("add", str(declaration), env=env).returncode == 0
+    dry = run_cli("--sync", "--dry-run", "docker", "--json", env=env)
+    statuses = {s["function"]: s for s in json.loads(dry.stdout)["statuses"]}
+    assert {d["field"]: d["side"] for d in statuses["web"]["diffs"]} == {"code_digest": "component", "env.APP_MODE": "registry"}
+
+    pushed = run_cli("sync", "docker", "--push", env=env)   # the registry's code and env, deployed
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    after = inspect(backend, "container", "web")
+    assert marked_names(backend, "web") == ["web"]           # recreated under its own name, alone
+    assert after["State"]["Running"] and "APP_MODE=staging" in after["Config"]["Env"]
+    assert after["Config"]["Labels"][DEPLOYED_CODE] == after["Image"] == inspect(backend, "image", "functions-tui/web:latest")["Id"]
+    served = docker(backend, "exec", "web", "wget", "-qO-", "http://127.0.0.1:9000/main.py")
+    assert served == "print('web')"                          # the declared code, not the hot patch
+    in_sync = run_cli("--sync", "docker", env=env)
+    assert in_sync.returncode == 0, in_sync.stdout + in_sync.stderr
+
+    stopped = run_cli("stop", "web", env=env)
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    assert docker(backend, "ps", "-a", "--filter", f"label={MARK}=web", "--format", "{{.Names}} {{.State}}") == "web exited"
+    started = run_cli("run", "web", env=env)
+    assert started.returncode == 0, started.stdout + started.stderr
+    assert docker(backend, "ps", "-a", "--filter", f"label={MARK}=web", "--format", "{{.Names}} {{.State}}") == "web running"
+    assert inspect(backend, "container", "web")["Id"] == after["Id"]   # a run state alone recreates nothing
+    assert run_cli("--sync", "docker", env=env).returncode == 0
+
+    deleted = run_cli("delete", "web", env=env)
+    assert deleted.returncode == 0, deleted.stdout + deleted.stderr
+    assert sorted(docker(backend, "ps", "-a", "--format", "{{.Names}}").split()) == ["bystander", "functions-tui-web"]
+    kept = inspect(backend, "container", "functions-tui-web")   # never touched
+    assert (kept["Id"], kept["State"]["Status"], kept["Config"]["Labels"]) == (
+        squatter["Id"], "created", squatter["Config"]["Labels"]) and MARK not in kept["Config"]["Labels"]
+    assert inspect(backend, "container", "bystander")["Id"] == bystander
+    assert docker(backend, "images", "-q", "functions-tui/web") == ""
+    assert docker(backend, "images", "-q", "myorg/web:1.2") != ""            # the user's image stays

@@ -179,3 +179,45 @@ def test_update_rebuilds_a_legacy_build_with_the_identity(component, docker_clea
     updated = component.update(spec, ["state"])
     assert updated.owner == OURS
     assert updated.fingerprint() == spec_fingerprint(spec, "docker")
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_claim_keeps_a_containers_own_name_or_gives_it_back(component, docker_clean, tmp_path, source, fails):
+    # A function container under a name of its own (as import leaves one), from before identities:
+    # the mark from the image, the deployed-code record, no owner.
+    hand_made(docker_clean, tmp_path, source, "legacy", {}, run=False)
+    image = inspect(docker_clean, "image", image_ref("legacy"))["Id"]
+    docker(docker_clean, "run", "-d", "--name", "legacy-web", "--init", "--network", "none",
+           "--label", f"{DEPLOYED_CODE}={image}", image_ref("legacy"))
+    before = inspect(docker_clean, "container", "legacy-web")
+    seen = component.observe().items["legacy"]
+    assert seen.owner is None and seen.values["state"] == "running"
+
+    api = component.api
+    if fails:   # the engine refusing the new container cannot be brought about on demand: a fake
+        from docker.errors import APIError
+
+        def fake_refusal(*args, **kwargs):
+            raise APIError("fake: create refused")
+
+        api.create_container_from_config = fake_refusal
+    try:
+        if fails:
+            with pytest.raises(ApplyError, match="fake: create refused"):
+                component.claim("legacy", seen.resource_id)
+        else:
+            assert component.claim("legacy", seen.resource_id).owner == OURS
+    finally:
+        if fails:
+            del api.create_container_from_config
+
+    listed = docker(docker_clean, "ps", "-a", "--filter", f"label={MARK}=legacy", "--format", "{{.Names}} {{.State}}")
+    assert listed == "legacy-web running"
+    after = inspect(docker_clean, "container", "legacy-web")
+    if fails:   # as it was: the same container, the tag on the same image, no owner anywhere
+        assert after["Id"] == before["Id"] and OWNER not in after["Config"]["Labels"]
+        assert inspect(docker_clean, "image", image_ref("legacy"))["Id"] == image
+        assert component.observe().items["legacy"].fingerprint() == seen.fingerprint()
+    else:
+        assert after["Id"] != before["Id"] and after["Config"]["Labels"][OWNER] == OURS
+        assert after["Config"]["Labels"][DEPLOYED_CODE] == after["Image"] == inspect(docker_clean, "image", image_ref("legacy"))["Id"]
