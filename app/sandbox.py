@@ -18,8 +18,9 @@ import importlib
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Protocol
+from typing import Any, Iterable, Iterator, Protocol
 
 from functions_tui.app.sandbox_seed import say as _say
 from functions_tui.registry.kinds import Kind, RunningBackend
@@ -274,17 +275,13 @@ class Sandbox:
                 os.environ[key] = value
         self._saved_env = {}
 
-    def _env_applied(self):
-        sandbox = self
-
-        class _Applied:
-            def __enter__(self_inner):
-                sandbox.export_env()
-
-            def __exit__(self_inner, *exc):
-                sandbox._restore_env()
-
-        return _Applied()
+    @contextmanager
+    def _env_applied(self) -> Iterator[None]:
+        self.export_env()
+        try:
+            yield
+        finally:
+            self._restore_env()
 
     def _display_order(self) -> list[Kind]:
         from functions_tui.registry import kinds

@@ -504,13 +504,19 @@ class AwsComponent:
         return session
 
     def client(self, service: str) -> Any:
-        """A cached client (``lambda`` or ``resourcegroupstaggingapi``); tests stub these."""
+        """A cached client (``lambda``, ``resourcegroupstaggingapi``, or ``s3`` for import's
+        package download); tests stub these."""
         with self._lock:  # botocore sessions are not thread-safe; clients are
             if service not in self._clients:
                 if self._session is None:
                     self._session = self._new_session()
+                config = self._config()
+                if service == "s3":   # path-style: a custom endpoint (a loopback address) has no per-bucket hosts
+                    from botocore.config import Config
+
+                    config = config.merge(Config(s3={"addressing_style": "path"}))
                 # endpoint_url=None lets boto3 apply AWS_ENDPOINT_URL(_<SERVICE>) itself.
-                client = self._session.create_client(service, endpoint_url=self.endpoint_url, config=self._config())
+                client = self._session.create_client(service, endpoint_url=self.endpoint_url, config=config)
                 self._clients[service] = self._fast_parsing(client)
             return self._clients[service]
 
@@ -957,7 +963,7 @@ class AwsComponent:
         if not location:
             return "Lambda gave no code location"
         try:
-            package, how = fetch(location, self.lambda_client.meta.endpoint_url, self._s3_client,
+            package, how = fetch(location, self.lambda_client.meta.endpoint_url, lambda: self.client("s3"),
                                  timeout=self.read_timeout)
         except Exception as exc:
             return f"its code location could not be downloaded here ({describe_error(exc)[:200]})"
@@ -971,20 +977,6 @@ class AwsComponent:
             return f"its package could not be unpacked ({type(exc).__name__}: {str(exc)[:120]})"
         seen.values.setdefault("notes", []).append(f"code: the package Lambda runs (CodeSha256 checked), read with {how}")
         return ""
-
-    def _s3_client(self) -> Any:
-        """An S3 client on the same endpoint settings as the others, path-style (a custom
-        endpoint such as a loopback address has no per-bucket host names)."""
-        from botocore.config import Config
-
-        with self._lock:
-            if "s3" not in self._clients:
-                if self._session is None:
-                    self._session = self._new_session()
-                self._clients["s3"] = self._session.create_client(
-                    "s3", endpoint_url=self.endpoint_url,
-                    config=self._config().merge(Config(s3={"addressing_style": "path"})))
-            return self._clients["s3"]
 
     def mark_imported(self, name: str, code_digest: str, deployed_code: str,
                       resource_id: str = "", spec: FunctionSpec | None = None) -> ObservedFunction:
